@@ -1,0 +1,55 @@
+# One command to run the shop, one to test it, from a fresh clone with Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test lint format migrate demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+
+demo: migrate
+	$(BIN)/flask shop demo
+
+run: demo
+	@echo "商店地址: http://$(HOST):$(PORT)/"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it).
+test: lint
+	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the suite again on PostgreSQL =="; \
+		SHOP_TEST_DB=postgresql $(BIN)/pytest -m "not e2e"; \
+	else \
+		echo "PostgreSQL suite skipped: TEST_DATABASE_URL is not set"; \
+	fi
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/storefront.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

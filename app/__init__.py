@@ -1,0 +1,110 @@
+"""The shop's application factory."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as shop_config
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.config.from_object(shop_config.DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    shop_config.finalize(app)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    # Both sets of tables are always registered, so migrations do not depend on the mode.
+    from app import models  # noqa: F401
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.sandbox import models as sandbox_models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.creator_login"
+    login_manager.login_message = "请先登录创作者后台"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+    @login_manager.user_loader
+    def load_creator(creator_id: str):
+        from app.models import Creator
+
+        return db.session.get(Creator, int(creator_id))
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """WAL and a busy timeout for several workers; foreign keys on; real transactions.
+
+    pysqlite opens transactions lazily and knows nothing of SAVEPOINT; taking over BEGIN
+    (SQLAlchemy's documented recipe) makes nested transactions behave as on PostgreSQL.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts import bp as accounts_bp
+    from app.storefront import bp as storefront_bp
+    from app.studio import bp as studio_bp
+
+    app.register_blueprint(storefront_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(studio_bp)
+    if app.config["WECHAT_SANDBOX"]:
+        from app.sandbox import bp as sandbox_bp
+
+        app.register_blueprint(sandbox_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import shop_cli
+
+    app.cli.add_command(shop_cli)

@@ -1,0 +1,110 @@
+"""Reader sign-in through WeChat OAuth, and the creator's login."""
+
+import secrets
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_required, login_user, logout_user
+from wechatpy.exceptions import WeChatOAuthException
+
+from app import creators, readers
+from app.accounts import bp
+from app.accounts.forms import CreatorLoginForm
+from app.accounts.session import current_reader, is_wechat_browser, remember_reader, safe_next
+from app.extensions import db, limiter
+from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, oauth_client
+
+OAUTH_SESSION_KEY = "wechat_oauth"
+
+
+@bp.get("/auth/wechat")
+def wechat_login():
+    """Send the reader to WeChat's authorisation page; `scope=userinfo` asks for name and avatar."""
+    scope = SCOPE_USERINFO if request.args.get("scope") == "userinfo" else SCOPE_BASE
+    state = secrets.token_hex(16)  # hex only: wechatpy appends state to the URL unescaped
+    session[OAUTH_SESSION_KEY] = {
+        "state": state,
+        "scope": scope,
+        "next": safe_next(request.args.get("next")),
+    }
+    callback = url_for(".wechat_callback", _external=True)
+    return redirect(oauth_client(callback, scope, state).authorize_url)
+
+
+@bp.get("/auth/wechat/callback")
+def wechat_callback():
+    pending = session.pop(OAUTH_SESSION_KEY, None)
+    if not pending or not secrets.compare_digest(pending["state"], request.args.get("state", "")):
+        flash("微信授权已失效，请重新进入", "error")
+        return redirect(url_for("storefront.home"))
+    code = request.args.get("code")
+    if not code:
+        flash("你取消了微信授权，可以继续以游客身份浏览", "info")
+        return redirect(pending["next"])
+
+    client = oauth_client(url_for(".wechat_callback", _external=True), pending["scope"])
+    try:
+        token = client.fetch_access_token(code)
+        info = client.get_user_info() if pending["scope"] == SCOPE_USERINFO else {}
+    except WeChatOAuthException as exc:
+        current_app.logger.warning("WeChat OAuth failed: %s", exc)
+        flash("微信授权没有成功，请稍后重试", "error")
+        return redirect(pending["next"])
+
+    profile = readers.WeChatProfile(
+        openid=token["openid"],
+        unionid=info.get("unionid") or token.get("unionid"),
+        nickname=info.get("nickname"),
+        avatar_url=info.get("headimgurl"),
+    )
+    reader = readers.sign_in_with_wechat(current_reader(), profile)
+    db.session.commit()
+    remember_reader(reader)
+    return redirect(pending["next"])
+
+
+@bp.post("/auth/logout")
+def reader_logout():
+    """Forget the WeChat reader on this browser. Guests are not offered this: they would lose
+    their only key to what they bought."""
+    reader = current_reader()
+    if reader is not None and not reader.is_guest:
+        session.clear()
+        session["wechat_oauth_tried"] = True  # do not sign straight back in inside WeChat
+        flash("已退出", "info")
+    return redirect(url_for("storefront.home"))
+
+
+@bp.get("/me")
+def me():
+    return render_template(
+        "accounts/me.html", reader=current_reader(), in_wechat=is_wechat_browser()
+    )
+
+
+@bp.route("/creator/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CREATOR_LOGIN_LIMIT"], methods=["POST"])
+def creator_login():
+    form = CreatorLoginForm()
+    if form.validate_on_submit():
+        creator = creators.authenticate(form.username.data, form.password.data)
+        if creator is not None:
+            db.session.commit()
+            login_user(creator, remember=False)
+            return redirect(safe_next(request.args.get("next"), url_for("studio.index")))
+        flash("用户名或密码不正确", "error")
+    return render_template("accounts/creator_login.html", form=form)
+
+
+@bp.post("/creator/logout")
+@login_required
+def creator_logout():
+    logout_user()
+    return redirect(url_for("storefront.home"))

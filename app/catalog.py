@@ -1,0 +1,152 @@
+"""Catalog rules: what readers can see, how products are rendered, search and listings.
+
+Plain Python over the models; views and CLI commands call these, nothing here reads a request.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Product, ProductKind, ProductStatus, Section, ShopProfile, Tag
+from app.models.base import utcnow
+from app.models.catalog import product_tags
+from app.richtext import render_markdown, split_at_marker, strip_marker
+
+
+def shop_profile() -> ShopProfile:
+    profile = db.session.get(ShopProfile, 1)
+    if profile is None:
+        profile = ShopProfile(id=1, name="我的知识小店")
+        db.session.add(profile)
+        db.session.flush()
+    return profile
+
+
+def content_version() -> int:
+    """A number that changes whenever what anonymous readers see changes (page cache key)."""
+    version = db.session.execute(sa.select(ShopProfile.content_version)).scalar()
+    return version or 0
+
+
+def mark_content_changed() -> None:
+    db.session.execute(
+        sa.update(ShopProfile).values(content_version=ShopProfile.content_version + 1)
+    )
+
+
+def render_product(product: Product) -> None:
+    """Render the stored Markdown into preview_html/body_html. Called on every save.
+
+    An article's body is its content: the free preview is what stands before the marker, and
+    without a marker nothing is free. The body of a course, column or download is its public
+    introduction: all of it is public unless a marker hides a buyers-only part.
+    """
+    parts = split_at_marker(product.body_md)
+    if parts is not None:
+        before, after = parts
+        product.preview_html = render_markdown(before)
+        product.has_paid_part = bool(after.strip())
+    elif product.kind is ProductKind.ARTICLE:
+        product.preview_html = ""
+        product.has_paid_part = bool(product.body_md.strip())
+    else:
+        product.preview_html = render_markdown(product.body_md)
+        product.has_paid_part = False
+    product.body_html = render_markdown(strip_marker(product.body_md))
+    for section in product.sections:
+        section.body_html = render_markdown(section.body_md)
+
+
+def publish(product: Product) -> None:
+    product.status = ProductStatus.PUBLISHED
+    product.published_at = product.published_at or utcnow()
+
+
+def _published() -> sa.Select:
+    return (
+        sa.select(Product)
+        .where(Product.status == ProductStatus.PUBLISHED)
+        .options(selectinload(Product.tags))
+    )
+
+
+def latest_products(limit: int = 20) -> Sequence[Product]:
+    query = _published().order_by(Product.published_at.desc(), Product.id.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def featured_products(limit: int = 6) -> Sequence[Product]:
+    query = (
+        _published()
+        .where(Product.featured.is_(True))
+        .order_by(Product.published_at.desc(), Product.id.desc())
+        .limit(limit)
+    )
+    return db.session.scalars(query).all()
+
+
+def tags_in_use() -> Sequence[Tag]:
+    """Tags that label at least one published product, most used first."""
+    count = sa.func.count(product_tags.c.product_id)
+    query = (
+        sa.select(Tag)
+        .join(product_tags, product_tags.c.tag_id == Tag.id)
+        .join(Product, Product.id == product_tags.c.product_id)
+        .where(Product.status == ProductStatus.PUBLISHED)
+        .group_by(Tag.id)
+        .order_by(count.desc(), Tag.id)
+    )
+    return db.session.scalars(query).all()
+
+
+def products_tagged(tag: Tag) -> Sequence[Product]:
+    query = (
+        _published()
+        .where(Product.tags.any(Tag.id == tag.id))
+        .order_by(Product.published_at.desc(), Product.id.desc())
+    )
+    return db.session.scalars(query).all()
+
+
+def search_products(text: str, limit: int = 50) -> Sequence[Product]:
+    """Products whose title or summary contain every word of the query.
+
+    Substring matching suits Chinese, which has no spaces between words: "写作" finds
+    "高效写作课". Words separated by spaces must all match.
+    """
+    words = [w for w in (text or "").split() if w][:5]
+    if not words:
+        return []
+    query = _published()
+    for word in words:
+        pattern = f"%{_escape_like(word)}%"
+        query = query.where(
+            sa.or_(
+                Product.title.ilike(pattern, escape="\\"),
+                Product.summary.ilike(pattern, escape="\\"),
+            )
+        )
+    query = query.order_by(Product.published_at.desc(), Product.id.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_product(slug: str) -> Product | None:
+    return db.session.scalar(
+        sa.select(Product)
+        .where(Product.slug == slug)
+        .options(selectinload(Product.tags), selectinload(Product.sections))
+    )
+
+
+def find_section(product: Product, position: int) -> Section | None:
+    return next((s for s in product.sections if s.position == position), None)
+
+
+def find_tag(slug: str) -> Tag | None:
+    return db.session.scalar(sa.select(Tag).where(Tag.slug == slug))

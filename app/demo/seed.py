@@ -1,0 +1,135 @@
+"""Fill an empty shop with the demo creator's catalog, covers, files and test readers."""
+
+import mimetypes
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app import catalog, covers, entitlements
+from app.creators import create_creator
+from app.demo import content
+from app.extensions import db
+from app.models import (
+    Creator,
+    EntitlementSource,
+    Product,
+    ProductFile,
+    ProductKind,
+    ProductStatus,
+    Reader,
+    Section,
+    Tag,
+)
+from app.models.base import utcnow
+from app.richtext import render_markdown
+from app.sandbox.models import SandboxUser
+from app.sandbox.oauth import new_openid
+
+DEMO_USERNAME = "demo"
+
+
+def shop_is_empty() -> bool:
+    return db.session.scalar(sa.select(sa.func.count(Product.id))) == 0
+
+
+def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
+    """Create the demo shop. Returns the demo creator's new password (None if one existed)."""
+    _seed_profile()
+    tags = _seed_tags()
+    now = utcnow()
+    products = {}
+    published = [p for p in content.PRODUCTS if p["status"] == "published"]
+    for spec in content.PRODUCTS:
+        # Spread publication over the past weeks so "latest" has an order a reader believes.
+        age = None
+        if spec in published:
+            age = timedelta(days=3 * (len(published) - published.index(spec)))
+        products[spec["slug"]] = _seed_product(spec, tags, upload_folder, now, age)
+    _seed_readers(products, with_sandbox_users)
+    catalog.mark_content_changed()
+    return _seed_creator()
+
+
+def _seed_profile() -> None:
+    profile = catalog.shop_profile()
+    profile.name = content.SHOP["name"]
+    profile.tagline = content.SHOP["tagline"]
+    profile.creator_name = content.SHOP["creator_name"]
+    profile.intro_md = content.SHOP["intro_md"]
+    profile.intro_html = render_markdown(profile.intro_md)
+
+
+def _seed_tags() -> dict[str, Tag]:
+    tags = {slug: Tag(slug=slug, name=name) for slug, name in content.TAGS}
+    db.session.add_all(tags.values())
+    return tags
+
+
+def _seed_product(spec, tags, upload_folder: Path, now, age) -> Product:
+    kind = ProductKind(spec["kind"])
+    product = Product(
+        slug=spec["slug"],
+        kind=kind,
+        title=spec["title"],
+        summary=spec["summary"],
+        price_fen=spec["price_fen"],
+        featured=spec["featured"],
+        body_md=spec["body_md"],
+        tags=[tags[t] for t in spec["tags"]],
+        status=ProductStatus.DRAFT,
+    )
+    product.sections = [
+        Section(position=i, title=s["title"], body_md=s["body_md"], is_free=s["is_free"])
+        for i, s in enumerate(spec["sections"], start=1)
+    ]
+    cover = covers.draw_cover(spec["title"], kind.label, spec["cover_colors"])
+    product.cover_image = covers.save_cover(upload_folder / "covers", spec["slug"], cover)
+    for file_spec in spec["files"]:
+        product.files.append(_store_file(upload_folder / "files", file_spec))
+    catalog.render_product(product)
+    if spec["status"] == "published":
+        product.published_at = now - age
+        catalog.publish(product)
+    db.session.add(product)
+    return product
+
+
+def _store_file(folder: Path, spec) -> ProductFile:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = spec["content"].encode("utf-8")
+    suffix = Path(spec["filename"]).suffix
+    stored_name = secrets.token_hex(16) + suffix
+    (folder / stored_name).write_bytes(data)
+    content_type = mimetypes.guess_type(spec["filename"])[0] or "application/octet-stream"
+    if content_type.startswith("text/"):
+        content_type += "; charset=utf-8"
+    return ProductFile(
+        filename=spec["filename"],
+        stored_name=stored_name,
+        content_type=content_type,
+        size_bytes=len(data),
+    )
+
+
+def _seed_readers(products: dict[str, Product], with_sandbox_users: bool) -> None:
+    db.session.flush()
+    for spec in content.READERS:
+        openid = new_openid()
+        reader = Reader(openid=openid, nickname=spec["nickname"])
+        db.session.add(reader)
+        db.session.flush()
+        for slug in spec["owns"]:
+            entitlements.grant(reader, products[slug], EntitlementSource.PURCHASE)
+        if with_sandbox_users:
+            # The same person in the sandbox's WeChat, so you can sign in as them.
+            db.session.add(SandboxUser(openid=openid, nickname=spec["nickname"]))
+
+
+def _seed_creator() -> str | None:
+    if db.session.scalar(sa.select(Creator).where(Creator.username == DEMO_USERNAME)):
+        return None
+    password = secrets.token_urlsafe(9)
+    create_creator(DEMO_USERNAME, password)
+    return password

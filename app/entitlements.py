@@ -1,0 +1,98 @@
+"""Who may see and read what. The one place these rules live.
+
+A viewer is whoever is looking: maybe a reader (guest or WeChat), maybe the logged-in
+creator. Free items and free sections are open to everyone; everything else needs an
+entitlement row, which only a paid order (or the creator) creates.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Entitlement, EntitlementSource, Product, Reader, Section
+
+
+@dataclass(frozen=True)
+class Viewer:
+    reader: Reader | None = None
+    is_creator: bool = False
+
+
+def owns(viewer: Viewer, product: Product) -> bool:
+    if viewer.reader is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Entitlement.id).where(
+                Entitlement.reader_id == viewer.reader.id, Entitlement.product_id == product.id
+            )
+        )
+        is not None
+    )
+
+
+def can_view_product(viewer: Viewer, product: Product) -> bool:
+    """Published products are public; a draft stays visible to those who bought it earlier."""
+    return product.is_published or viewer.is_creator or owns(viewer, product)
+
+
+def can_read_product(viewer: Viewer, product: Product) -> bool:
+    if not can_view_product(viewer, product):
+        return False
+    return product.is_free or viewer.is_creator or owns(viewer, product)
+
+
+def can_read_section(viewer: Viewer, section: Section) -> bool:
+    if not can_view_product(viewer, section.product):
+        return False
+    return section.is_free or can_read_product(viewer, section.product)
+
+
+def grant(reader: Reader, product: Product, source: EntitlementSource) -> Entitlement:
+    """Give a reader a product; granting twice returns the first grant.
+
+    The unique (reader, product) constraint decides, not a read-then-write, so two
+    concurrent grants still leave one row.
+    """
+    existing = _find(reader.id, product.id)
+    if existing is not None:
+        return existing
+    try:
+        with db.session.begin_nested():
+            entitlement = Entitlement(reader_id=reader.id, product_id=product.id, source=source)
+            db.session.add(entitlement)
+    except IntegrityError:
+        entitlement = _find(reader.id, product.id)
+    return entitlement
+
+
+def library(reader: Reader) -> Sequence[Entitlement]:
+    """Everything the reader owns, newest first."""
+    return db.session.scalars(
+        sa.select(Entitlement)
+        .where(Entitlement.reader_id == reader.id)
+        .options(selectinload(Entitlement.product).selectinload(Product.tags))
+        .order_by(Entitlement.granted_at.desc(), Entitlement.id.desc())
+    ).all()
+
+
+def owned_product_ids(viewer: Viewer) -> set[int]:
+    if viewer.reader is None:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Entitlement.product_id).where(Entitlement.reader_id == viewer.reader.id)
+        )
+    )
+
+
+def _find(reader_id: int, product_id: int) -> Entitlement | None:
+    return db.session.scalar(
+        sa.select(Entitlement).where(
+            Entitlement.reader_id == reader_id, Entitlement.product_id == product_id
+        )
+    )

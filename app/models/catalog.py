@@ -1,0 +1,123 @@
+"""The catalog: products of four kinds, their sections, files and tags."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import UTCDateTime, db, str_enum, utcnow
+
+
+class ProductKind(enum.StrEnum):
+    ARTICLE = "article"
+    COURSE = "course"
+    COLUMN = "column"
+    DOWNLOAD = "download"
+
+    @property
+    def label(self) -> str:
+        return {"article": "图文", "course": "课程", "column": "专栏", "download": "资料"}[
+            self.value
+        ]
+
+    @property
+    def section_label(self) -> str:
+        return "课时" if self is ProductKind.COURSE else "文章"
+
+
+class ProductStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+product_tags = sa.Table(
+    "product_tags",
+    db.metadata,
+    sa.Column("product_id", sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(30))
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    kind: Mapped[ProductKind] = mapped_column(str_enum(ProductKind, "product_kind"))
+    title: Mapped[str] = mapped_column(sa.String(120))
+    summary: Mapped[str] = mapped_column(sa.String(300), default="")
+    price_fen: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ProductStatus] = mapped_column(
+        str_enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT, index=True
+    )
+    featured: Mapped[bool] = mapped_column(default=False)
+    cover_image: Mapped[str | None] = mapped_column(sa.String(200))
+    # Markdown as written, and the HTML rendered from it when it is saved (never per request).
+    # preview_html is the part before the preview marker; body_html is everything.
+    body_md: Mapped[str] = mapped_column(sa.Text, default="")
+    preview_html: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    has_paid_part: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    tags: Mapped[list[Tag]] = relationship(secondary=product_tags, order_by=Tag.id)
+    sections: Mapped[list["Section"]] = relationship(
+        back_populates="product", order_by="Section.position", cascade="all, delete-orphan"
+    )
+    files: Mapped[list["ProductFile"]] = relationship(
+        back_populates="product", order_by="ProductFile.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_fen == 0
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is ProductStatus.PUBLISHED
+
+
+class Section(db.Model):
+    """A lesson of a course or an article of a column, in reading order."""
+
+    __tablename__ = "sections"
+    __table_args__ = (sa.UniqueConstraint("product_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(120))
+    body_md: Mapped[str] = mapped_column(sa.Text, default="")
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    is_free: Mapped[bool] = mapped_column(default=False)  # 试看: readable without buying
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="sections")
+
+
+class ProductFile(db.Model):
+    """A file of a download product, stored outside the web root under a random name."""
+
+    __tablename__ = "product_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="files")

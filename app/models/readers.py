@@ -1,0 +1,75 @@
+"""Readers, what they own, and where they stopped reading."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import UTCDateTime, db, str_enum, utcnow
+from app.models.catalog import Product, Section
+
+
+class Reader(db.Model):
+    """A reader: a guest (session only) until bound to a WeChat openid."""
+
+    __tablename__ = "readers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(sa.String(64))
+    nickname: Mapped[str | None] = mapped_column(sa.String(64))
+    avatar_url: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_guest(self) -> bool:
+        return self.openid is None
+
+    @property
+    def display_name(self) -> str:
+        if self.nickname:
+            return self.nickname
+        return f"游客{self.id}" if self.is_guest else f"微信读者{self.id}"
+
+
+class EntitlementSource(enum.StrEnum):
+    PURCHASE = "purchase"
+    FREE = "free"  # a free item claimed into the library
+    GIFT = "gift"  # granted by the creator
+
+
+class Entitlement(db.Model):
+    """The fact that a reader may read a product. One row per reader and product."""
+
+    __tablename__ = "entitlements"
+    __table_args__ = (sa.UniqueConstraint("reader_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reader_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("readers.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    source: Mapped[EntitlementSource] = mapped_column(
+        str_enum(EntitlementSource, "entitlement_source")
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class ReadingProgress(db.Model):
+    """The section a reader last opened in a course or column ("continue reading")."""
+
+    __tablename__ = "reading_progress"
+    __table_args__ = (sa.UniqueConstraint("reader_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
+    section_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sections.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    section: Mapped[Section | None] = relationship()

@@ -1,0 +1,35 @@
+"""The shop itself: its public profile and the creator who runs it."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import UTCDateTime, db, utcnow
+
+
+class ShopProfile(db.Model):
+    """One row: the creator's public face of the shop."""
+
+    __tablename__ = "shop_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    tagline: Mapped[str] = mapped_column(sa.String(120), default="")
+    creator_name: Mapped[str] = mapped_column(sa.String(40), default="")
+    intro_md: Mapped[str] = mapped_column(sa.Text, default="")
+    intro_html: Mapped[str] = mapped_column(sa.Text, default="")
+    banner_image: Mapped[str | None] = mapped_column(sa.String(200))
+    # Bumped by every change to what readers see, so cached anonymous pages expire.
+    content_version: Mapped[int] = mapped_column(default=1)
+
+
+class Creator(UserMixin, db.Model):
+    __tablename__ = "creators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,153 @@
+"""The sandbox's side of WeChat web OAuth: codes, tokens and user info, as WeChat hands them out.
+
+Plain functions over the sandbox tables; the blueprint turns them into WeChat's URLs and JSON.
+Error codes and messages are WeChat's (see PROTOCOL.md §8).
+"""
+
+import secrets
+import string
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.models.base import db, utcnow
+from app.sandbox.models import SandboxOAuthGrant, SandboxUser
+
+CODE_LIFETIME = timedelta(minutes=5)
+ACCESS_LIFETIME = timedelta(hours=2)
+REFRESH_LIFETIME = timedelta(days=30)
+SCOPES = ("snsapi_base", "snsapi_userinfo")
+
+_OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+class OAuthError(Exception):
+    def __init__(self, errcode: int, errmsg: str):
+        super().__init__(errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    def as_json(self) -> dict:
+        return {"errcode": self.errcode, "errmsg": self.errmsg}
+
+
+def new_openid() -> str:
+    """28 characters starting with 'o', shaped like a real openid."""
+    return "o" + "".join(secrets.choice(_OPENID_ALPHABET) for _ in range(27))
+
+
+def create_user(nickname: str) -> SandboxUser:
+    user = SandboxUser(openid=new_openid(), nickname=nickname.strip()[:64] or "微信用户")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def all_users() -> list[SandboxUser]:
+    return list(db.session.scalars(sa.select(SandboxUser).order_by(SandboxUser.id)))
+
+
+def find_user(openid: str | None) -> SandboxUser | None:
+    if not openid:
+        return None
+    return db.session.scalar(sa.select(SandboxUser).where(SandboxUser.openid == openid))
+
+
+def issue_code(user: SandboxUser, appid: str, scope: str) -> str:
+    grant = SandboxOAuthGrant(
+        user_id=user.id,
+        appid=appid,
+        scope=scope,
+        code=secrets.token_hex(16),
+        code_expires_at=utcnow() + CODE_LIFETIME,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    return grant.code
+
+
+def exchange_code(appid: str, code: str) -> dict:
+    """sns/oauth2/access_token: a code buys tokens once, within five minutes."""
+    grant = db.session.scalar(
+        sa.select(SandboxOAuthGrant).where(
+            SandboxOAuthGrant.code == code, SandboxOAuthGrant.appid == appid
+        )
+    )
+    if grant is None or grant.code_expires_at < utcnow():
+        raise OAuthError(40029, "invalid code")
+    now = utcnow()
+    # Compare-and-set, so a code replayed concurrently is still used only once.
+    used = db.session.execute(
+        sa.update(SandboxOAuthGrant)
+        .where(SandboxOAuthGrant.id == grant.id, SandboxOAuthGrant.code_used_at.is_(None))
+        .values(
+            code_used_at=now,
+            access_token=secrets.token_urlsafe(48),
+            access_expires_at=now + ACCESS_LIFETIME,
+            refresh_token=secrets.token_urlsafe(48),
+            refresh_expires_at=now + REFRESH_LIFETIME,
+        )
+    ).rowcount
+    if not used:
+        raise OAuthError(40163, "code been used")
+    db.session.refresh(grant)
+    return _token_payload(grant)
+
+
+def refresh(appid: str, refresh_token: str) -> dict:
+    grant = db.session.scalar(
+        sa.select(SandboxOAuthGrant).where(
+            SandboxOAuthGrant.refresh_token == refresh_token, SandboxOAuthGrant.appid == appid
+        )
+    )
+    if grant is None or grant.refresh_expires_at < utcnow():
+        raise OAuthError(40030, "invalid refresh_token")
+    grant.access_token = secrets.token_urlsafe(48)
+    grant.access_expires_at = utcnow() + ACCESS_LIFETIME
+    db.session.flush()
+    return _token_payload(grant)
+
+
+def user_info(access_token: str, openid: str) -> dict:
+    grant = _live_grant(access_token, openid)
+    if grant.scope != "snsapi_userinfo":
+        raise OAuthError(48001, "api unauthorized")
+    user = grant.user
+    return {
+        "openid": user.openid,
+        "nickname": user.nickname,
+        "sex": user.sex,
+        "province": user.province,
+        "city": user.city,
+        "country": user.country,
+        "headimgurl": None,  # filled in by the view, which knows the shop's address
+        "privilege": [],
+    }
+
+
+def check_token(access_token: str, openid: str) -> dict:
+    _live_grant(access_token, openid)
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+def _live_grant(access_token: str, openid: str) -> SandboxOAuthGrant:
+    grant = db.session.scalar(
+        sa.select(SandboxOAuthGrant).where(SandboxOAuthGrant.access_token == access_token)
+    )
+    if grant is None:
+        raise OAuthError(40001, "invalid credential, access_token is invalid or not latest")
+    if grant.access_expires_at < utcnow():
+        raise OAuthError(42001, "access_token expired")
+    if grant.user.openid != openid:
+        raise OAuthError(40003, "invalid openid")
+    return grant
+
+
+def _token_payload(grant: SandboxOAuthGrant) -> dict:
+    return {
+        "access_token": grant.access_token,
+        "expires_in": int(ACCESS_LIFETIME.total_seconds()),
+        "refresh_token": grant.refresh_token,
+        "openid": grant.user.openid,
+        "scope": grant.scope,
+    }

@@ -1,0 +1,181 @@
+"""Sandbox routes: WeChat's OAuth URLs, and pages for choosing who "is in WeChat"."""
+
+import json
+from urllib.parse import urlencode, urlsplit
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+
+from app.extensions import db
+from app.sandbox import bp
+from app.sandbox import oauth as sandbox_oauth
+
+# The browser's "logged-in WeChat user": real WeChat always knows who holds the phone,
+# so after the first choice snsapi_base authorisations are silent, as in WeChat.
+CURRENT_USER_COOKIE = "sandbox_wechat_user"
+
+
+def _json(payload: dict):
+    return current_app.response_class(
+        json.dumps(payload, ensure_ascii=False), mimetype="application/json"
+    )
+
+
+@bp.get("/")
+def index():
+    users = sandbox_oauth.all_users()
+    current = request.cookies.get(CURRENT_USER_COOKIE)
+    return render_template("sandbox/index.html", users=users, current_openid=current)
+
+
+@bp.post("/users")
+def create_user():
+    user = sandbox_oauth.create_user(request.form.get("nickname", ""))
+    db.session.commit()
+    response = redirect(request.form.get("next") or url_for(".index"))
+    response.set_cookie(CURRENT_USER_COOKIE, user.openid, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.get("/avatar/<openid>.svg")
+def avatar(openid: str):
+    user = sandbox_oauth.find_user(openid) or abort(404)
+    hue = sum(map(ord, user.openid)) % 360
+    initial = (user.nickname or "微")[0]
+    svg = render_template("sandbox/avatar.svg", hue=hue, initial=initial)
+    return current_app.response_class(svg, mimetype="image/svg+xml")
+
+
+# --- open.weixin.qq.com/connect/oauth2/authorize ---------------------------------------------
+
+
+def _authorize_params() -> dict:
+    source = request.form if request.method == "POST" else request.args
+    params = {
+        key: source.get(key, "")
+        for key in ("appid", "redirect_uri", "response_type", "scope", "state")
+    }
+    if params["appid"] != current_app.config["WECHAT_APPID"]:
+        abort(400, description="appid 无效（40013 invalid appid）")
+    if params["response_type"] != "code" or params["scope"] not in sandbox_oauth.SCOPES:
+        abort(
+            400,
+            description="参数错误：response_type 须为 code，scope 须为 snsapi_base 或 snsapi_userinfo",
+        )
+    redirect_host = urlsplit(params["redirect_uri"]).netloc
+    if redirect_host != request.host:
+        # WeChat's 10003: the callback must be on the configured 网页授权域名.
+        abort(400, description="redirect_uri 域名与后台配置不一致（10003）")
+    if len(params["state"]) > 128:
+        abort(400, description="state 参数过长")
+    return params
+
+
+def _back_to_shop(params: dict, code: str | None):
+    query = {"code": code, "state": params["state"]} if code else {"state": params["state"]}
+    separator = "&" if "?" in params["redirect_uri"] else "?"
+    return redirect(params["redirect_uri"] + separator + urlencode(query))
+
+
+@bp.get("/open/connect/oauth2/authorize")
+def authorize():
+    params = _authorize_params()
+    user = sandbox_oauth.find_user(request.cookies.get(CURRENT_USER_COOKIE))
+    if user is not None and params["scope"] == "snsapi_base":
+        code = sandbox_oauth.issue_code(user, params["appid"], params["scope"])
+        db.session.commit()
+        return _back_to_shop(params, code)
+    return render_template(
+        "sandbox/authorize.html",
+        params=params,
+        users=sandbox_oauth.all_users(),
+        current=user,
+    )
+
+
+@bp.post("/open/connect/oauth2/authorize")
+def authorize_decision():
+    params = _authorize_params()
+    if request.form.get("decision") == "deny":
+        return _back_to_shop(params, None)
+    nickname = request.form.get("new_nickname", "").strip()
+    if nickname:
+        user = sandbox_oauth.create_user(nickname)
+    else:
+        user = sandbox_oauth.find_user(request.form.get("openid")) or abort(
+            400, description="请选择一个测试微信用户，或新建一个"
+        )
+    code = sandbox_oauth.issue_code(user, params["appid"], params["scope"])
+    db.session.commit()
+    response = _back_to_shop(params, code)
+    response.set_cookie(CURRENT_USER_COOKIE, user.openid, samesite="Lax", httponly=True)
+    return response
+
+
+# --- api.weixin.qq.com/sns/* (server to server, JSON) -----------------------------------------
+
+
+def _check_app_credentials(require_secret: bool = True) -> sandbox_oauth.OAuthError | None:
+    config = current_app.config
+    if request.args.get("appid") != config["WECHAT_APPID"]:
+        return sandbox_oauth.OAuthError(40013, "invalid appid")
+    if require_secret and request.args.get("secret") != config["WECHAT_APP_SECRET"]:
+        return sandbox_oauth.OAuthError(40125, "invalid appsecret")
+    return None
+
+
+@bp.get("/api/sns/oauth2/access_token")
+def access_token():
+    error = _check_app_credentials()
+    if error is None and request.args.get("grant_type") != "authorization_code":
+        error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
+    if error is not None:
+        return _json(error.as_json())
+    try:
+        payload = sandbox_oauth.exchange_code(request.args["appid"], request.args.get("code", ""))
+    except sandbox_oauth.OAuthError as exc:
+        return _json(exc.as_json())
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.get("/api/sns/oauth2/refresh_token")
+def refresh_token():
+    error = _check_app_credentials(require_secret=False)
+    if error is None and request.args.get("grant_type") != "refresh_token":
+        error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
+    if error is not None:
+        return _json(error.as_json())
+    try:
+        payload = sandbox_oauth.refresh(
+            request.args["appid"], request.args.get("refresh_token", "")
+        )
+    except sandbox_oauth.OAuthError as exc:
+        return _json(exc.as_json())
+    db.session.commit()
+    return _json(payload)
+
+
+@bp.get("/api/sns/userinfo")
+def user_info():
+    try:
+        payload = sandbox_oauth.user_info(
+            request.args.get("access_token", ""), request.args.get("openid", "")
+        )
+    except sandbox_oauth.OAuthError as exc:
+        return _json(exc.as_json())
+    # A path, not a URL: this call arrives in-process, so the request's host is not the one
+    # the reader's browser uses. Real WeChat gives an absolute https URL here.
+    avatar = url_for(".avatar", openid=payload["openid"])
+    payload["headimgurl"] = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + avatar
+    return _json(payload)
+
+
+@bp.get("/api/sns/auth")
+def check_access_token():
+    try:
+        payload = sandbox_oauth.check_token(
+            request.args.get("access_token", ""), request.args.get("openid", "")
+        )
+    except sandbox_oauth.OAuthError as exc:
+        return _json(exc.as_json())
+    return _json(payload)

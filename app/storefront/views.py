@@ -1,0 +1,189 @@
+"""Storefront pages. Each view loads, asks the services, renders."""
+
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+
+from app import catalog, entitlements, readers
+from app.accounts.session import current_reader, current_viewer, is_wechat_browser
+from app.extensions import db
+from app.models import Product, ProductKind
+from app.page_cache import cached_for_anonymous
+from app.storefront import bp
+
+OAUTH_TRIED_KEY = "wechat_oauth_tried"
+
+
+@bp.before_request
+def sign_in_inside_wechat():
+    """Inside WeChat, learn the reader's openid silently (snsapi_base) on the first page.
+
+    Then purchases made on any device and bound to this WeChat account show up at once.
+    Tried once per session, so a reader who cancels is not sent round in circles.
+    """
+    if request.method != "GET" or not is_wechat_browser() or session.get(OAUTH_TRIED_KEY):
+        return None
+    reader = current_reader()
+    if reader is not None and not reader.is_guest:
+        return None
+    session[OAUTH_TRIED_KEY] = True
+    return redirect(url_for("accounts.wechat_login", next=request.full_path.rstrip("?")))
+
+
+@bp.get("/")
+@cached_for_anonymous
+def home():
+    return render_template(
+        "storefront/home.html",
+        featured=catalog.featured_products(),
+        latest=catalog.latest_products(),
+        tags=catalog.tags_in_use(),
+        owned=entitlements.owned_product_ids(current_viewer()),
+    )
+
+
+@bp.get("/about")
+@cached_for_anonymous
+def about():
+    return render_template("storefront/about.html", products=catalog.latest_products(limit=6))
+
+
+@bp.get("/tags/<slug>")
+@cached_for_anonymous
+def tag(slug: str):
+    found = catalog.find_tag(slug) or abort(404)
+    return render_template(
+        "storefront/tag.html",
+        tag=found,
+        products=catalog.products_tagged(found),
+        owned=entitlements.owned_product_ids(current_viewer()),
+    )
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()[:50]
+    return render_template(
+        "storefront/search.html",
+        query=query,
+        products=catalog.search_products(query),
+        tags=catalog.tags_in_use(),
+        owned=entitlements.owned_product_ids(current_viewer()),
+    )
+
+
+def _visible_product_or_404(slug: str) -> Product:
+    product = catalog.find_product(slug)
+    if product is None or not entitlements.can_view_product(current_viewer(), product):
+        abort(404)
+    return product
+
+
+@bp.get("/p/<slug>")
+@cached_for_anonymous
+def product(slug: str):
+    item = _visible_product_or_404(slug)
+    viewer = current_viewer()
+    return render_template(
+        "storefront/product.html",
+        product=item,
+        owns=entitlements.owns(viewer, item),
+        can_read=entitlements.can_read_product(viewer, item),
+        readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
+        last_read=readers.last_read_section(viewer.reader, item),
+    )
+
+
+@bp.get("/p/<slug>/read")
+def read(slug: str):
+    item = _visible_product_or_404(slug)
+    viewer = current_viewer()
+    if item.kind in (ProductKind.COURSE, ProductKind.COLUMN):
+        return redirect(_first_section_url(item, viewer.reader))
+    if not entitlements.can_read_product(viewer, item):
+        return render_template("storefront/paywall.html", product=item), 403
+    return render_template("storefront/read.html", product=item)
+
+
+def _first_section_url(item: Product, reader) -> str:
+    section = readers.last_read_section(reader, item) or (item.sections or [None])[0]
+    if section is None:
+        return url_for(".product", slug=item.slug)
+    return url_for(".section", slug=item.slug, position=section.position)
+
+
+@bp.get("/p/<slug>/s/<int:position>")
+def section(slug: str, position: int):
+    item = _visible_product_or_404(slug)
+    current = catalog.find_section(item, position) or abort(404)
+    viewer = current_viewer()
+    if not entitlements.can_read_section(viewer, current):
+        return render_template("storefront/paywall.html", product=item, section=current), 403
+    if viewer.reader is not None:
+        readers.record_progress(viewer.reader, current)
+        db.session.commit()
+    index = item.sections.index(current)
+    return render_template(
+        "storefront/section.html",
+        product=item,
+        section=current,
+        previous=item.sections[index - 1] if index > 0 else None,
+        following=item.sections[index + 1] if index + 1 < len(item.sections) else None,
+        readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
+    )
+
+
+@bp.get("/p/<slug>/files/<int:file_id>")
+def download(slug: str, file_id: int):
+    item = _visible_product_or_404(slug)
+    attachment = next((f for f in item.files if f.id == file_id), None) or abort(404)
+    if not entitlements.can_read_product(current_viewer(), item):
+        return render_template("storefront/paywall.html", product=item), 403
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "files"
+    return send_from_directory(
+        folder,
+        attachment.stored_name,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+
+
+@bp.get("/p/<slug>/buy")
+def buy(slug: str):
+    """Checkout arrives with WeChat Pay; until then the reader sees what they would buy."""
+    item = _visible_product_or_404(slug)
+    viewer = current_viewer()
+    if entitlements.can_read_product(viewer, item):
+        return redirect(url_for(".read", slug=item.slug))
+    return render_template("storefront/buy_soon.html", product=item)
+
+
+@bp.get("/library")
+def library():
+    reader = current_reader()
+    owned = entitlements.library(reader) if reader else []
+    progress = readers.last_read_by_product(reader) if reader else {}
+    return render_template(
+        "storefront/library.html",
+        entitlements=owned,
+        progress=progress,
+        in_wechat=is_wechat_browser(),
+    )
+
+
+@bp.get("/media/covers/<path:filename>")
+def cover(filename: str):
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "covers"
+    # Cover names carry a content hash, so browsers may keep them for a year.
+    return send_from_directory(folder, filename, max_age=365 * 24 * 3600)

@@ -1,0 +1,43 @@
+"""Template filters and globals: money and times are formatted here, at the edge."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, url_for
+
+from app.money import format_fen
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(format_fen, "fen")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(file_size, "file_size")
+    app.add_template_global(cover_url)
+
+    @app.context_processor
+    def shop_context():
+        from app.accounts.session import current_reader
+        from app.catalog import shop_profile
+
+        return {"shop": shop_profile(), "current_reader": current_reader()}
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """UTC in the database, the shop's time zone on the page."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["SHOP_TIMEZONE"])).strftime(fmt)
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def cover_url(filename: str | None, external: bool = False) -> str:
+    if not filename:
+        return url_for("static", filename="img/cover-placeholder.svg", _external=external)
+    return url_for("storefront.cover", filename=filename, _external=external)

@@ -1,0 +1,126 @@
+"""Fixtures: an app per test with a fresh database (SQLite, or PostgreSQL when asked)."""
+
+import os
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+
+TEST_PAY_KEY = "192006250b4c09247ec02edce69f6a2d"
+
+
+def _database_url(tmp_path) -> str:
+    if os.environ.get("SHOP_TEST_DB") == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.fail("SHOP_TEST_DB=postgresql needs TEST_DATABASE_URL")
+        return url
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "WECHAT_SANDBOX": True,
+            "WECHAT_PAY_API_KEY": TEST_PAY_KEY,
+            "RATELIMIT_ENABLED": False,
+            "PAGE_CACHE_SIZE": 0,
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+WECHAT_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI"
+)
+
+
+def path_of(location: str) -> str:
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class WeChatSignIn:
+    """Walks a test client through the sandbox's OAuth screens, as a reader would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def start(self, next_path="/", scope=None, **headers):
+        query = {"next": next_path}
+        if scope:
+            query["scope"] = scope
+        response = self.client.get("/auth/wechat", query_string=query, headers=headers)
+        assert response.status_code == 302
+        return response.location
+
+    def authorize_page(self, authorize_url):
+        return self.client.get(path_of(authorize_url))
+
+    def decide(self, authorize_url, *, nickname=None, openid=None, decision="allow"):
+        page = self.authorize_page(authorize_url)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+        form = dict(urlsplit(authorize_url).query and _query(authorize_url))
+        form.update(decision=decision)
+        if token:
+            form["csrf_token"] = token.group(1)
+        if nickname:
+            form["new_nickname"] = nickname
+        if openid:
+            form["openid"] = openid
+        response = self.client.post(urlsplit(authorize_url).path, data=form)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response.location
+
+    def finish(self, callback_url):
+        return self.client.get(path_of(callback_url))
+
+    def sign_in(self, nickname="测试读者", next_path="/", scope=None, openid=None):
+        callback = self.decide(
+            self.start(next_path, scope), nickname=None if openid else nickname, openid=openid
+        )
+        return self.finish(callback)
+
+
+def _query(url):
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(urlsplit(url).query)
+
+
+@pytest.fixture
+def wechat(client):
+    return WeChatSignIn(client)

@@ -1,0 +1,32 @@
+import pytest
+
+from app.money import InvalidAmount, format_fen, parse_yuan
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("9.9", 990), ("9.90", 990), ("199", 19900), ("0.01", 1), ("¥19.9", 1990), (" 0 ", 0)],
+)
+def test_parse_yuan_gives_integer_fen(text, fen):
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-1", "0.001", "1e3x", "NaN", "Infinity", "1" * 20])
+def test_parse_yuan_rejects_what_is_not_a_price(text):
+    with pytest.raises(InvalidAmount):
+        parse_yuan(text)
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (990, "¥9.90"),
+        (19900, "¥199"),
+        (1, "¥0.01"),
+        (0, "¥0"),
+        (1234567, "¥12,345.67"),
+        (-990, "-¥9.90"),
+    ],
+)
+def test_format_fen(fen, text):
+    assert format_fen(fen) == text
