@@ -57,10 +57,7 @@ def _authorize_params() -> dict:
     if params["appid"] != current_app.config["WECHAT_APPID"]:
         abort(400, description="appid 无效（40013 invalid appid）")
     if params["response_type"] != "code" or params["scope"] not in sandbox_oauth.SCOPES:
-        abort(
-            400,
-            description="参数错误：response_type 须为 code，scope 须为 snsapi_base 或 snsapi_userinfo",
-        )
+        abort(400, description="参数错误：response_type 或 scope 无效")
     redirect_host = urlsplit(params["redirect_uri"]).netloc
     if redirect_host != request.host:
         # WeChat's 10003: the callback must be on the configured 网页授权域名.
