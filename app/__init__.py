@@ -1,5 +1,6 @@
 """The shop's application factory."""
 
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,6 +11,9 @@ from app import config as shop_config
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the shop. Its instance folder (config, secret, SQLite, uploads) is ./instance
+    unless given here or in SHOP_INSTANCE_PATH, so one checkout can serve several shops."""
+    instance_path = instance_path or os.environ.get("SHOP_INSTANCE_PATH") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(shop_config.DefaultConfig)
     if test_config is None:
