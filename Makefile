@@ -44,8 +44,10 @@ test: lint
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
 		SHOP_TEST_DB=postgresql $(BIN)/pytest -m "not e2e"; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"; exit 1; \
 	else \
-		echo "PostgreSQL suite skipped: TEST_DATABASE_URL is not set"; \
+		echo "PostgreSQL suite SKIPPED: set TEST_DATABASE_URL to run it (.ci/run does)"; \
 	fi
 
 bench: $(VENV)/.dev-installed

@@ -1,7 +1,9 @@
 """One family of error answers: shop-styled pages, or JSON under /api/."""
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from app.extensions import db
 
@@ -16,6 +18,14 @@ MESSAGES = {
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        return _answer(400, "页面已过期，请刷新页面后重试")
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limit(error: RateLimitExceeded):
+        return _answer(429, None)
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         return _answer(error.code or 500, error.description)
@@ -34,11 +44,23 @@ def _answer(code: int, description: str | None):
     detail = description if description and not _is_default(code, description) else None
     if request.path.startswith("/api/"):
         return jsonify(error={"code": code, "message": detail or message}), code
-    return render_template("errors/error.html", code=code, message=message, detail=detail), code
+    try:
+        page = render_template("errors/error.html", code=code, message=message, detail=detail)
+    except Exception:
+        # The layout reads the shop profile; when the database is what failed, still answer.
+        current_app.logger.exception("error page could not be rendered")
+        page = FALLBACK_PAGE.format(code=code, message=message)
+    return page, code
+
+
+FALLBACK_PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    '<title>{message}</title><body style="font-family:sans-serif;text-align:center;padding:48px">'
+    '<h1>{code}</h1><p>{message}</p><p><a href="/">回到首页</a></p></body></html>'
+)
 
 
 def _is_default(code: int, description: str) -> bool:
-    from werkzeug.exceptions import default_exceptions
-
     exception = default_exceptions.get(code, InternalServerError)
     return description == exception.description

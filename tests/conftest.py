@@ -21,29 +21,51 @@ def _database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "WECHAT_SANDBOX": True,
-            "WECHAT_PAY_API_KEY": TEST_PAY_KEY,
-            "RATELIMIT_ENABLED": False,
-            "PAGE_CACHE_SIZE": 0,
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
+def make_app(tmp_path, **overrides):
+    """An app on a fresh, empty database; tests pass overrides for what they exercise."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "WECHAT_SANDBOX": True,
+        "WECHAT_PAY_API_KEY": TEST_PAY_KEY,
+        "RATELIMIT_ENABLED": False,
+        "PAGE_CACHE_SIZE": 0,
+    }
+    app = create_app({**config, **overrides}, instance_path=str(tmp_path / "instance"))
     with app.app_context():
         db.drop_all()
         db.create_all()
-    yield app
+    return app
+
+
+def _dispose(app):
     with app.app_context():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    _dispose(app)
+
+
+@pytest.fixture
+def app_factory(tmp_path):
+    """For tests that need other settings than the default app's (one app per test)."""
+    made = []
+
+    def factory(**overrides):
+        made.append(make_app(tmp_path, **overrides))
+        return made[-1]
+
+    yield factory
+    for app in made:
+        _dispose(app)
 
 
 @pytest.fixture

@@ -1,0 +1,61 @@
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Creator, Product, ProductKind, ProductStatus, Reader
+from app.sandbox.models import SandboxUser
+
+
+def test_create_admin(app, runner):
+    result = runner.invoke(
+        args=["shop", "create-admin", "--username", "mubai", "--password", "long-enough-pw"]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(Creator.username)) == "mubai"
+
+    again = runner.invoke(
+        args=["shop", "create-admin", "--username", "mubai", "--password", "long-enough-pw"]
+    )
+    assert again.exit_code != 0 and "已存在" in again.output
+    short = runner.invoke(args=["shop", "create-admin", "--username", "x", "--password", "short"])
+    assert short.exit_code != 0 and "至少" in short.output
+
+
+def test_demo_fills_an_empty_shop_once(app, runner, tmp_path):
+    result = runner.invoke(args=["shop", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "用户名 demo" in result.output and "密码" in result.output
+
+    with app.app_context():
+        products = db.session.scalars(sa.select(Product)).all()
+        assert len(products) >= 10
+        assert {p.kind for p in products} == set(ProductKind)
+        published = [p for p in products if p.status is ProductStatus.PUBLISHED]
+        assert any(p.price_fen == 0 for p in published)
+        assert sum(p.price_fen > 0 for p in published) > len(published) / 2
+        assert all(990 <= p.price_fen <= 19900 for p in products if p.price_fen)
+        for product in products:
+            assert (tmp_path / "uploads" / "covers" / product.cover_image).exists()
+        readers = db.session.scalars(sa.select(Reader)).all()
+        assert len(readers) >= 3
+        # Each demo reader is also a sandbox WeChat user, so you can sign in as them.
+        sandbox_openids = set(db.session.scalars(sa.select(SandboxUser.openid)))
+        assert {r.openid for r in readers} <= sandbox_openids
+
+    second = runner.invoke(args=["shop", "demo"])
+    assert second.exit_code == 0 and "跳过" in second.output
+    assert "用户名 demo" in second.output  # the credentials are shown on every `make run`
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Product.id))) == len(products)
+
+
+def test_demo_shop_pages_render(app, runner, client):
+    runner.invoke(args=["shop", "demo"])
+    with app.app_context():
+        slugs = db.session.scalars(
+            sa.select(Product.slug).where(Product.status == ProductStatus.PUBLISHED)
+        ).all()
+    assert client.get("/").status_code == 200
+    assert client.get("/about").status_code == 200
+    for slug in slugs:
+        assert client.get(f"/p/{slug}").status_code == 200

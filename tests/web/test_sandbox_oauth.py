@@ -1,0 +1,117 @@
+"""The sandbox answers wechatpy as WeChat does, errors included (PROTOCOL.md §8)."""
+
+import pytest
+from wechatpy.exceptions import WeChatOAuthException
+
+from app import create_app
+from app.extensions import db
+from app.sandbox import oauth as sandbox_oauth
+from app.wechat.oauth import oauth_client
+
+
+@pytest.fixture
+def issue(app):
+    """Issue a code for a new sandbox user, as the authorize screen would."""
+
+    def _issue(scope="snsapi_base"):
+        user = sandbox_oauth.create_user("测试")
+        code = sandbox_oauth.issue_code(user, app.config["WECHAT_APPID"], scope)
+        db.session.commit()
+        return user, code
+
+    return _issue
+
+
+@pytest.fixture
+def request_ctx(app):
+    with app.test_request_context("/", base_url="http://localhost"):
+        yield
+
+
+def test_code_buys_tokens_once(app, request_ctx, issue):
+    user, code = issue()
+    token = oauth_client("http://localhost/cb").fetch_access_token(code)
+    assert token["openid"] == user.openid
+    assert token["expires_in"] == 7200
+    assert {"access_token", "refresh_token", "scope"} <= token.keys()
+
+    with pytest.raises(WeChatOAuthException) as replay:
+        oauth_client("http://localhost/cb").fetch_access_token(code)
+    assert replay.value.errcode == 40163
+
+
+def test_unknown_code_is_40029(request_ctx):
+    with pytest.raises(WeChatOAuthException) as error:
+        oauth_client("http://localhost/cb").fetch_access_token("nope")
+    assert error.value.errcode == 40029
+
+
+def test_wrong_secret_is_refused(app, request_ctx, issue):
+    _, code = issue()
+    client = oauth_client("http://localhost/cb")
+    client.secret = "wrong"
+    with pytest.raises(WeChatOAuthException) as error:
+        client.fetch_access_token(code)
+    assert error.value.errcode == 40125
+
+
+def test_userinfo_needs_the_userinfo_scope(request_ctx, issue):
+    _, base_code = issue("snsapi_base")
+    client = oauth_client("http://localhost/cb")
+    client.fetch_access_token(base_code)
+    with pytest.raises(WeChatOAuthException) as error:
+        client.get_user_info()
+    assert error.value.errcode == 48001
+
+    user, info_code = issue("snsapi_userinfo")
+    client = oauth_client("http://localhost/cb", "snsapi_userinfo")
+    client.fetch_access_token(info_code)
+    info = client.get_user_info()
+    assert info["nickname"] == "测试" and info["openid"] == user.openid
+
+
+def test_refresh_and_check_token(request_ctx, issue):
+    _, code = issue()
+    client = oauth_client("http://localhost/cb")
+    first = client.fetch_access_token(code)
+    refreshed = client.refresh_access_token(first["refresh_token"])
+    assert refreshed["access_token"] != first["access_token"]
+    openid = first["openid"]
+    assert client.check_access_token(openid=openid, access_token=refreshed["access_token"])
+    with pytest.raises(WeChatOAuthException):
+        client.check_access_token(openid=openid, access_token=first["access_token"])
+
+
+def test_authorize_refuses_a_foreign_appid_and_callback_domain(app, client):
+    base = {
+        "appid": app.config["WECHAT_APPID"],
+        "redirect_uri": "http://localhost/auth/wechat/callback",
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "abc",
+    }
+    url = "/sandbox/open/connect/oauth2/authorize"
+    assert client.get(url, query_string=base).status_code == 200
+    assert client.get(url, query_string={**base, "appid": "wxother"}).status_code == 400
+    other_domain = {**base, "redirect_uri": "http://evil.example/cb"}
+    response = client.get(url, query_string=other_domain)
+    assert response.status_code == 400
+    assert "10003" in response.get_data(as_text=True)
+    assert client.get(url, query_string={**base, "scope": "snsapi_login"}).status_code == 400
+
+
+def test_the_sandbox_is_absent_with_real_credentials(tmp_path):
+    live = create_app(
+        {
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+            "WECHAT_APPID": "wx1234567890abcdef",
+            "WECHAT_APP_SECRET": "real-secret",
+        },
+        instance_path=str(tmp_path),
+    )
+    with live.app_context():
+        db.create_all()
+    assert live.config["WECHAT_SANDBOX"] is False
+    assert "sandbox" not in live.blueprints
+    assert live.test_client().get("/sandbox/").status_code == 404

@@ -1,0 +1,145 @@
+"""Reader sign-in: wechatpy's real OAuth client against the sandbox, through every screen."""
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Reader
+from app.sandbox.models import SandboxUser
+from tests import factories
+from tests.conftest import WECHAT_UA, path_of
+
+
+def _reader_in_session(client):
+    with client.session_transaction() as session:
+        return session.get("reader_id")
+
+
+def test_base_scope_sign_in_creates_a_wechat_reader(app, client, wechat):
+    response = wechat.sign_in(nickname="小明", next_path="/library")
+    assert response.status_code == 302
+    assert path_of(response.location) == "/library"
+
+    with app.app_context():
+        reader = db.session.get(Reader, _reader_in_session(client))
+        sandbox_user = db.session.scalar(sa.select(SandboxUser))
+        assert reader.openid == sandbox_user.openid
+        assert reader.nickname is None  # snsapi_base gives the openid only
+
+
+def test_userinfo_scope_brings_nickname_and_avatar(app, client, wechat):
+    wechat.sign_in(nickname="小红", scope="userinfo")
+    with app.app_context():
+        reader = db.session.get(Reader, _reader_in_session(client))
+        assert reader.nickname == "小红"
+        assert reader.avatar_url.startswith("/sandbox/avatar/")
+    page = client.get("/me").get_data(as_text=True)
+    assert "小红" in page and "已绑定微信" in page
+
+
+def test_the_sandbox_remembers_the_wechat_user_so_base_auth_is_silent(client, wechat):
+    wechat.sign_in(nickname="小明")
+    authorize_url = wechat.start("/")
+    response = wechat.authorize_page(authorize_url)
+    assert response.status_code == 302  # straight back to the shop with a code
+    assert "code=" in response.location
+
+
+def test_refusing_userinfo_keeps_the_reader_a_guest(client, wechat):
+    callback = wechat.decide(wechat.start("/me", scope="userinfo"), nickname="x", decision="deny")
+    assert "code=" not in callback
+    response = wechat.finish(callback)
+    assert path_of(response.location) == "/me"
+    assert _reader_in_session(client) is None
+
+
+def test_a_forged_state_is_refused(client, wechat):
+    callback = wechat.decide(wechat.start("/"), nickname="小明")
+    forged = callback.replace("state=", "state=ff")
+    response = client.get(path_of(forged))
+    assert response.status_code == 302
+    assert _reader_in_session(client) is None
+
+
+def test_a_code_cannot_be_used_twice(app, client, wechat):
+    callback = wechat.decide(wechat.start("/"), nickname="小明")
+    wechat.finish(callback)
+    first_reader = _reader_in_session(client)
+
+    # Replaying the same callback (a second tab, or an attacker) does not sign anyone in.
+    other = app.test_client()
+    with other.session_transaction() as session:
+        state = callback.split("state=")[1]
+        session["wechat_oauth"] = {"state": state, "scope": "snsapi_base", "next": "/"}
+    other.get(path_of(callback))
+    assert _reader_in_session(other) is None
+    assert first_reader is not None
+
+
+def test_a_guest_who_signs_in_keeps_what_they_bought(app, client, wechat):
+    with app.app_context():
+        item = factories.product()
+        guest = factories.reader()
+        factories.give(guest, item)
+        db.session.commit()
+        guest_id, slug = guest.id, item.slug
+    with client.session_transaction() as session:
+        session["reader_id"] = guest_id
+
+    wechat.sign_in(nickname="小明")
+    assert _reader_in_session(client) == guest_id  # the guest itself is now bound
+    assert factories.PAID_SECRET in client.get(f"/p/{slug}/read").get_data(as_text=True)
+
+
+def test_a_guest_merges_into_the_wechat_reader_who_already_exists(app, client, wechat):
+    """Bought on a desktop as a guest, bought in WeChat before: after sign-in, both are there."""
+    wechat.sign_in(nickname="小明")
+    wechat_reader_id = _reader_in_session(client)
+    with app.app_context():
+        in_wechat, on_desktop = factories.product(), factories.product()
+        wechat_reader = db.session.get(Reader, wechat_reader_id)
+        factories.give(wechat_reader, in_wechat)
+        guest = factories.reader()
+        factories.give(guest, on_desktop)
+        factories.give(guest, in_wechat)  # bought twice: still one entitlement after merging
+        db.session.commit()
+        guest_id = guest.id
+        slugs = in_wechat.slug, on_desktop.slug
+
+    desktop = app.test_client()
+    with desktop.session_transaction() as session:
+        session["reader_id"] = guest_id
+    desktop_wechat = type(wechat)(desktop)
+    openid = _openid_of(app, wechat_reader_id)
+    desktop_wechat.sign_in(openid=openid)
+
+    assert _reader_in_session(desktop) == wechat_reader_id
+    for slug in slugs:
+        assert factories.PAID_SECRET in desktop.get(f"/p/{slug}/read").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Reader, guest_id) is None
+    library = client.get("/library").get_data(as_text=True)
+    assert library.count('class="library-item"') == 2
+
+
+def _openid_of(app, reader_id):
+    with app.app_context():
+        return db.session.get(Reader, reader_id).openid
+
+
+def test_inside_wechat_the_first_page_signs_in_silently(client):
+    response = client.get("/", headers={"User-Agent": WECHAT_UA})
+    assert response.status_code == 302
+    assert path_of(response.location).startswith("/auth/wechat?next=/")
+    # Tried once: a reader who cancels is not sent round in circles.
+    assert client.get("/", headers={"User-Agent": WECHAT_UA}).status_code == 200
+
+
+def test_outside_wechat_nobody_is_redirected(client):
+    assert client.get("/").status_code == 200
+
+
+def test_next_never_leads_off_the_shop(client, wechat):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        client.get("/auth/wechat", query_string={"next": target})
+        with client.session_transaction() as session:
+            assert session["wechat_oauth"]["next"] == "/"
