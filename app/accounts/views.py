@@ -35,7 +35,12 @@ def wechat_login():
         "next": safe_next(request.args.get("next")),
     }
     callback = url_for(".wechat_callback", _external=True)
-    return redirect(oauth_client(callback, scope, state).authorize_url)
+    authorize_url = oauth_client(callback, scope, state).authorize_url
+    if current_app.config["WECHAT_SANDBOX"]:
+        # "#wechat_redirect" is a signal to WeChat's own client. An ordinary browser would carry
+        # the fragment through every redirect and leave it on the shop's URL.
+        authorize_url = authorize_url.split("#", 1)[0]
+    return redirect(authorize_url)
 
 
 @bp.get("/auth/wechat/callback")

@@ -1,0 +1,197 @@
+"""End-to-end fixtures: the demo shop on a live local server, driven by Debian's Chromium.
+
+The browser is the system one (/usr/bin/chromium); nothing is downloaded. Without it the e2e
+tests skip, unless REQUIRE_BROWSER=1 (as CI sets), which turns the skip into a failure.
+"""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import WECHAT_UA
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+
+# Playwright's per-action wait; a page of the local shop answers in milliseconds.
+TIMEOUT_MS = 10_000
+
+
+def _find_chromium() -> str | None:
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+def _unavailable(reason: str):
+    """Skip, or fail loudly when the environment promises a browser (REQUIRE_BROWSER=1)."""
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium_path() -> str:
+    """Checked before anything else in this folder, so a missing browser costs nothing."""
+    path = _find_chromium()
+    if path is None:
+        _unavailable("Chromium not found (/usr/bin/chromium or `chromium` on PATH)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("the playwright Python package is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The demo shop (with sandbox readers) served on a free port; yields its base URL."""
+    from app import create_app
+    from app.demo.seed import seed_demo
+    from app.extensions import db
+
+    root = tmp_path_factory.mktemp("e2e-shop")
+    upload_folder = root / "uploads"
+    app = create_app(
+        {
+            "SECRET_KEY": "e2e-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'shop.db'}",
+            "UPLOAD_FOLDER": str(upload_folder),
+            "WECHAT_SANDBOX": True,
+            "RATELIMIT_ENABLED": False,
+            # CSRF stays on and the page cache keeps its default: the shop as deployed.
+        },
+        instance_path=str(root / "instance"),
+    )
+    with app.app_context():
+        db.create_all()
+        seed_demo(Path(upload_folder), with_sandbox_users=True)
+        db.session.commit()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _context(browser, live_server, **options):
+    """A fresh browser context (own cookies) that remembers every 5xx the shop answered."""
+    context = browser.new_context(base_url=live_server, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+
+    def note(response):
+        if response.status >= 500:
+            errors.append(f"{response.status} {response.url}")
+
+    context.on("response", note)
+    return context, errors
+
+
+def _close(context, errors):
+    context.close()
+    assert not errors, f"the shop answered with server errors: {errors}"
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """An iPhone inside WeChat: 390×844, touch, WeChat's user agent, Chinese locale."""
+    context, errors = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=WECHAT_UA,
+        locale="zh-CN",
+    )
+    yield context
+    _close(context, errors)
+
+
+@pytest.fixture
+def desktop(browser, live_server):
+    """A desktop Chrome outside WeChat, 1280×800."""
+    context, errors = _context(
+        browser,
+        live_server,
+        viewport={"width": 1280, "height": 800},
+        user_agent=DESKTOP_UA,
+        locale="zh-CN",
+    )
+    yield context
+    _close(context, errors)
+
+
+# Covers below the fold are loading="lazy": scroll through once so the full-page shot shows
+# them, then wait (at most 3 s) for every image to load or fail.
+_LOAD_LAZY_IMAGES = """async () => {
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  for (let y = 0; y < document.documentElement.scrollHeight; y += window.innerHeight) {
+    window.scrollTo(0, y);
+    await pause(30);
+  }
+  window.scrollTo(0, 0);
+  const pending = [...document.images].filter((img) => !img.complete);
+  const settled = pending.map((img) => new Promise((done) => {
+    img.addEventListener("load", done, { once: true });
+    img.addEventListener("error", done, { once: true });
+  }));
+  await Promise.race([Promise.all(settled), pause(3000)]);
+}"""
+
+
+@pytest.fixture(scope="session")
+def screenshot():
+    """screenshot(page, "phone-home") saves a full-page PNG to tests/e2e/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        page.evaluate(_LOAD_LAZY_IMAGES)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
