@@ -37,10 +37,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
-    from app import models  # noqa: F401
+    from app import (
+        models,  # noqa: F401
+        page_cache,
+    )
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.sandbox import models as sandbox_models  # noqa: F401
 
+    page_cache.init_app(app)  # first, so cache hits skip every other hook
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)

@@ -49,6 +49,7 @@ class DefaultConfig:
 
     # Anonymous catalog pages are rendered once per catalog change and served from memory.
     PAGE_CACHE_SIZE = 512
+    PAGE_CACHE_VERSION_TTL = 1.0  # seconds a catalog change may take to reach cached pages
 
 
 # WeChat ids and keys must be strings even when the environment spells them as numbers

@@ -2,12 +2,14 @@
 
 Most traffic is people who have never signed in looking at the home and product pages,
 which are the same for all of them. Those pages are rendered once per catalog change:
-the key carries the shop's content_version, which every catalog change bumps, so a stale
-page is never served. Anyone with a session (a reader, the creator, a pending flash
-message) gets a freshly rendered page.
+the key carries the shop's content_version, which every catalog change bumps. The version
+is read from the database at most once per PAGE_CACHE_VERSION_TTL seconds per process, so a
+cache hit touches no database at all and a change shows within that many seconds. Anyone
+with a session (a reader, the creator, a pending flash message) gets a fresh page.
 """
 
 import threading
+import time
 from collections import OrderedDict
 from functools import wraps
 
@@ -17,10 +19,20 @@ from app import catalog
 
 
 class PageCache:
-    def __init__(self, max_entries: int):
+    def __init__(self, max_entries: int, version_ttl: float):
         self.max_entries = max_entries
+        self.version_ttl = version_ttl
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._version: int | None = None
+        self._version_read_at = 0.0
+
+    def content_version(self) -> int:
+        now = time.monotonic()
+        if self._version is None or now - self._version_read_at >= self.version_ttl:
+            self._version = catalog.content_version()
+            self._version_read_at = now
+        return self._version
 
     def get(self, key):
         with self._lock:
@@ -43,7 +55,8 @@ def _cache() -> PageCache | None:
         return None
     cache = current_app.extensions.get("page_cache")
     if cache is None:
-        cache = current_app.extensions["page_cache"] = PageCache(size)
+        ttl = current_app.config["PAGE_CACHE_VERSION_TTL"]
+        cache = current_app.extensions["page_cache"] = PageCache(size, ttl)
     return cache
 
 
@@ -55,21 +68,41 @@ def _anonymous() -> bool:
     )
 
 
+def init_app(app) -> None:
+    """Serve hits before any other before_request hook (the rate limiter's included):
+    a cached page costs only a dictionary lookup. Call before other extensions register."""
+    app.before_request(_serve_cached_page)
+
+
+def _serve_cached_page():
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "page_cached", False):
+        return None
+    cache = _cache()
+    if cache is None or not _anonymous():
+        return None
+    entry = cache.get(_key(cache))
+    if entry is None:
+        return None
+    body, headers = entry
+    return current_app.response_class(body, 200, headers)
+
+
+def _key(cache: PageCache):
+    return (request.path, request.query_string, cache.content_version())
+
+
 def cached_for_anonymous(view):
+    """Mark a view whose anonymous answer may be cached; hits never reach it."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
-        cache = _cache()
-        if cache is None or not _anonymous():
-            return view(*args, **kwargs)
-        key = (request.path, request.query_string, catalog.content_version())
-        entry = cache.get(key)
-        if entry is not None:
-            body, headers = entry
-            return current_app.response_class(body, 200, headers)
         response = make_response(view(*args, **kwargs))
+        cache = _cache()
         # Only a plain 200 that put nothing in the session is the same for every visitor.
-        if response.status_code == 200 and not session:
-            cache.put(key, (response.get_data(), list(response.headers.items())))
+        if cache is not None and _anonymous() and response.status_code == 200 and not session:
+            cache.put(_key(cache), (response.get_data(), list(response.headers.items())))
         return response
 
+    wrapper.page_cached = True
     return wrapper

@@ -10,7 +10,7 @@ from tests import factories
 
 @pytest.fixture
 def cached_app(app_factory):
-    app = app_factory(PAGE_CACHE_SIZE=64)
+    app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=0)
     with app.app_context():
         catalog.shop_profile()
         product_id = factories.product(title="原来的标题").id
@@ -56,3 +56,18 @@ def test_cached_pages_set_no_cookie(cached_app):
     client.get("/")
     second = client.get("/")
     assert "Set-Cookie" not in second.headers
+
+
+def test_the_version_is_read_at_most_once_per_ttl(app_factory):
+    app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=3600)
+    with app.app_context():
+        catalog.shop_profile()
+        product_id = factories.product(title="原来的标题").id
+        db.session.commit()
+    client = app.test_client()
+    client.get("/")
+    _rename(app, product_id, "正式改的标题", announce=True)
+    # Within the TTL the old page stands; the change shows once the version is read again.
+    assert "原来的标题" in client.get("/").get_data(as_text=True)
+    app.extensions["page_cache"].version_ttl = 0
+    assert "正式改的标题" in client.get("/").get_data(as_text=True)

@@ -1,0 +1,592 @@
+"""Storefront throughput benchmark (issue 2): the shop's anonymous pages against hello-world.
+
+Run from the repository root:
+
+    .venv/bin/python bench/storefront.py
+
+It builds a fresh demo shop in a temporary instance folder (./instance is never touched),
+serves it with gunicorn (2 sync workers, no --preload) on 127.0.0.1, and loads the home page
+and a published paid product page from a second process; then it serves bench/hello_app.py
+with the same gunicorn settings and loads that. The load comes from wrk when it is on the
+PATH, otherwise from a small asyncio load generator in separate processes (this script
+started with --worker). Requests carry no cookie and a desktop browser's User-Agent, so they
+are what an anonymous visitor sends. Every process it starts is stopped before it exits.
+
+The last line is machine-readable:
+
+    RESULT home_rps=... product_rps=... hello_rps=... home_ratio=... product_ratio=...
+    home_p99_ms=... product_p99_ms=...
+
+(on one line). Targets (issue 2): home and product >= 0.4 of hello-world req/s, p99 < 50 ms
+at 32 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PREFERRED_PRODUCT = "first-1000-readers"
+WORKERS = 2
+MIN_RATIO = 0.4
+MAX_P99_MS = 50.0
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+class BenchError(Exception):
+    """Something the benchmark cannot carry on from; reported without a traceback."""
+
+
+@dataclass
+class Measurement:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # socket errors and timeouts
+    non_200: int
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+class Processes:
+    """Every child we start runs in its own process group, and is stopped from here."""
+
+    def __init__(self) -> None:
+        self._running: list[subprocess.Popen] = []
+
+    def start(self, cmd: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+        self._running.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.returncode is None:
+            if not _exited(proc):
+                _signal_group(proc, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_TIMEOUT
+                while not _exited(proc) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            # The leader is not reaped yet, so its group id is still ours: whatever is left of
+            # the group (gunicorn workers, say) goes too.
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+        if proc in self._running:
+            self._running.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in reversed(list(self._running)):
+            self.stop(proc)
+
+
+def _exited(proc: subprocess.Popen) -> bool:
+    """Whether the child has exited, without reaping it (its pid stays reserved)."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    # start_new_session made the child a group leader: its pgid is its pid.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _raise_on_sigterm(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+# --- the shop under test ------------------------------------------------------------------
+
+
+def shop_env(instance: Path) -> dict[str, str]:
+    env = dict(os.environ)  # FLASK_PAGE_CACHE_SIZE and friends pass through unchanged
+    env["SHOP_INSTANCE_PATH"] = str(instance)
+    env["FLASK_APP"] = "wsgi.py"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def prepare_demo(env: dict[str, str], procs: Processes) -> None:
+    for step in (["db", "upgrade"], ["shop", "demo"]):
+        cmd = [sys.executable, "-m", "flask", *step]
+        proc = procs.start(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            output, _ = proc.communicate(timeout=120)
+        finally:
+            procs.stop(proc)
+        if proc.returncode != 0:
+            raise BenchError(f"`flask {' '.join(step)}` failed:\n{output}")
+
+
+def pick_product_slug(database: Path) -> str:
+    """A published paid product from the demo, preferring the one the issue names."""
+    if not database.exists():
+        return PREFERRED_PRODUCT
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        slugs = [
+            row[0]
+            for row in conn.execute(
+                "SELECT slug FROM products WHERE lower(status) = 'published' AND price_fen > 0"
+                " ORDER BY featured DESC, id"
+            )
+        ]
+    if not slugs:
+        raise BenchError("the demo shop has no published paid product")
+    return PREFERRED_PRODUCT if PREFERRED_PRODUCT in slugs else slugs[0]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app_args: list[str], env: dict[str, str], procs: Processes, log: Path
+) -> Iterator[int]:
+    """Serve an app with the benchmark's gunicorn settings; yields the port once it answers."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"{HOST}:{port}",
+        "--log-level",
+        "warning",
+        *app_args,
+    ]
+    with log.open("ab") as log_file:
+        proc = procs.start(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_until_answering(proc, port, log)
+        yield port
+    finally:
+        procs.stop(proc)
+
+
+def wait_until_answering(proc: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if _exited(proc):
+            raise BenchError(f"gunicorn exited before answering:\n{_tail(log)}")
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
+        try:
+            conn.request("GET", "/", headers={"User-Agent": USER_AGENT})
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            conn.close()
+    raise BenchError(f"gunicorn did not answer on port {port} in {READY_TIMEOUT:.0f}s")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def check_ok(port: int, path: str) -> int:
+    """The page answers 200 to an anonymous desktop visitor; returns its size in bytes."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        response = conn.getresponse()
+        body = response.read()
+    except OSError as exc:
+        raise BenchError(f"GET http://{HOST}:{port}{path} failed: {exc}") from exc
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise BenchError(f"GET http://{HOST}:{port}{path} answered {response.status}, expected 200")
+    if response.getheader("Set-Cookie"):
+        print(f"  note: {path} sets a cookie for an anonymous visitor (the load sends none)")
+    return len(body)
+
+
+# --- load: wrk ------------------------------------------------------------------------
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def run_wrk(
+    wrk: str, url: str, seconds: int, connections: int, threads: int, procs: Processes
+) -> Measurement:
+    cmd = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"User-Agent: {USER_AGENT}",
+        "-H",
+        f"Accept: {ACCEPT}",
+        url,
+    ]
+    output = _run_to_end(cmd, seconds, procs)
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Measurement:
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    total = re.search(r"^\s*(\d+) requests in", output, re.M)
+    percentiles = {
+        float(m[1]): float(m[2]) * _UNIT_MS[m[3]]
+        for m in re.finditer(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    }
+    if not rps or not total or 50.0 not in percentiles or 99.0 not in percentiles:
+        raise BenchError(f"could not read wrk's output:\n{output}")
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return Measurement(
+        rps=float(rps[1]),
+        p50_ms=percentiles[50.0],
+        p99_ms=percentiles[99.0],
+        requests=int(total[1]),
+        errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+        non_200=int(non_2xx[1]) if non_2xx else 0,
+    )
+
+
+def _run_to_end(cmd: list[str], seconds: float, procs: Processes) -> str:
+    proc = procs.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{cmd[0]} did not finish in time") from exc
+    finally:
+        procs.stop(proc)
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{output}")
+    return output
+
+
+# --- load: the Python fallback ----------------------------------------------------------
+
+
+def run_python_load(
+    url: str, seconds: int, connections: int, processes: int, procs: Processes
+) -> Measurement:
+    """Like wrk: `processes` OS processes (no shared GIL), the connections spread over them."""
+    processes = max(1, min(processes, connections))
+    shares = [connections // processes + (i < connections % processes) for i in range(processes)]
+    workers = []
+    for share in shares:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", url]
+        cmd += ["--connections", str(share), "--duration", str(seconds)]
+        workers.append(procs.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    reports = []
+    try:
+        for proc in workers:
+            out, err = proc.communicate(timeout=seconds + 60)
+            if proc.returncode != 0:
+                raise BenchError(f"load generator failed:\n{err.decode(errors='replace')}")
+            reports.append(json.loads(out))
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError("load generator did not finish in time") from exc
+    finally:
+        for proc in workers:
+            procs.stop(proc)
+    latencies = sorted(x for report in reports for x in report["latencies_us"])
+    if not latencies:
+        raise BenchError(f"no request to {url} completed")
+    elapsed = max(report["elapsed"] for report in reports)
+    return Measurement(
+        rps=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 50) / 1000,
+        p99_ms=percentile(latencies, 99) / 1000,
+        requests=len(latencies),
+        errors=sum(report["errors"] for report in reports),
+        non_200=sum(report["non_200"] for report in reports),
+    )
+
+
+def percentile(ordered: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def worker_main(url: str, connections: int, seconds: float) -> int:
+    """One load-generator process: asyncio, one coroutine per connection, JSON to stdout."""
+    match = re.fullmatch(r"http://([^/:]+):(\d+)(/.*)?", url)
+    if not match:
+        print(f"unsupported URL {url}", file=sys.stderr)
+        return 2
+    host, port, path = match[1], int(match[2]), match[3] or "/"
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
+        f"Accept: {ACCEPT}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
+    report = asyncio.run(_generate_load(host, port, request, connections, seconds))
+    json.dump(report, sys.stdout)
+    return 0
+
+
+async def _generate_load(
+    host: str, port: int, request: bytes, connections: int, seconds: float
+) -> dict:
+    latencies: list[int] = []
+    counts = {"errors": 0, "non_200": 0}
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(
+        *(
+            _connection_loop(host, port, request, deadline, latencies, counts)
+            for _ in range(connections)
+        )
+    )
+    return {"elapsed": time.perf_counter() - started, "latencies_us": latencies, **counts}
+
+
+async def _connection_loop(
+    host: str, port: int, request: bytes, deadline: float, latencies: list[int], counts: dict
+) -> None:
+    reader = writer = None
+    reused = False
+    while time.perf_counter() < deadline:
+        try:
+            async with asyncio.timeout(10):
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                    reused = False
+                start = time.perf_counter()
+                writer.write(request)
+                status, keep_alive = await _read_response(reader)
+        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
+            # A kept-alive connection the server has just closed is not an error; retry.
+            closed_idle = reused and isinstance(exc, asyncio.IncompleteReadError)
+            if not (closed_idle and not exc.partial):
+                counts["errors"] += 1
+                await asyncio.sleep(0.001)
+            _close(writer)
+            writer = None
+            continue
+        latencies.append(int((time.perf_counter() - start) * 1_000_000))
+        if status != 200:
+            counts["non_200"] += 1
+        if keep_alive:
+            reused = True
+        else:
+            _close(writer)
+            writer = None
+    _close(writer)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head[:-4].split(b"\r\n")
+    version, status = status_line.split(None, 2)[:2]
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    keep_alive = version == b"HTTP/1.1" and headers.get(b"connection") != b"close"
+    if b"content-length" in headers:
+        await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding") == b"chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass
+                break
+            await reader.readexactly(size + 2)
+    else:
+        await reader.read()
+        keep_alive = False
+    return int(status), keep_alive
+
+
+def _close(writer: asyncio.StreamWriter | None) -> None:
+    if writer is not None:
+        writer.close()
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=15, help="seconds measured per target")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load first")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads / loader processes")
+    parser.add_argument(
+        "--loader",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="auto: wrk when it is on the PATH, else the built-in Python load generator",
+    )
+    parser.add_argument("--product", help="product slug (default: a published paid one)")
+    parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker_main(args.worker, args.connections, args.duration)
+
+    wrk = shutil.which("wrk") if args.loader in ("auto", "wrk") else None
+    if args.loader == "wrk" and not wrk:
+        print("error: --loader wrk but wrk is not on the PATH", file=sys.stderr)
+        return 2
+
+    def load(url: str, seconds: int) -> Measurement:
+        if wrk:
+            return run_wrk(wrk, url, seconds, args.connections, args.threads, procs)
+        return run_python_load(url, seconds, args.connections, args.threads, procs)
+
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    procs = Processes()
+    results: dict[str, Measurement] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="storefront-bench-") as tmp:
+            instance = Path(tmp) / "instance"
+            log = Path(tmp) / "gunicorn.log"
+            env = shop_env(instance)
+            print_header(wrk, args)
+            prepare_demo(env, procs)
+            slug = args.product or pick_product_slug(instance / "shop.db")
+
+            shop_pages = {"home": "/", "product": f"/p/{slug}"}
+            with gunicorn(["wsgi:app"], env, procs, log) as port:
+                for name, path in shop_pages.items():
+                    size = check_ok(port, path)
+                    print(f"  {name:<8} GET {path} -> 200, {size} bytes")
+                for name, path in shop_pages.items():
+                    results[name] = measure(load, f"http://{HOST}:{port}{path}", args)
+
+            with gunicorn(["--chdir", "bench", "hello_app:app"], env, procs, log) as port:
+                size = check_ok(port, "/")
+                print(f"  {'hello':<8} GET / -> 200, {size} bytes (bench/hello_app.py)")
+                results["hello"] = measure(load, f"http://{HOST}:{port}/", args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        procs.stop_all()
+
+    report(results, args.connections)
+    return 0
+
+
+def measure(load, url: str, args: argparse.Namespace) -> Measurement:
+    if args.warmup > 0:
+        load(url, args.warmup)
+    result = load(url, args.duration)
+    print(f"  measured {url}: {result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms")
+    return result
+
+
+def print_header(wrk: str | None, args: argparse.Namespace) -> None:
+    loader = wrk or "built-in Python load generator (asyncio, one process per thread)"
+    cache = os.environ.get("FLASK_PAGE_CACHE_SIZE", "unset (app default)")
+    print("Storefront benchmark (issue 2)")
+    python = platform.python_version()
+    print(f"  machine  {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
+    # Anything else running shares the CPUs with gunicorn and the loader: numbers will be low.
+    print("  loadavg  {:.2f} {:.2f} {:.2f} before the run".format(*os.getloadavg()))
+    print(f"  server   gunicorn, {WORKERS} sync workers, no --preload, {HOST}")
+    print(f"  loader   {loader}")
+    print(
+        f"  load     {args.connections} connections, {args.threads} threads, "
+        f"{args.warmup}s warm-up + {args.duration}s per target"
+    )
+    print(f"  cache    FLASK_PAGE_CACHE_SIZE {cache}")
+    print("  visitor  anonymous: no cookie, desktop User-Agent")
+
+
+def report(results: dict[str, Measurement], connections: int) -> None:
+    hello = results["hello"].rps
+    ratios = {name: (m.rps / hello if hello else 0.0) for name, m in results.items()}
+    print()
+    print(
+        f"{'target':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} "
+        f"{'requests':>9} {'errors':>7} {'non-200':>8}"
+    )
+    for name, m in results.items():
+        print(
+            f"{name:<8} {m.rps:>9.1f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {ratios[name]:>9.3f} "
+            f"{m.requests:>9} {m.errors:>7} {m.non_200:>8}"
+        )
+    print()
+    met = True
+    for name in ("home", "product"):
+        m = results[name]
+        ratio_ok = ratios[name] >= MIN_RATIO
+        p99_ok = m.p99_ms < MAX_P99_MS
+        clean = m.non_200 == 0 and m.errors == 0
+        met = met and ratio_ok and p99_ok and clean
+        print(
+            f"{name:<8} ratio {ratios[name]:.3f} (>= {MIN_RATIO}: {_yes(ratio_ok)}), "
+            f"p99 {m.p99_ms:.2f} ms (< {MAX_P99_MS:.0f} ms at {connections} connections: "
+            f"{_yes(p99_ok)}), errors {_yes(not clean, 'yes', 'none')}"
+        )
+    if results["hello"].non_200 or results["hello"].errors:
+        print("warning: hello-world had errors; the ratios are suspect")
+    print(f"targets {'met' if met else 'NOT met'}")
+    print(
+        "RESULT"
+        f" home_rps={results['home'].rps:.1f}"
+        f" product_rps={results['product'].rps:.1f}"
+        f" hello_rps={hello:.1f}"
+        f" home_ratio={ratios['home']:.3f}"
+        f" product_ratio={ratios['product']:.3f}"
+        f" home_p99_ms={results['home'].p99_ms:.2f}"
+        f" product_p99_ms={results['product'].p99_ms:.2f}"
+    )
+
+
+def _yes(flag: bool, yes: str = "ok", no: str = "FAIL") -> str:
+    return yes if flag else no
+
+
+if __name__ == "__main__":
+    sys.exit(main())
