@@ -160,10 +160,8 @@ def user_info():
         )
     except sandbox_oauth.OAuthError as exc:
         return _json(exc.as_json())
-    # A path, not a URL: this call arrives in-process, so the request's host is not the one
-    # the reader's browser uses. Real WeChat gives an absolute https URL here.
-    avatar = url_for(".avatar", openid=payload["openid"])
-    payload["headimgurl"] = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + avatar
+    # The in-process transport passes on the reader's host, so this URL works in their browser.
+    payload["headimgurl"] = url_for(".avatar", openid=payload["openid"], _external=True)
     return _json(payload)
 
 

@@ -5,11 +5,16 @@ same server, that call would need a second free worker, and under load every syn
 would wait on another. So the sandbox's server-to-server endpoints are reached in-process:
 the adapter hands the exact request bytes to the app's WSGI callable and wraps the answer
 as a requests.Response. wechatpy cannot tell the difference.
+
+Inside a reader's request the call carries that request's host, so the sandbox builds the
+URLs it hands out (a QR's code_url, an avatar) on the address the reader's browser uses.
 """
 
 from urllib.parse import urlsplit
 
 import requests
+from flask import has_request_context
+from flask import request as current_request
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
@@ -42,13 +47,16 @@ class InProcessAdapter(BaseAdapter):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode("utf-8")
+        origin = f"{url.scheme}://{url.netloc}"
+        if has_request_context():
+            origin = current_request.host_url.rstrip("/")
         environ = EnvironBuilder(
             path=url.path,
             query_string=url.query,
             method=request.method,
             headers=dict(request.headers),
             data=body,
-            base_url=f"{url.scheme}://{url.netloc}",
+            base_url=origin,
         ).get_environ()
         app_iter, status, headers = run_wsgi_app(self.wsgi_app, environ, buffered=True)
         try:

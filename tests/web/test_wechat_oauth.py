@@ -31,7 +31,7 @@ def test_userinfo_scope_brings_nickname_and_avatar(app, client, wechat):
     with app.app_context():
         reader = db.session.get(Reader, _reader_in_session(client))
         assert reader.nickname == "小红"
-        assert reader.avatar_url.startswith("/sandbox/avatar/")
+        assert reader.avatar_url.startswith("http://localhost/sandbox/avatar/")
     page = client.get("/me").get_data(as_text=True)
     assert "小红" in page and "已绑定微信" in page
 
