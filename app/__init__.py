@@ -83,16 +83,22 @@ def _tune_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # See app.transactions.begin_write: a writer takes the lock before it reads.
+        immediate = connection.get_execution_options().get("sqlite_begin_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.checkout import api as api_bp
+    from app.checkout import bp as checkout_bp
     from app.storefront import bp as storefront_bp
     from app.studio import bp as studio_bp
 
     app.register_blueprint(storefront_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(studio_bp)
     if app.config["WECHAT_SANDBOX"]:
         from app.sandbox import bp as sandbox_bp
@@ -113,6 +119,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import shop_cli
+    from app.cli import orders_cli, shop_cli
 
     app.cli.add_command(shop_cli)
+    app.cli.add_command(orders_cli)

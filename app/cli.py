@@ -1,5 +1,6 @@
 """`flask shop ...`: commands a creator runs on the server."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ from app.creators import CreatorError, create_creator
 from app.extensions import db
 
 shop_cli = AppGroup("shop", help="Manage the shop.")
+orders_cli = AppGroup("orders", help="Reconcile orders and refunds with WeChat Pay.")
 
 
 @shop_cli.command("create-admin")
@@ -46,3 +48,87 @@ def demo() -> None:
     if credentials.exists():
         username, password = credentials.read_text().split()[:2]
         click.echo(f"创作者后台: /creator/login  用户名 {username}  密码 {password}")
+
+
+@orders_cli.command("reconcile")
+@click.option(
+    "--older-than", type=int, default=None, help="Minutes (default RECONCILE_AFTER_MINUTES)."
+)
+def reconcile_orders(older_than: int | None) -> None:
+    """Settle pending orders and refunds by asking WeChat; close expired orders there and here.
+
+    Run it every few minutes from cron or a systemd timer.
+    """
+    from app.payments.gateway import current_gateway
+    from app.payments.reconcile import reconcile
+
+    minutes = (
+        older_than if older_than is not None else current_app.config["RECONCILE_AFTER_MINUTES"]
+    )
+    report = reconcile(
+        current_gateway(),
+        timedelta(minutes=minutes),
+        revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
+    )
+    click.echo(
+        f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
+        f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)}"
+    )
+    for line in report.errors:
+        click.echo(f"错误: {line}", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+@orders_cli.command("bill")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+def compare_bill(day) -> None:
+    """Download WeChat's bill for a day and report every difference from the shop's orders."""
+    from app.payments.gateway import GatewayError, current_gateway
+    from app.payments.reconcile import compare_bill as compare
+
+    try:
+        mismatches = compare(current_gateway(), day.date())
+    except GatewayError as error:
+        raise click.ClickException(f"下载对账单失败：{error.code} {error.message}") from error
+    if not mismatches:
+        click.echo(f"{day:%Y-%m-%d} 对账一致。")
+        return
+    for mismatch in mismatches:
+        click.echo(f"{mismatch.out_trade_no}\t{mismatch.problem}")
+    raise SystemExit(1)
+
+
+@orders_cli.command("refund")
+@click.argument("out_trade_no")
+@click.option("--amount", help="Yuan, e.g. 9.90; default: everything not yet refunded.")
+@click.option("--reason", default="", help="Shown to the reader by WeChat.")
+def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
+    """Refund an order fully or partly."""
+    from app.checkout.common import public_url
+    from app.money import InvalidAmount, parse_yuan
+    from app.payments import orders
+    from app.payments.gateway import current_gateway
+    from app.payments.refunds import RefundError, refund_order
+
+    order = orders.find(out_trade_no)
+    if order is None:
+        raise click.ClickException("订单不存在")
+    try:
+        fen = parse_yuan(amount) if amount else order.amount_fen - order.refunded_fen
+    except InvalidAmount as error:
+        raise click.ClickException(str(error)) from error
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
+        notify_url = public_url("checkout.refund_notify")
+    try:
+        result = refund_order(
+            current_gateway(),
+            order,
+            fen,
+            reason,
+            notify_url,
+            current_app.config["REFUND_REVOKES_ACCESS"],
+        )
+    except RefundError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"退款已受理：{result.out_refund_no}（{result.status.label}）")

@@ -39,6 +39,12 @@ class DefaultConfig:
     WECHAT_API_BASE_URL = ""
     PUBLIC_BASE_URL = ""  # e.g. https://shop.example.com; used for URLs that WeChat calls back
 
+    ORDER_TTL_MINUTES = 120  # an unpaid order closes after this (WeChat's time_expire)
+    PAY_QUERY_MIN_INTERVAL = 5  # seconds between queries to WeChat about one pending order
+    RECONCILE_AFTER_MINUTES = 5  # `flask orders reconcile` asks about orders older than this
+    REFUND_REVOKES_ACCESS = True  # a full refund takes the reader's access away
+    API_RATE_LIMIT = "60 per minute"  # per IP, for the JSON API
+
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads

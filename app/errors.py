@@ -7,11 +7,24 @@ from werkzeug.exceptions import HTTPException, InternalServerError, default_exce
 
 from app.extensions import db
 
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+}
+
 MESSAGES = {
     400: "请求有误",
     403: "没有权限查看这里",
     404: "页面不存在，可能已下架或地址有误",
     405: "不支持这种请求方式",
+    413: "提交的内容太大了",
+    415: "不支持这种内容格式",
     429: "操作太频繁了，请稍后再试",
     500: "服务器开小差了，请稍后再试",
 }
@@ -43,7 +56,8 @@ def _answer(code: int, description: str | None):
     # Werkzeug's default English descriptions are not for our readers; ours are Chinese.
     detail = description if description and not _is_default(code, description) else None
     if request.path.startswith("/api/"):
-        return jsonify(error={"code": code, "message": detail or message}), code
+        error = {"code": CODES.get(code, "error"), "message": detail or message}
+        return jsonify(error=error), code
     try:
         page = render_template("errors/error.html", code=code, message=message, detail=detail)
     except Exception:

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Entitlement, Product, Reader, ReadingProgress, Section
+from app.models import Entitlement, Order, Product, Reader, ReadingProgress, Section
 from app.models.base import utcnow
 
 
@@ -43,7 +43,7 @@ def sign_in_with_wechat(current: Reader | None, profile: WeChatProfile) -> Reade
         current.openid = profile.openid
         known = current
     elif known is None:
-        known = _create_bound_reader(profile.openid)
+        known = create_bound_reader(profile.openid)
     elif current is not None and current.is_guest and current.id != known.id:
         _merge_guest_into(current, known)
     _update_profile(known, profile)
@@ -51,7 +51,7 @@ def sign_in_with_wechat(current: Reader | None, profile: WeChatProfile) -> Reade
     return known
 
 
-def _create_bound_reader(openid: str) -> Reader:
+def create_bound_reader(openid: str) -> Reader:
     try:
         with db.session.begin_nested():
             reader = Reader(openid=openid)
@@ -95,6 +95,10 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
             db.session.delete(progress)
         else:
             progress.reader_id = target.id
+    # Orders are records of what happened; they follow the person, never disappear.
+    db.session.execute(
+        sa.update(Order).where(Order.reader_id == guest.id).values(reader_id=target.id)
+    )
     db.session.flush()
     db.session.delete(guest)
 

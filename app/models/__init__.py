@@ -1,6 +1,14 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this registers them all."""
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
+from app.models.orders import (
+    Order,
+    OrderStatus,
+    PayChannel,
+    PaymentEvent,
+    Refund,
+    RefundStatus,
+)
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
 from app.models.shop import Creator, ShopProfile
 
@@ -8,12 +16,18 @@ __all__ = [
     "Creator",
     "Entitlement",
     "EntitlementSource",
+    "Order",
+    "OrderStatus",
+    "PayChannel",
+    "PaymentEvent",
     "Product",
     "ProductFile",
     "ProductKind",
     "ProductStatus",
     "Reader",
     "ReadingProgress",
+    "Refund",
+    "RefundStatus",
     "Section",
     "ShopProfile",
     "Tag",

@@ -54,6 +54,8 @@ class Entitlement(db.Model):
         str_enum(EntitlementSource, "entitlement_source")
     )
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The paid order behind a purchase; a full refund of that order takes the access back.
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"))
 
     product: Mapped[Product] = relationship()
 

@@ -164,16 +164,6 @@ def download(slug: str, file_id: int):
     )
 
 
-@bp.get("/p/<slug>/buy")
-def buy(slug: str):
-    """Checkout arrives with WeChat Pay; until then the reader sees what they would buy."""
-    item = _visible_product_or_404(slug)
-    viewer = current_viewer()
-    if entitlements.can_read_product(viewer, item):
-        return redirect(url_for(".read", slug=item.slug))
-    return render_template("storefront/buy_soon.html", product=item)
-
-
 @bp.get("/library")
 def library():
     reader = current_reader()

@@ -1,0 +1,8 @@
+"""Checkout: buying, the pay pages for each channel, WeChat's notifications, the JSON API."""
+
+from flask import Blueprint
+
+bp = Blueprint("checkout", __name__)
+api = Blueprint("api", __name__, url_prefix="/api")
+
+from app.checkout import api_views, notify_views, views  # noqa: E402,F401  (routes attach)

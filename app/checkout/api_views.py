@@ -1,0 +1,118 @@
+"""The JSON API: the contract for integrations and a future mini program.
+
+Bodies must be JSON (Content-Type: application/json): a form on another site cannot send
+that without a CORS preflight, which the shop never grants, so these writes need no CSRF
+token. Errors are {"error": {"code", "message"}} with a Chinese message.
+"""
+
+from flask import current_app, jsonify, request, url_for
+
+from app import catalog, entitlements
+from app.accounts.session import current_reader, ensure_reader
+from app.checkout import api
+from app.checkout.common import client_ip, order_ttl, owned_order_or_404, shop_address
+from app.checkout.views import order_json
+from app.extensions import csrf, db, limiter
+from app.models import EntitlementSource, PayChannel
+from app.payments import orders
+from app.payments.checkout import CheckoutError, start_payment
+from app.payments.gateway import current_gateway
+from app.transactions import begin_write
+
+csrf.exempt(api)
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@api.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return jsonify(error={"code": error.code, "message": error.message}), error.status
+
+
+@api.get("/products")
+def products():
+    owned = entitlements.owned_product_ids(entitlements.Viewer(reader=current_reader()))
+    return jsonify(
+        items=[
+            {
+                "slug": p.slug,
+                "title": p.title,
+                "type": p.kind.value,
+                "price_fen": p.price_fen,
+                "summary": p.summary,
+                "tags": [t.slug for t in p.tags],
+                "owned": p.id in owned,
+                "url": url_for("storefront.product", slug=p.slug, _external=True),
+            }
+            for p in catalog.latest_products(limit=500)
+        ]
+    )
+
+
+@api.post("/orders")
+@limiter.limit("20 per minute")
+def create_order():
+    payload = _json_body()
+    slug, channel_name = payload.get("product"), payload.get("channel")
+    if not isinstance(slug, str) or not slug:
+        raise ApiError(400, "bad_request", "缺少商品 product")
+    try:
+        channel = PayChannel(channel_name)
+    except ValueError:
+        raise ApiError(400, "bad_channel", "channel 须为 native、jsapi 或 h5") from None
+    product = catalog.find_product(slug)
+    if product is None or not product.is_published:
+        raise ApiError(404, "not_found", "商品不存在")
+
+    reader = ensure_reader()
+    db.session.commit()
+    if product.is_free:
+        begin_write()
+        entitlements.grant(reader, product, EntitlementSource.FREE)
+        db.session.commit()
+        return jsonify(status="claimed", product=product.slug), 200
+    try:
+        order = start_payment(
+            current_gateway(), reader, product, channel, client_ip(), shop_address(), order_ttl()
+        )
+    except orders.AlreadyOwned as error:
+        raise ApiError(409, error.code, error.message) from None
+    except orders.OrderError as error:
+        raise ApiError(400, error.code, error.message) from None
+    except CheckoutError as error:
+        status = 403 if error.code == "openid_required" else 502
+        raise ApiError(status, error.code, error.message) from None
+
+    body = order_json(order)
+    if order.channel is PayChannel.NATIVE:
+        body["code_url"] = order.code_url
+        body["qr_url"] = url_for(
+            "checkout.order_qr", out_trade_no=order.out_trade_no, fmt="png", _external=True
+        )
+    elif order.channel is PayChannel.JSAPI and order.prepay_id:
+        body["jsapi"] = current_gateway().jsapi_parameters(order.prepay_id)
+    elif order.channel is PayChannel.H5:
+        body["mweb_url"] = order.mweb_url
+    body["pay_url"] = url_for(
+        "checkout.order_page", out_trade_no=order.out_trade_no, _external=True
+    )
+    return jsonify(body), 201
+
+
+@api.get("/orders/<out_trade_no>")
+def get_order(out_trade_no: str):
+    return jsonify(order_json(owned_order_or_404(out_trade_no)))
+
+
+def _json_body() -> dict:
+    if not request.is_json:
+        raise ApiError(415, "json_required", "请求体须为 JSON（Content-Type: application/json）")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_json", "JSON 格式不正确")
+    return payload

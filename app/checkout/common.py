@@ -1,0 +1,60 @@
+"""What the checkout views share: finding the reader's order, the shop's address, channels."""
+
+from datetime import timedelta
+
+from flask import abort, current_app, request, url_for
+
+from app.accounts.session import current_reader, is_wechat_browser
+from app.catalog import shop_profile
+from app.models import Order, PayChannel
+from app.payments import orders
+from app.payments.checkout import ShopAddress
+
+_MOBILE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
+
+
+def owned_order_or_404(out_trade_no: str) -> Order:
+    """The order, if it is the current reader's. Someone else's order id is simply not found."""
+    reader = current_reader()
+    order = orders.find(out_trade_no) if len(out_trade_no) <= 32 else None
+    if order is None or reader is None or order.reader_id != reader.id:
+        abort(404)
+    return order
+
+
+def channel_for_this_browser() -> PayChannel:
+    if is_wechat_browser():
+        return PayChannel.JSAPI
+    agent = request.headers.get("User-Agent", "")
+    if any(marker in agent for marker in _MOBILE_MARKERS):
+        return PayChannel.H5
+    return PayChannel.NATIVE
+
+
+def shop_address() -> ShopAddress:
+    return ShopAddress(
+        notify_url=public_url("checkout.payment_notify"),
+        site_url=public_url("storefront.home"),
+        site_name=shop_profile().name,
+    )
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def order_ttl() -> timedelta:
+    return timedelta(minutes=current_app.config["ORDER_TTL_MINUTES"])
+
+
+def query_interval() -> timedelta:
+    return timedelta(seconds=current_app.config["PAY_QUERY_MIN_INTERVAL"])
+
+
+def client_ip() -> str:
+    # With PROXY_FIX_HOPS set, ProxyFix has already put the reader's address here.
+    return request.remote_addr or "127.0.0.1"

@@ -1,0 +1,49 @@
+"""WeChat's server-to-server notifications. Verified by signature (or decryption), so no CSRF.
+
+Every failure is answered in the protocol's XML with FAIL, never with a 5xx: malformed XML,
+entity declarations, wrong signatures and unknown orders included.
+"""
+
+from flask import current_app, request
+
+from app.checkout import bp
+from app.extensions import csrf, db
+from app.payments import notifications
+from app.payments.gateway import current_gateway
+
+
+def _xml(answer: str):
+    # WeChat reads the body, not the status; 200 either way keeps it from treating us as down.
+    return current_app.response_class(answer, 200, mimetype="text/xml")
+
+
+@bp.post("/pay/wechat/notify")
+@csrf.exempt
+def payment_notify():
+    gateway = current_gateway()
+    try:
+        _, answer = notifications.handle_payment_notification(
+            gateway, request.get_data(cache=False)
+        )
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("payment notification failed")
+        answer = gateway.failure_answer("处理失败")
+    return _xml(answer)
+
+
+@bp.post("/pay/wechat/refund-notify")
+@csrf.exempt
+def refund_notify():
+    gateway = current_gateway()
+    try:
+        _, answer = notifications.handle_refund_notification(
+            gateway,
+            request.get_data(cache=False),
+            current_app.config["REFUND_REVOKES_ACCESS"],
+        )
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("refund notification failed")
+        answer = gateway.failure_answer("处理失败")
+    return _xml(answer)

@@ -1,0 +1,150 @@
+"""Orders, their payment events, and refunds. Money is int fen; times are UTC."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import UTCDateTime, db, str_enum, utcnow
+from app.models.catalog import Product
+from app.models.readers import Reader
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "待支付",
+            "paid": "已支付",
+            "partially_refunded": "部分退款",
+            "refunded": "已退款",
+            "closed": "已关闭",
+        }[self.value]
+
+
+class PayChannel(enum.StrEnum):
+    """Where the reader pays: inside WeChat, another phone browser, or a desktop QR."""
+
+    JSAPI = "jsapi"
+    H5 = "h5"
+    NATIVE = "native"
+
+    @property
+    def trade_type(self) -> str:
+        return {"jsapi": "JSAPI", "h5": "MWEB", "native": "NATIVE"}[self.value]
+
+    @property
+    def label(self) -> str:
+        return {"jsapi": "微信内支付", "h5": "手机浏览器支付", "native": "扫码支付"}[self.value]
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"
+        ),
+        # One open order per reader and product: a double click finds the first one.
+        sa.Index(
+            "uq_orders_open_per_reader_product",
+            "reader_id",
+            "product_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(120))  # snapshot: what the reader bought
+    amount_fen: Mapped[int]  # snapshot of the price when the order was made
+    channel: Mapped[PayChannel] = mapped_column(str_enum(PayChannel, "pay_channel"))
+    status: Mapped[OrderStatus] = mapped_column(
+        str_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING, index=True
+    )
+    client_ip: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    transaction_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    payer_openid: Mapped[str | None] = mapped_column(sa.String(64))
+    prepay_id: Mapped[str | None] = mapped_column(sa.String(64))
+    code_url: Mapped[str | None] = mapped_column(sa.String(256))
+    mweb_url: Mapped[str | None] = mapped_column(sa.String(512))
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reader: Mapped[Reader] = relationship()
+    product: Mapped[Product] = relationship()
+    events: Mapped[list["PaymentEvent"]] = relationship(
+        back_populates="order", order_by="PaymentEvent.id"
+    )
+    refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.PENDING and self.expires_at > utcnow()
+
+
+class PaymentEvent(db.Model):
+    """The audit trail: every step an order's payment took, and every refusal with its reason."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order | None] = relationship(back_populates="events")
+
+
+class RefundStatus(enum.StrEnum):
+    PROCESSING = "processing"
+    SUCCESS = "success"
+    CLOSED = "closed"  # WeChat's REFUNDCLOSE
+    CHANGE = "change"  # WeChat's CHANGE: needs manual handling in the merchant platform
+    FAILED = "failed"  # refused when requested; nothing was refunded
+
+    @property
+    def label(self) -> str:
+        return {
+            "processing": "退款中",
+            "success": "已退款",
+            "closed": "退款关闭",
+            "change": "退款异常",
+            "failed": "退款失败",
+        }[self.value]
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(80), default="")
+    status: Mapped[RefundStatus] = mapped_column(
+        str_enum(RefundStatus, "refund_status"), default=RefundStatus.PROCESSING
+    )
+    refund_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")

@@ -1,0 +1,84 @@
+"""Starting a payment: the order, WeChat's prepay, and what the pay page needs.
+
+Never holds a write transaction while talking to WeChat: the order is committed first,
+WeChat is called, then the prepay is recorded in a second short transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import Order, PayChannel, Product, Reader
+from app.payments import orders
+from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
+from app.transactions import begin_write
+
+
+class CheckoutError(Exception):
+    """Payment could not start; `message` is for the reader."""
+
+    def __init__(self, message: str, code: str = "checkout_failed"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ShopAddress:
+    """What WeChat needs to know about where the shop is."""
+
+    notify_url: str
+    site_url: str
+    site_name: str
+
+
+def start_payment(
+    gateway: PaymentGateway,
+    reader: Reader,
+    product: Product,
+    channel: PayChannel,
+    client_ip: str,
+    address: ShopAddress,
+    ttl: timedelta,
+) -> Order:
+    if channel is PayChannel.JSAPI and not reader.openid:
+        raise CheckoutError("请先在微信中授权登录", code="openid_required")
+    begin_write()
+    try:
+        order = orders.place_order(reader, product, channel, client_ip, ttl)
+    except orders.OrderError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    if order.prepay_id:
+        return order  # a double click: the first request already asked WeChat
+
+    request = PrepayRequest(
+        out_trade_no=order.out_trade_no,
+        description=f"{address.site_name}-{order.title}"[:40],
+        amount_fen=order.amount_fen,
+        trade_type=channel.trade_type,
+        notify_url=address.notify_url,
+        client_ip=order.client_ip,
+        time_start=order.created_at,
+        time_expire=order.expires_at,
+        product_id=str(order.product_id),
+        payer_openid=reader.openid if channel is PayChannel.JSAPI else None,
+        site_url=address.site_url,
+        site_name=address.site_name,
+    )
+    try:
+        prepay = gateway.create_prepay(request)
+    except GatewayError as error:
+        begin_write()
+        orders.record_event(order, "prepay_failed", code=error.code, message=error.message)
+        db.session.commit()
+        if error.code == "ORDERPAID":
+            return order  # paid already (another tab): the pay page's query will find it
+        raise CheckoutError("微信支付暂时不可用，请稍后再试") from error
+
+    begin_write()
+    order = orders.find(order.out_trade_no)
+    orders.attach_prepay(order, prepay.prepay_id, prepay.code_url, prepay.mweb_url)
+    db.session.commit()
+    return order

@@ -1,0 +1,64 @@
+"""What WeChat's notifications do. Each returns the protocol answer to send back.
+
+SUCCESS is answered only after the result is committed; anything else makes WeChat retry.
+"""
+
+import logging
+
+from app.extensions import db
+from app.payments import orders
+from app.payments.gateway import InvalidNotification, PaymentGateway
+from app.transactions import begin_write
+
+log = logging.getLogger(__name__)
+
+
+def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> tuple[bool, str]:
+    """(accepted, answer XML) for one payment notification."""
+    try:
+        notice = gateway.parse_payment_notification(body)
+    except InvalidNotification as error:
+        log.warning("payment notification refused: %s", error)
+        return False, gateway.failure_answer("签名失败")
+    if not notice.succeeded:
+        return True, gateway.success_answer()  # a failed payment changes nothing here
+
+    begin_write()
+    try:
+        orders.confirm_payment(
+            notice.out_trade_no,
+            transaction_id=notice.transaction_id,
+            amount_fen=notice.amount_fen,
+            payer_openid=notice.payer_openid,
+            paid_at=notice.paid_at,
+            source="notify",
+        )
+    except orders.OrderError as error:
+        db.session.commit()  # keep the audit event that says why
+        return False, gateway.failure_answer(error.message)
+    db.session.commit()
+    return True, gateway.success_answer()
+
+
+def handle_refund_notification(
+    gateway: PaymentGateway, body: bytes, revoke_access: bool
+) -> tuple[bool, str]:
+    try:
+        result = gateway.parse_refund_notification(body)
+    except InvalidNotification as error:
+        log.warning("refund notification refused: %s", error)
+        return False, gateway.failure_answer("解密失败")
+    begin_write()
+    try:
+        orders.settle_refund(
+            result.out_refund_no,
+            result.status,
+            result.refund_id,
+            result.finished_at,
+            revoke_access,
+        )
+    except orders.OrderError as error:
+        db.session.commit()
+        return False, gateway.failure_answer(error.message)
+    db.session.commit()
+    return True, gateway.success_answer()

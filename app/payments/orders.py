@@ -1,0 +1,389 @@
+"""The order state machine: the one place an order or a refund changes state.
+
+    pending -> paid -> partially_refunded -> refunded
+    pending -> closed (expired, cancelled, replaced)
+    closed  -> paid   (WeChat took the money after we closed it: honour it, and log it)
+
+Every transition is a compare-and-set UPDATE ... WHERE status IN (...) whose row count says
+whether this caller won; the loser of a race sees 0 rows and answers like a duplicate. That,
+with unique out_trade_no / transaction_id / (reader, product) constraints, makes
+fulfilment happen once however many notifications arrive at once, on SQLite and PostgreSQL.
+Services add and flush; the caller commits once.
+"""
+
+import logging
+import secrets
+import string
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from app import entitlements, readers
+from app.extensions import db
+from app.models import (
+    Entitlement,
+    EntitlementSource,
+    Order,
+    OrderStatus,
+    PayChannel,
+    PaymentEvent,
+    Product,
+    Reader,
+    Refund,
+    RefundStatus,
+)
+from app.models.base import utcnow
+from app.money import format_fen
+
+log = logging.getLogger(__name__)
+
+_ALPHABET = string.ascii_letters + string.digits
+_PAYABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
+_REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+
+
+class OrderError(Exception):
+    """A refused transition. `code` is for logs and the API; `message` is for people."""
+
+    code = "order_error"
+    message = "订单无法处理"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class NotForSale(OrderError):
+    code = "not_for_sale"
+    message = "这件商品现在不能购买"
+
+
+class AlreadyOwned(OrderError):
+    code = "already_owned"
+    message = "你已经购买过了"
+
+
+class UnknownOrder(OrderError):
+    code = "unknown_order"
+    message = "订单不存在"
+
+
+class AmountMismatch(OrderError):
+    code = "amount_mismatch"
+    message = "支付金额与订单金额不符"
+
+
+class RefundNotAllowed(OrderError):
+    code = "refund_not_allowed"
+    message = "这笔订单不能这样退款"
+
+
+def new_out_trade_no(now: datetime) -> str:
+    """32 chars: Beijing time to the second (sortable, readable) + 18 random alphanumerics."""
+    stamp = now.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d%H%M%S")
+    return stamp + "".join(secrets.choice(_ALPHABET) for _ in range(18))
+
+
+def new_out_refund_no(now: datetime) -> str:
+    return "R" + new_out_trade_no(now)[:31]
+
+
+def record_event(order: Order | None, kind: str, **detail) -> None:
+    db.session.add(PaymentEvent(order=order, kind=kind, detail=_jsonable(detail)))
+
+
+def _jsonable(detail: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in detail.items()}
+
+
+def find(out_trade_no: str, *, for_update: bool = False) -> Order | None:
+    query = sa.select(Order).where(Order.out_trade_no == out_trade_no)
+    if for_update:
+        query = query.with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE did it already
+    return db.session.scalar(query)
+
+
+def for_reader(reader: Reader) -> list[Order]:
+    return list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(Order.reader_id == reader.id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(100)
+        )
+    )
+
+
+def _set_status(order: Order, allowed_from, **values) -> bool:
+    """Compare-and-set: move the order only if it is still in one of `allowed_from`."""
+    result = db.session.execute(
+        sa.update(Order)
+        .where(Order.id == order.id, Order.status.in_(allowed_from))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        db.session.refresh(order)
+    return bool(result.rowcount)
+
+
+# --- placing orders -----------------------------------------------------------------------------
+
+
+def place_order(
+    reader: Reader,
+    product: Product,
+    channel: PayChannel,
+    client_ip: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+) -> Order:
+    """The reader's open order for this product, or a new one.
+
+    A double click or a back-button resubmit finds the open order instead of making a
+    second. An order for another channel (bought on the desktop, now in WeChat) is closed
+    here and replaced: WeChat refuses a second prepay with different parameters.
+    """
+    now = now or utcnow()
+    if not product.is_published or product.is_free:
+        raise NotForSale()
+    if entitlements.owns(entitlements.Viewer(reader=reader), product):
+        raise AlreadyOwned()
+
+    existing = db.session.scalar(
+        sa.select(Order).where(
+            Order.reader_id == reader.id,
+            Order.product_id == product.id,
+            Order.status == OrderStatus.PENDING,
+        )
+    )
+    if existing is not None:
+        if existing.expires_at > now and existing.channel is channel:
+            return existing
+        close(existing, "expired" if existing.expires_at <= now else "replaced")
+
+    order = Order(
+        out_trade_no=new_out_trade_no(now),
+        reader_id=reader.id,
+        product_id=product.id,
+        title=product.title,
+        amount_fen=product.price_fen,
+        channel=channel,
+        client_ip=client_ip,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    db.session.add(order)
+    db.session.flush()
+    record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
+    return order
+
+
+def attach_prepay(order: Order, prepay_id: str, code_url: str | None, mweb_url: str | None) -> None:
+    order.prepay_id = prepay_id
+    order.code_url = code_url
+    order.mweb_url = mweb_url
+    record_event(order, "prepay", prepay_id=prepay_id)
+
+
+# --- payment --------------------------------------------------------------------------------------
+
+
+def confirm_payment(
+    out_trade_no: str,
+    *,
+    transaction_id: str,
+    amount_fen: int,
+    payer_openid: str | None,
+    paid_at: datetime | None,
+    source: str,
+) -> bool:
+    """WeChat says this order was paid. True if this call made it paid (and fulfilled it).
+
+    The amount must equal the order's exactly; anything else is never paid and is logged
+    as an alert. A repeat for a paid order changes nothing and returns False.
+    """
+    order = find(out_trade_no, for_update=True)
+    if order is None:
+        record_event(None, "payment_for_unknown_order", out_trade_no=out_trade_no, source=source)
+        raise UnknownOrder()
+    if amount_fen != order.amount_fen:
+        log.error(
+            "ALERT amount mismatch on %s: paid %s fen, order is %s fen (%s)",
+            out_trade_no,
+            amount_fen,
+            order.amount_fen,
+            source,
+        )
+        record_event(
+            order,
+            "payment_rejected",
+            reason="amount_mismatch",
+            paid_fen=amount_fen,
+            source=source,
+        )
+        raise AmountMismatch()
+
+    was_closed = order.status is OrderStatus.CLOSED
+    won = _set_status(
+        order,
+        _PAYABLE,
+        status=OrderStatus.PAID,
+        paid_at=paid_at or utcnow(),
+        transaction_id=transaction_id,
+        payer_openid=payer_openid,
+    )
+    if not won:
+        record_event(order, "payment_duplicate", transaction_id=transaction_id, source=source)
+        return False
+    if was_closed:
+        log.warning("order %s was paid after it was closed; honouring it", out_trade_no)
+    record_event(
+        order, "paid", transaction_id=transaction_id, source=source, after_close=was_closed
+    )
+    _fulfil(order)
+    return True
+
+
+def _fulfil(order: Order) -> None:
+    """Access for the reader who ordered, and for the WeChat account that paid.
+
+    A desktop guest scans the QR with their phone: the guest's browser keeps access, and the
+    payer's WeChat identity gets it too, so it is in 已购 when they open the shop in WeChat.
+    (The guest is not turned into that WeChat reader: whoever scanned may be someone else.)
+    """
+    _grant(order.reader, order)
+    if order.payer_openid and order.payer_openid != order.reader.openid:
+        payer = readers.find_by_openid(order.payer_openid) or readers.create_bound_reader(
+            order.payer_openid
+        )
+        _grant(payer, order)
+
+
+def _grant(reader: Reader, order: Order) -> None:
+    entitlement = entitlements.grant(reader, order.product, EntitlementSource.PURCHASE)
+    if entitlement.order_id is None:
+        entitlement.order_id = order.id
+
+
+def close(order: Order, reason: str) -> bool:
+    """Close an unpaid order here (the caller also closes it at WeChat)."""
+    won = _set_status(
+        order,
+        (OrderStatus.PENDING,),
+        status=OrderStatus.CLOSED,
+        closed_at=utcnow(),
+        close_reason=reason,
+    )
+    if won:
+        record_event(order, "closed", reason=reason)
+    return won
+
+
+def note_query(order: Order, state: str) -> None:
+    order.last_queried_at = utcnow()
+    record_event(order, "queried", trade_state=state)
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None = None) -> Refund:
+    """Record a refund request before asking WeChat, so nothing is asked twice unrecorded."""
+    order = find(order.out_trade_no, for_update=True)
+    if order.status not in _REFUNDABLE:
+        raise RefundNotAllowed("只有已支付的订单可以退款")
+    in_flight = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+            Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING
+        )
+    )
+    available = order.amount_fen - order.refunded_fen - in_flight
+    if amount_fen <= 0 or amount_fen > available:
+        raise RefundNotAllowed(f"退款金额须在 ¥0.01 与 {format_fen(available)} 之间")
+    refund = Refund(
+        order=order,
+        out_refund_no=new_out_refund_no(now or utcnow()),
+        amount_fen=amount_fen,
+        reason=reason[:80],
+    )
+    db.session.add(refund)
+    db.session.flush()
+    record_event(order, "refund_requested", out_refund_no=refund.out_refund_no, fen=amount_fen)
+    return refund
+
+
+def refund_refused(refund: Refund, message: str) -> None:
+    won = _set_refund_status(refund, RefundStatus.FAILED, finished_at=utcnow())
+    if won:
+        record_event(refund.order, "refund_failed", out_refund_no=refund.out_refund_no, why=message)
+
+
+def refund_accepted(refund: Refund, refund_id: str | None) -> None:
+    refund.refund_id = refund_id
+    record_event(refund.order, "refund_accepted", out_refund_no=refund.out_refund_no)
+
+
+def settle_refund(
+    out_refund_no: str,
+    status: str,
+    refund_id: str | None,
+    finished_at: datetime | None,
+    revoke_access: bool,
+) -> bool:
+    """WeChat's verdict on a refund (notification or query). True if this call applied it."""
+    refund = db.session.scalar(sa.select(Refund).where(Refund.out_refund_no == out_refund_no))
+    if refund is None:
+        record_event(None, "refund_for_unknown_refund", out_refund_no=out_refund_no)
+        raise UnknownOrder("退款单不存在")
+    target = {
+        "SUCCESS": RefundStatus.SUCCESS,
+        "REFUNDCLOSE": RefundStatus.CLOSED,
+        "CHANGE": RefundStatus.CHANGE,
+    }.get(status)
+    if target is None:  # PROCESSING: nothing to settle yet
+        return False
+    won = _set_refund_status(
+        refund, target, finished_at=finished_at or utcnow(), refund_id=refund_id or refund.refund_id
+    )
+    if not won:
+        return False
+    order = refund.order
+    record_event(order, f"refund_{target.value}", out_refund_no=out_refund_no)
+    if target is RefundStatus.SUCCESS:
+        _apply_refunded_amount(order, refund.amount_fen, revoke_access)
+    return True
+
+
+def _set_refund_status(refund: Refund, status: RefundStatus, **values) -> bool:
+    result = db.session.execute(
+        sa.update(Refund)
+        .where(Refund.id == refund.id, Refund.status == RefundStatus.PROCESSING)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        db.session.refresh(refund)
+    return bool(result.rowcount)
+
+
+def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -> None:
+    refunded = Order.refunded_fen + amount_fen
+    db.session.execute(
+        sa.update(Order)
+        .where(Order.id == order.id)
+        .values(
+            refunded_fen=refunded,
+            status=sa.case(
+                (refunded >= Order.amount_fen, OrderStatus.REFUNDED.value),
+                else_=OrderStatus.PARTIALLY_REFUNDED.value,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(order)
+    if order.status is OrderStatus.REFUNDED and revoke_access:
+        db.session.execute(sa.delete(Entitlement).where(Entitlement.order_id == order.id))
+        record_event(order, "access_revoked")

@@ -1,0 +1,74 @@
+"""Refunds, full or partial, as the creator studio and the CLI ask for them."""
+
+from app.extensions import db
+from app.models import Order, Refund
+from app.payments import orders
+from app.payments.gateway import GatewayError, PaymentGateway
+from app.transactions import begin_write
+
+
+class RefundError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def refund_order(
+    gateway: PaymentGateway,
+    order: Order,
+    amount_fen: int,
+    reason: str,
+    notify_url: str,
+    revoke_access: bool,
+) -> Refund:
+    """Ask WeChat to refund `amount_fen` of a paid order.
+
+    The refund is recorded (with its out_refund_no) before WeChat is asked, so a crash in
+    between leaves a processing refund that `flask orders reconcile` settles. WeChat's
+    acceptance is not the refund: the refund notification (or a query) settles it.
+    """
+    begin_write()
+    try:
+        refund = orders.open_refund(order, amount_fen, reason)
+    except orders.OrderError as error:
+        db.session.rollback()
+        raise RefundError(error.message) from error
+    db.session.commit()
+    out_refund_no = refund.out_refund_no
+
+    try:
+        result = gateway.refund(
+            out_trade_no=order.out_trade_no,
+            out_refund_no=out_refund_no,
+            total_fen=order.amount_fen,
+            refund_fen=amount_fen,
+            reason=reason,
+            notify_url=notify_url,
+        )
+    except GatewayError as error:
+        begin_write()
+        refund = _find(out_refund_no)
+        if not error.retryable:
+            orders.refund_refused(refund, f"{error.code} {error.message}")
+        db.session.commit()
+        raise RefundError(f"微信支付未受理退款：{error.message}") from error
+
+    begin_write()
+    refund = _find(out_refund_no)
+    orders.refund_accepted(refund, result.refund_id)
+    db.session.commit()
+    return refund
+
+
+def sync_refund(gateway: PaymentGateway, refund: Refund, revoke_access: bool) -> Refund:
+    result = gateway.query_refund(refund.out_refund_no)
+    begin_write()
+    orders.settle_refund(
+        refund.out_refund_no, result.status, result.refund_id, result.finished_at, revoke_access
+    )
+    db.session.commit()
+    return _find(refund.out_refund_no)
+
+
+def _find(out_refund_no: str) -> Refund:
+    return db.session.scalar(db.select(Refund).where(Refund.out_refund_no == out_refund_no))

@@ -1,0 +1,19 @@
+"""Transactions that read and then write, made safe on SQLite as on PostgreSQL.
+
+On SQLite a transaction that starts as a reader and then writes fails at once ("database is
+locked") when another writer committed in between; the busy timeout does not help it. So a
+service that will write opens its transaction with BEGIN IMMEDIATE, which waits for the
+write lock first. On PostgreSQL the option means nothing; row locks (SELECT ... FOR UPDATE)
+and unique constraints do the same job there.
+"""
+
+from app.extensions import db
+
+
+def begin_write() -> None:
+    """End whatever this session was reading and start a writing transaction.
+
+    Call it at the start of a unit of work that changes money or access; commit at the end.
+    """
+    db.session.commit()
+    db.session.connection(execution_options={"sqlite_begin_immediate": True})
