@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Entitlement, EntitlementSource, Product, Reader, Section
+from app.models.base import insert_or_ignore, utcnow
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,30 @@ def grant(reader: Reader, product: Product, source: EntitlementSource) -> Entitl
     except IntegrityError:
         entitlement = _find(reader.id, product.id)
     return entitlement
+
+
+def grant_for_order(
+    connection: sa.Connection, reader_ids: set[int], product_id: int, order_id: int
+) -> None:
+    """A paid order's access, in one statement: readers who already own it keep their row.
+
+    Runs inside the payment's write lock, so it is plain Core with the unique
+    (reader, product) constraint deciding, not the ORM's read-then-write.
+    """
+    now = utcnow()
+    connection.execute(
+        insert_or_ignore(Entitlement.__table__, ("reader_id", "product_id")),
+        [
+            {
+                "reader_id": reader_id,
+                "product_id": product_id,
+                "source": EntitlementSource.PURCHASE,
+                "order_id": order_id,
+                "granted_at": now,
+            }
+            for reader_id in sorted(reader_ids)
+        ],
+    )
 
 
 def library(reader: Reader) -> Sequence[Entitlement]:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Entitlement, Order, Product, Reader, ReadingProgress, Section
-from app.models.base import utcnow
+from app.models.base import insert_or_ignore, utcnow
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,26 @@ def sign_in_with_wechat(current: Reader | None, profile: WeChatProfile) -> Reade
     _update_profile(known, profile)
     db.session.flush()
     return known
+
+
+_READER_ID_BY_OPENID = sa.select(Reader.__table__.c.id).where(
+    Reader.__table__.c.openid == sa.bindparam("openid")
+)
+
+
+def ensure_reader_for_openid(connection: sa.Connection, openid: str) -> int:
+    """The id of the reader bound to this openid, creating one if WeChat is new to us.
+
+    Used while a payment holds the write lock: Core statements, and the unique openid
+    deciding a concurrent creation.
+    """
+    found = connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar()
+    if found is not None:
+        return found
+    connection.execute(
+        insert_or_ignore(Reader.__table__, ("openid",)), {"openid": openid, "created_at": utcnow()}
+    )
+    return connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar_one()
 
 
 def create_bound_reader(openid: str) -> Reader:

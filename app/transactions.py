@@ -15,5 +15,6 @@ def begin_write() -> None:
 
     Call it at the start of a unit of work that changes money or access; commit at the end.
     """
-    db.session.commit()
+    if db.session().in_transaction():
+        db.session.commit()
     db.session.connection(execution_options={"sqlite_begin_immediate": True})

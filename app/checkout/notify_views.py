@@ -7,9 +7,16 @@ entity declarations, wrong signatures and unknown orders included.
 from flask import current_app, request
 
 from app.checkout import bp
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.payments import notifications
 from app.payments.gateway import current_gateway
+
+
+@limiter.request_filter
+def _skip_limiter_for_wechat() -> bool:
+    """WeChat's notifications must never be throttled (a refused one is retried for a day);
+    skipping the limiter's bookkeeping also keeps the hot path short."""
+    return request.endpoint in ("checkout.payment_notify", "checkout.refund_notify")
 
 
 def _xml(answer: str):

@@ -67,3 +67,25 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+def insert_or_ignore(table: sa.Table, conflict_columns: tuple[str, ...]) -> sa.Insert:
+    """INSERT ... ON CONFLICT (columns) DO NOTHING for the database in use.
+
+    Lets a unique constraint decide a race in one statement, with no savepoint. Built once
+    per table and dialect; execute it with parameter dicts.
+    """
+    dialect = db.session.get_bind().dialect.name
+    key = (table.name, conflict_columns, dialect)
+    statement = _INSERT_OR_IGNORE.get(key)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        _INSERT_OR_IGNORE[key] = statement
+    return statement
+
+
+_INSERT_OR_IGNORE: dict[tuple, sa.Insert] = {}

@@ -131,7 +131,14 @@ class PaymentGateway(Protocol):
 
 
 def current_gateway() -> PaymentGateway:
-    """The gateway for this app's configuration (one per call: cheap, and holds no state)."""
+    """The gateway for this app's configuration, built once per process.
+
+    It holds no state but its HTTP connection pool, which is worth keeping between requests.
+    """
     from app.payments.wechatpay_v2 import WeChatPayV2Gateway
 
-    return WeChatPayV2Gateway.from_app(current_app._get_current_object())
+    app = current_app._get_current_object()
+    gateway = app.extensions.get("payment_gateway")
+    if gateway is None:
+        gateway = app.extensions["payment_gateway"] = WeChatPayV2Gateway.from_app(app)
+    return gateway

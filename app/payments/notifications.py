@@ -22,8 +22,12 @@ def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> tuple[b
         return False, gateway.failure_answer("签名失败")
     if not notice.succeeded:
         return True, gateway.success_answer()  # a failed payment changes nothing here
-
     begin_write()
+    if orders.already_paid_by(notice.out_trade_no, notice.transaction_id):
+        # WeChat repeats itself (retries, several servers at once): one indexed read, and
+        # nothing written. Concurrent repeats queue on the lock and land here.
+        db.session.rollback()
+        return True, gateway.success_answer()
     try:
         orders.confirm_payment(
             notice.out_trade_no,

@@ -23,7 +23,6 @@ from app import entitlements, readers
 from app.extensions import db
 from app.models import (
     Entitlement,
-    EntitlementSource,
     Order,
     OrderStatus,
     PayChannel,
@@ -91,7 +90,7 @@ def new_out_refund_no(now: datetime) -> str:
 
 
 def record_event(order: Order | None, kind: str, **detail) -> None:
-    db.session.add(PaymentEvent(order=order, kind=kind, detail=_jsonable(detail)))
+    _insert_event(order.id if order is not None else None, kind, **detail)
 
 
 def _jsonable(detail: dict) -> dict:
@@ -191,6 +190,40 @@ def attach_prepay(order: Order, prepay_id: str, code_url: str | None, mweb_url: 
 # --- payment --------------------------------------------------------------------------------------
 
 
+# The payment path runs inside the write lock for every notification WeChat sends. Its
+# statements are built once, as Core on the tables, so a notification costs SQL, not Python.
+_orders = Order.__table__
+_events = PaymentEvent.__table__
+_PAY = (
+    sa.update(_orders)
+    .where(
+        _orders.c.out_trade_no == sa.bindparam("out_trade_no_"),
+        _orders.c.status.in_([s.value for s in _PAYABLE]),
+        _orders.c.amount_fen == sa.bindparam("amount_fen_"),
+    )
+    .values(
+        status=OrderStatus.PAID.value,
+        paid_at=sa.bindparam("paid_at"),
+        transaction_id=sa.bindparam("transaction_id"),
+        payer_openid=sa.bindparam("payer_openid"),
+    )
+    .returning(_orders.c.id, _orders.c.reader_id, _orders.c.product_id, _orders.c.closed_at)
+)
+_EVENT = sa.insert(_events)
+_PAID_WITH = sa.select(_orders.c.id).where(
+    _orders.c.out_trade_no == sa.bindparam("out_trade_no_"),
+    _orders.c.transaction_id == sa.bindparam("transaction_id_"),
+)
+
+
+def already_paid_by(out_trade_no: str, transaction_id: str) -> bool:
+    """Whether this exact payment is already recorded."""
+    found = db.session.connection().execute(
+        _PAID_WITH, {"out_trade_no_": out_trade_no, "transaction_id_": transaction_id}
+    )
+    return found.first() is not None
+
+
 def confirm_payment(
     out_trade_no: str,
     *,
@@ -203,9 +236,51 @@ def confirm_payment(
     """WeChat says this order was paid. True if this call made it paid (and fulfilled it).
 
     The amount must equal the order's exactly; anything else is never paid and is logged
-    as an alert. A repeat for a paid order changes nothing and returns False.
+    as an alert. A repeat for a paid order changes nothing and returns False. The usual
+    path is one UPDATE ... RETURNING (the compare-and-set, amount included) and inserts
+    that let unique constraints decide.
+
+    Access goes to the reader who ordered and to the WeChat account that paid: a desktop
+    guest scans the QR with their phone, the guest's browser keeps access, and the payer's
+    WeChat identity gets it too, so it is in 已购 when they open the shop in WeChat. (The
+    guest is not turned into that WeChat reader: whoever scanned may be someone else.)
     """
-    order = find(out_trade_no, for_update=True)
+    connection = db.session.connection()  # one for the whole path: no per-statement lookups
+    won = connection.execute(
+        _PAY,
+        {
+            "out_trade_no_": out_trade_no,
+            "amount_fen_": amount_fen,
+            "paid_at": paid_at or utcnow(),
+            "transaction_id": transaction_id,
+            "payer_openid": payer_openid,
+        },
+    ).first()
+    if won is None:
+        _explain_refusal(out_trade_no, amount_fen, transaction_id, source)
+        return False
+
+    after_close = won.closed_at is not None
+    if after_close:
+        log.warning("order %s was paid after it was closed; honouring it", out_trade_no)
+    _insert_event(
+        won.id,
+        "paid",
+        connection=connection,
+        transaction_id=transaction_id,
+        source=source,
+        after_close=after_close,
+    )
+    reader_ids = {won.reader_id}
+    if payer_openid:
+        reader_ids.add(readers.ensure_reader_for_openid(connection, payer_openid))
+    entitlements.grant_for_order(connection, reader_ids, won.product_id, won.id)
+    return True
+
+
+def _explain_refusal(out_trade_no: str, amount_fen: int, transaction_id: str, source: str):
+    """Why the compare-and-set matched nothing: unknown order, wrong amount, or a repeat."""
+    order = find(out_trade_no)
     if order is None:
         record_event(None, "payment_for_unknown_order", out_trade_no=out_trade_no, source=source)
         raise UnknownOrder()
@@ -218,54 +293,17 @@ def confirm_payment(
             source,
         )
         record_event(
-            order,
-            "payment_rejected",
-            reason="amount_mismatch",
-            paid_fen=amount_fen,
-            source=source,
+            order, "payment_rejected", reason="amount_mismatch", paid_fen=amount_fen, source=source
         )
         raise AmountMismatch()
+    _insert_event(order.id, "payment_duplicate", transaction_id=transaction_id, source=source)
 
-    was_closed = order.status is OrderStatus.CLOSED
-    won = _set_status(
-        order,
-        _PAYABLE,
-        status=OrderStatus.PAID,
-        paid_at=paid_at or utcnow(),
-        transaction_id=transaction_id,
-        payer_openid=payer_openid,
+
+def _insert_event(order_id: int | None, kind: str, connection=None, **detail) -> None:
+    (connection or db.session.connection()).execute(
+        _EVENT,
+        {"order_id": order_id, "kind": kind, "detail": _jsonable(detail), "created_at": utcnow()},
     )
-    if not won:
-        record_event(order, "payment_duplicate", transaction_id=transaction_id, source=source)
-        return False
-    if was_closed:
-        log.warning("order %s was paid after it was closed; honouring it", out_trade_no)
-    record_event(
-        order, "paid", transaction_id=transaction_id, source=source, after_close=was_closed
-    )
-    _fulfil(order)
-    return True
-
-
-def _fulfil(order: Order) -> None:
-    """Access for the reader who ordered, and for the WeChat account that paid.
-
-    A desktop guest scans the QR with their phone: the guest's browser keeps access, and the
-    payer's WeChat identity gets it too, so it is in 已购 when they open the shop in WeChat.
-    (The guest is not turned into that WeChat reader: whoever scanned may be someone else.)
-    """
-    _grant(order.reader, order)
-    if order.payer_openid and order.payer_openid != order.reader.openid:
-        payer = readers.find_by_openid(order.payer_openid) or readers.create_bound_reader(
-            order.payer_openid
-        )
-        _grant(payer, order)
-
-
-def _grant(reader: Reader, order: Order) -> None:
-    entitlement = entitlements.grant(reader, order.product, EntitlementSource.PURCHASE)
-    if entitlement.order_id is None:
-        entitlement.order_id = order.id
 
 
 def close(order: Order, reason: str) -> bool:

@@ -1,0 +1,310 @@
+"""Buying end to end through the sandbox: the shop's real wechatpy code, no mocks.
+
+Each flow is driven the way readers do it: a desktop scanning with a phone (Native), a
+reader inside WeChat (JSAPI), a phone browser handed to WeChat's cashier (H5).
+"""
+
+import json
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
+from app.models.base import utcnow
+from app.sandbox.notify import deliver_due_notifications
+from tests import factories
+from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
+
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
+
+
+@pytest.fixture
+def article(app):
+    with app.app_context():
+        item = factories.product(title="写作课", price_fen=1990)
+        db.session.commit()
+        return item.slug
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _buy(client, slug, **form):
+    page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
+    return client.post(f"/p/{slug}/buy", data={"csrf_token": _token(page), **form})
+
+
+def _order(app, out_trade_no=None) -> Order:
+    with app.app_context():
+        query = sa.select(Order).order_by(Order.id.desc())
+        if out_trade_no:
+            query = query.where(Order.out_trade_no == out_trade_no)
+        order = db.session.scalar(query)
+        db.session.expunge(order)
+        return order
+
+
+def _pay_on_phone(app, url, nickname="扫码的人", decision="pay"):
+    """Another device opens the sandbox's cashier page and presses 支付."""
+    phone = app.test_client()
+    page = phone.get(path_of(url))
+    assert page.status_code == 200, page.get_data(as_text=True)
+    response = phone.post(
+        path_of(url),
+        data={
+            "csrf_token": _token(page.get_data(as_text=True)),
+            "decision": decision,
+            "new_nickname": nickname,
+        },
+    )
+    assert response.status_code in (200, 302)
+    return response
+
+
+def _read(client, slug) -> str:
+    return client.get(f"/p/{slug}/read").get_data(as_text=True)
+
+
+def test_desktop_native_flow_pays_by_qr_and_binds_the_payer(app, article):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    assert "微信扫码支付" in desktop.get(f"/p/{article}/buy").get_data(as_text=True)
+    response = _buy(desktop, article)
+    assert response.status_code == 302
+    order = _order(app)
+    assert response.location.endswith(f"/orders/{order.out_trade_no}")
+    assert order.channel.value == "native" and order.amount_fen == 1990
+
+    page = desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)
+    assert "微信扫码支付" in page and "¥19.90" in page and "我已支付" in page
+    png = desktop.get(f"/orders/{order.out_trade_no}/qr.png")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    assert desktop.get(f"/orders/{order.out_trade_no}/qr.svg").mimetype == "image/svg+xml"
+    assert "/sandbox/pay/scan/" in order.code_url
+
+    _pay_on_phone(app, order.code_url, nickname="小王")
+    assert deliver_due_notifications(app) == 1
+    status = desktop.get(f"/orders/{order.out_trade_no}/status").get_json()
+    assert status["status"] == "paid"
+    assert status["next"] == f"/p/{article}/read"
+    assert factories.PAID_SECRET in _read(desktop, article)  # the desktop keeps access
+
+    # Later, 小王 opens the shop inside WeChat: the purchase is in 已购.
+    with app.app_context():
+        payer_openid = db.session.get(Order, order.id).payer_openid
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = WECHAT_UA
+    WeChatSignIn(phone).sign_in(openid=payer_openid)
+    assert "写作课" in phone.get("/library").get_data(as_text=True)
+    assert factories.PAID_SECRET in _read(phone, article)
+
+
+def test_double_clicks_reuse_the_open_order(app, article):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    first = _buy(desktop, article).location
+    second = _buy(desktop, article).location
+    assert first == second
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 1
+
+
+def test_wechat_jsapi_flow(app, article):
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = WECHAT_UA
+    phone.get("/")  # the silent sign-in is offered ...
+    WeChatSignIn(phone).sign_in(nickname="微信里的读者")  # ... and completed
+    response = _buy(phone, article)
+    order = _order(app)
+    assert order.channel.value == "jsapi"
+
+    page = phone.get(response.location).get_data(as_text=True)
+    assert "确认支付" in page and "/sandbox/pay/jsbridge.js" in page
+    params = json.loads(re.search(r'id="jsapi-params">(.*?)</script>', page).group(1))
+    assert params["package"].startswith("prepay_id=") and params["signType"] == "MD5"
+
+    # What the WeixinJSBridge stand-in sends when the reader presses 支付 on its sheet.
+    confirm = phone.post("/sandbox/pay/jsapi/pay", json=params).get_json()
+    assert confirm["ok"] is True
+    deliver_due_notifications(app)
+    assert _order(app, order.out_trade_no).status is OrderStatus.PAID
+    assert factories.PAID_SECRET in _read(phone, article)
+
+
+def test_a_forged_jsapi_signature_pays_nothing(app, article):
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = WECHAT_UA
+    WeChatSignIn(phone).sign_in(nickname="读者")
+    page = phone.get(_buy(phone, article).location).get_data(as_text=True)
+    params = json.loads(re.search(r'id="jsapi-params">(.*?)</script>', page).group(1))
+    params["paySign"] = "0" * 32
+    assert phone.post("/sandbox/pay/jsapi/pay", json=params).get_json()["ok"] is False
+    deliver_due_notifications(app)
+    assert _order(app).status is OrderStatus.PENDING
+
+
+def test_jsapi_needs_the_wechat_identity_first(app, article):
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = WECHAT_UA
+    with phone.session_transaction() as session:
+        session["wechat_oauth_tried"] = True  # the reader refused the silent sign-in
+    page = phone.get(f"/p/{article}/buy").get_data(as_text=True)
+    assert "微信授权后支付" in page
+
+
+def test_h5_flow_goes_to_the_cashier_and_comes_back(app, article):
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = PHONE_UA
+    response = _buy(phone, article)
+    order = _order(app)
+    assert order.channel.value == "h5"
+    cashier = response.location
+    back = parse_qs(urlsplit(cashier).query)["redirect_url"][0]
+    assert back.endswith(f"/orders/{order.out_trade_no}")
+
+    returned = _pay_on_phone(app, cashier, nickname="手机用户")
+    assert returned.status_code == 302 and returned.location == back
+    deliver_due_notifications(app)
+    page = phone.get(path_of(back)).get_data(as_text=True)
+    assert "支付成功" in page
+
+
+def test_a_lost_notification_is_made_up_for_by_querying(app, article):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    _pay_on_phone(app, order.code_url)  # paid at WeChat; the notification never arrives
+
+    status = desktop.get(f"/orders/{order.out_trade_no}/status").get_json()
+    assert status["status"] == "paid"
+    with app.app_context():
+        sources = db.session.scalars(
+            sa.select(PaymentEvent.detail).where(PaymentEvent.kind == "paid")
+        ).all()
+        assert [s["source"] for s in sources] == ["query"]
+    # The late notification is then a harmless duplicate.
+    deliver_due_notifications(app)
+    assert _order(app, order.out_trade_no).status is OrderStatus.PAID
+
+
+def test_queries_are_rate_limited_per_order(app, article):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    for _ in range(5):
+        desktop.get(f"/orders/{order.out_trade_no}/status")
+    with app.app_context():
+        queried = db.session.scalar(
+            sa.select(sa.func.count(PaymentEvent.id)).where(PaymentEvent.kind == "queried")
+        )
+    assert queried == 1
+
+
+def test_someone_elses_order_is_not_found(app, article):
+    owner = app.test_client()
+    _buy(owner, article)
+    order = _order(app)
+    stranger = app.test_client()
+    for path in ("", "/status", "/qr.png"):
+        assert stranger.get(f"/orders/{order.out_trade_no}{path}").status_code == 404
+    assert stranger.get(f"/api/orders/{order.out_trade_no}").status_code == 404
+
+
+def test_cancelling_closes_here_and_at_wechat(app, article):
+    desktop = app.test_client()
+    _buy(desktop, article)
+    order = _order(app)
+    page = desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)
+    desktop.post(f"/orders/{order.out_trade_no}/cancel", data={"csrf_token": _token(page)})
+    assert _order(app, order.out_trade_no).status is OrderStatus.CLOSED
+    # The QR is dead too: the phone page refuses to pay a closed order.
+    phone_page = app.test_client().get(path_of(order.code_url)).get_data(as_text=True)
+    assert "订单已关闭" in phone_page and 'value="pay"' not in phone_page
+
+
+def test_an_expired_order_shows_closed_and_reconcile_closes_it(app, runner, article):
+    desktop = app.test_client()
+    _buy(desktop, article)
+    order = _order(app)
+    with app.app_context():
+        stored = db.session.get(Order, order.id)
+        stored.expires_at = utcnow() - timedelta(minutes=1)
+        stored.created_at = utcnow() - timedelta(hours=3)
+        db.session.commit()
+    assert desktop.get(f"/orders/{order.out_trade_no}/status").get_json()["status"] == "closed"
+    assert "订单已关闭" in desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)
+
+    result = runner.invoke(args=["orders", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "已关闭 1" in result.output
+    assert _order(app, order.out_trade_no).status is OrderStatus.CLOSED
+
+
+def test_free_items_are_claimed_without_paying(app):
+    with app.app_context():
+        slug = factories.product(price_fen=0).slug
+        db.session.commit()
+    client = app.test_client()
+    page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
+    assert "免费领取" in page
+    client.post(f"/p/{slug}/buy", data={"csrf_token": _token(page)})
+    assert "还没有已购内容" not in client.get("/library").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+
+
+def test_refund_through_the_cli_revokes_access(app, runner, article):
+    desktop = app.test_client()
+    _buy(desktop, article)
+    order = _order(app)
+    _pay_on_phone(app, order.code_url)
+    deliver_due_notifications(app)
+
+    partial = runner.invoke(args=["orders", "refund", order.out_trade_no, "--amount", "9.90"])
+    assert partial.exit_code == 0, partial.output
+    deliver_due_notifications(app)  # WeChat's refund notification
+    after_partial = _order(app, order.out_trade_no)
+    assert after_partial.status is OrderStatus.PARTIALLY_REFUNDED
+    assert after_partial.refunded_fen == 990
+    assert factories.PAID_SECRET in _read(desktop, article)
+
+    too_much = runner.invoke(args=["orders", "refund", order.out_trade_no, "--amount", "10.01"])
+    assert too_much.exit_code != 0
+
+    rest = runner.invoke(args=["orders", "refund", order.out_trade_no, "--reason", "不想要了"])
+    assert rest.exit_code == 0, rest.output
+    deliver_due_notifications(app)
+    assert _order(app, order.out_trade_no).status is OrderStatus.REFUNDED
+    assert factories.PAID_SECRET not in _read(desktop, article)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Entitlement.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(Reader.id))) >= 1
+
+
+def test_the_daily_bill_matches_and_reports_differences(app, runner, article):
+    desktop = app.test_client()
+    _buy(desktop, article)
+    order = _order(app)
+    _pay_on_phone(app, order.code_url)
+    deliver_due_notifications(app)
+    from zoneinfo import ZoneInfo
+
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
+    same = runner.invoke(args=["orders", "bill", "--date", today])
+    assert same.exit_code == 0, same.output
+    assert "对账一致" in same.output
+
+    with app.app_context():
+        db.session.get(Order, order.id).status = OrderStatus.CLOSED  # as if the shop lost it
+        db.session.commit()
+    different = runner.invoke(args=["orders", "bill", "--date", today])
+    assert different.exit_code == 1
+    assert order.out_trade_no in different.output and "本店订单未支付" in different.output
