@@ -45,6 +45,14 @@ class DefaultConfig:
     REFUND_REVOKES_ACCESS = True  # a full refund takes the reader's access away
     API_RATE_LIMIT = "60 per minute"  # per IP, for the JSON API
 
+    # The sandbox's WeChat Pay: WeChat's notification retry schedule, compressed by this factor;
+    # a background thread that delivers notifications (None: on unless testing); the minimum
+    # age before closeorder works; how long a refund stays PROCESSING.
+    SANDBOX_NOTIFY_TIME_SCALE = 1 / 60
+    SANDBOX_NOTIFY_WORKER = None
+    SANDBOX_CLOSE_MIN_AGE = 0
+    SANDBOX_REFUND_DELAY = 0
+
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads

@@ -1,13 +1,18 @@
 """The built-in WeChat sandbox: a stand-in for WeChat that speaks its protocols.
 
-Registered only when WECHAT_SANDBOX is on. Browser-facing pages (the authorisation screen)
-live on the shop's own address; server-to-server endpoints are reached by wechatpy through
-the in-process transport (app.wechat.transport), at the same paths WeChat uses under
-/sandbox/api/ and /sandbox/open/.
+Registered only when WECHAT_SANDBOX is on. Browser-facing pages (the authorisation screen, the
+pay pages) live on the shop's own address; server-to-server endpoints are reached by wechatpy
+through the in-process transport (app.wechat.transport), at the same paths WeChat uses under
+/sandbox/api/, /sandbox/open/ and /sandbox/pay/.
 """
 
 from flask import Blueprint
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", cli_group="sandbox")
 
-from app.sandbox import views  # noqa: E402,F401  (routes attach to bp)
+# Routes and commands attach to bp.
+from app.sandbox import commands, notify, pay_pages, pay_views, views  # noqa: E402,F401
+
+# The notification worker starts with the first sandbox request of each process (and again if
+# it died), so notifications queued before a restart still go out.
+bp.before_request(notify.ensure_worker)

@@ -1,7 +1,7 @@
-"""The sandbox's own state: test WeChat users and OAuth grants.
+"""The sandbox's own state: test WeChat users, OAuth grants, and WeChat Pay's side of payments.
 
 Kept in tables prefixed sandbox_ so that nothing in the shop reads them: the shop only
-learns about these users through the OAuth protocol, as it would from WeChat.
+learns about these users and payments through WeChat's protocols, as it would from WeChat.
 """
 
 from datetime import datetime
@@ -44,3 +44,104 @@ class SandboxOAuthGrant(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[SandboxUser] = relationship()
+
+
+# --- WeChat Pay: what WeChat knows about the merchant's orders --------------------------------
+# Money is int fen, as on the wire. Times WeChat was given or gives out in Beijing time
+# (time_start, time_expire, time_end) are kept as those strings; our own times are UTC.
+
+
+class SandboxPayOrder(db.Model):
+    """One out_trade_no as 统一下单 created it, and what became of it."""
+
+    __tablename__ = "sandbox_pay_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    mch_id: Mapped[str] = mapped_column(sa.String(32))
+    out_trade_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    body: Mapped[str] = mapped_column(sa.String(128))
+    attach: Mapped[str | None] = mapped_column(sa.String(128))
+    device_info: Mapped[str | None] = mapped_column(sa.String(32))
+    total_fee: Mapped[int]
+    trade_type: Mapped[str] = mapped_column(sa.String(16))
+    openid: Mapped[str | None] = mapped_column(sa.String(128))  # JSAPI: who must pay
+    product_id: Mapped[str | None] = mapped_column(sa.String(32))
+    notify_url: Mapped[str] = mapped_column(sa.String(256))
+    spbill_create_ip: Mapped[str] = mapped_column(sa.String(64))
+    sign_type: Mapped[str] = mapped_column(sa.String(16), default="MD5")
+    time_start: Mapped[str | None] = mapped_column(sa.String(14))
+    time_expire: Mapped[str | None] = mapped_column(sa.String(14))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # time_expire, in UTC
+    # The signed fields that re-entry must repeat exactly (JSON, without nonce_str and sign).
+    request_params: Mapped[str] = mapped_column(sa.Text)
+
+    prepay_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prepay_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Names the order in code_url / mweb_url, which anyone holding the QR code can open.
+    pay_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    mweb_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # NOTPAY, SUCCESS, CLOSED or REFUND. Expiry is not written here: see pay.trade_state.
+    trade_state: Mapped[str] = mapped_column(sa.String(10), default="NOTPAY")
+    transaction_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    payer_openid: Mapped[str | None] = mapped_column(sa.String(128))
+    bank_type: Mapped[str | None] = mapped_column(sa.String(16))
+    cash_fee: Mapped[int | None]
+    time_end: Mapped[str | None] = mapped_column(sa.String(14))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    refunds: Mapped[list["SandboxPayRefund"]] = relationship(
+        back_populates="order", order_by="SandboxPayRefund.id"
+    )
+
+
+class SandboxPayRefund(db.Model):
+    __tablename__ = "sandbox_pay_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sandbox_pay_orders.id", ondelete="CASCADE"), index=True
+    )
+    out_refund_no: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    refund_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    refund_fee: Mapped[int]
+    refund_desc: Mapped[str | None] = mapped_column(sa.String(80))
+    refund_account: Mapped[str] = mapped_column(sa.String(40))
+    notify_url: Mapped[str | None] = mapped_column(sa.String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # PROCESSING until then, SUCCESS from then on (pay_refunds.refund_status): the outcome is
+    # known when the refund is accepted, so its notification is queued, due at this time.
+    succeeds_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    order: Mapped[SandboxPayOrder] = relationship(back_populates="refunds")
+
+
+class SandboxPayNotification(db.Model):
+    """The outbox: one notification WeChat owes the merchant, and how delivering it went."""
+
+    __tablename__ = "sandbox_pay_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # payment | refund
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sandbox_pay_orders.id", ondelete="CASCADE"), index=True
+    )
+    refund_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sandbox_pay_refunds.id", ondelete="CASCADE")
+    )
+    url: Mapped[str] = mapped_column(sa.String(256))
+    body: Mapped[str] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # None once delivered or given up; otherwise when the next attempt is due.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A deliverer owns the row until then (compare-and-set), so two never send it at once.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_answer: Mapped[str | None] = mapped_column(sa.String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[SandboxPayOrder] = relationship()

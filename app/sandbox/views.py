@@ -1,4 +1,7 @@
-"""Sandbox routes: WeChat's OAuth URLs, and pages for choosing who "is in WeChat"."""
+"""Sandbox routes: WeChat's OAuth URLs, and pages for choosing who "is in WeChat".
+
+WeChat Pay's routes are in pay_views (the XML API) and pay_pages (what the payer sees).
+"""
 
 import json
 from urllib.parse import urlencode, urlsplit
@@ -6,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import abort, current_app, redirect, render_template, request, url_for
 
 from app.extensions import db
-from app.sandbox import bp
+from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
 
 # The browser's "logged-in WeChat user": real WeChat always knows who holds the phone,
@@ -14,9 +17,9 @@ from app.sandbox import oauth as sandbox_oauth
 CURRENT_USER_COOKIE = "sandbox_wechat_user"
 
 
-def _json(payload: dict):
+def json_response(payload: dict, status: int = 200):
     return current_app.response_class(
-        json.dumps(payload, ensure_ascii=False), mimetype="application/json"
+        json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
     )
 
 
@@ -24,7 +27,12 @@ def _json(payload: dict):
 def index():
     users = sandbox_oauth.all_users()
     current = request.cookies.get(CURRENT_USER_COOKIE)
-    return render_template("sandbox/index.html", users=users, current_openid=current)
+    return render_template(
+        "sandbox/index.html",
+        users=users,
+        current_openid=current,
+        orders=pay.recent_orders(),
+    )
 
 
 @bp.post("/users")
@@ -126,13 +134,13 @@ def access_token():
     if error is None and request.args.get("grant_type") != "authorization_code":
         error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
     if error is not None:
-        return _json(error.as_json())
+        return json_response(error.as_json())
     try:
         payload = sandbox_oauth.exchange_code(request.args["appid"], request.args.get("code", ""))
     except sandbox_oauth.OAuthError as exc:
-        return _json(exc.as_json())
+        return json_response(exc.as_json())
     db.session.commit()
-    return _json(payload)
+    return json_response(payload)
 
 
 @bp.get("/api/sns/oauth2/refresh_token")
@@ -141,15 +149,15 @@ def refresh_token():
     if error is None and request.args.get("grant_type") != "refresh_token":
         error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
     if error is not None:
-        return _json(error.as_json())
+        return json_response(error.as_json())
     try:
         payload = sandbox_oauth.refresh(
             request.args["appid"], request.args.get("refresh_token", "")
         )
     except sandbox_oauth.OAuthError as exc:
-        return _json(exc.as_json())
+        return json_response(exc.as_json())
     db.session.commit()
-    return _json(payload)
+    return json_response(payload)
 
 
 @bp.get("/api/sns/userinfo")
@@ -159,10 +167,10 @@ def user_info():
             request.args.get("access_token", ""), request.args.get("openid", "")
         )
     except sandbox_oauth.OAuthError as exc:
-        return _json(exc.as_json())
+        return json_response(exc.as_json())
     # The in-process transport passes on the reader's host, so this URL works in their browser.
     payload["headimgurl"] = url_for(".avatar", openid=payload["openid"], _external=True)
-    return _json(payload)
+    return json_response(payload)
 
 
 @bp.get("/api/sns/auth")
@@ -172,5 +180,5 @@ def check_access_token():
             request.args.get("access_token", ""), request.args.get("openid", "")
         )
     except sandbox_oauth.OAuthError as exc:
-        return _json(exc.as_json())
-    return _json(payload)
+        return json_response(exc.as_json())
+    return json_response(payload)

@@ -10,6 +10,7 @@ Inside a reader's request the call carries that request's host, so the sandbox b
 URLs it hands out (a QR's code_url, an avatar) on the address the reader's browser uses.
 """
 
+import contextvars
 from urllib.parse import urlsplit
 
 import requests
@@ -58,7 +59,11 @@ class InProcessAdapter(BaseAdapter):
             data=body,
             base_url=origin,
         ).get_environ()
-        app_iter, status, headers = run_wsgi_app(self.wsgi_app, environ, buffered=True)
+        # A fresh context: Flask would otherwise reuse the caller's app context, and with it
+        # the caller's database session, so the sandbox's commit would end the shop's work.
+        app_iter, status, headers = contextvars.Context().run(
+            run_wsgi_app, self.wsgi_app, environ, buffered=True
+        )
         try:
             content = b"".join(app_iter)
         finally:

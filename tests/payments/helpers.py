@@ -11,7 +11,6 @@ from app.payments import orders
 from tests import factories
 from tests.conftest import TEST_PAY_KEY
 
-
 PAYER = "oPayer0000000000000000000001"
 
 

@@ -95,7 +95,7 @@ def test_forged_or_foreign_notifications_are_refused(app, client, change):
 def test_tampering_after_signing_is_refused(app, client):
     no, _ = pending_order(app, price_fen=1990)
     body = payment_notification(app, no, 1).replace(b"<total_fee>1<", b"<total_fee>1990<")
-    status, answer = post_notification(client, body)
+    _, answer = post_notification(client, body)
     assert FAIL in answer
     assert _order(app, no).status is OrderStatus.PENDING
 

@@ -41,8 +41,7 @@ def _confirm(order, amount):
     )
 
 
-def test_out_trade_no_is_32_unguessable_alphanumerics(shop):
-    product, reader = shop
+def test_out_trade_no_is_32_unguessable_alphanumerics():
     numbers = {orders.new_out_trade_no(utcnow()) for _ in range(1000)}
     assert len(numbers) == 1000
     assert all(len(n) == 32 and n.isalnum() and n.isascii() for n in numbers)
