@@ -43,6 +43,9 @@ def start_payment(
 ) -> Order:
     if channel is PayChannel.JSAPI and not reader.openid:
         raise CheckoutError("请先在微信中授权登录", code="openid_required")
+    previous = orders.open_order(reader, product)
+    if previous is not None and previous.channel is not channel and previous.prepay_id:
+        _close_at_wechat(gateway, previous.out_trade_no)
     begin_write()
     try:
         order = orders.place_order(reader, product, channel, client_ip, ttl)
@@ -82,3 +85,21 @@ def start_payment(
     orders.attach_prepay(order, prepay.prepay_id, prepay.code_url, prepay.mweb_url)
     db.session.commit()
     return order
+
+
+def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
+    """Before an order is replaced (the reader moved from the desktop QR to WeChat, say),
+    close it at WeChat, so the old QR cannot take a second payment for the same thing.
+
+    If WeChat says it was paid meanwhile, record that: place_order then finds the reader
+    owns the product and no second order is made.
+    """
+    try:
+        gateway.close(out_trade_no)
+    except GatewayError as error:
+        if error.code == "ORDERPAID":
+            from app.payments.reconcile import sync_order
+
+            sync_order(gateway, out_trade_no)
+        # Otherwise WeChat is unreachable: the replaced order expires at time_expire anyway,
+        # and a payment that still arrives is honoured (and shows in the audit trail).

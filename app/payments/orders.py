@@ -151,13 +151,7 @@ def place_order(
     if entitlements.owns(entitlements.Viewer(reader=reader), product):
         raise AlreadyOwned()
 
-    existing = db.session.scalar(
-        sa.select(Order).where(
-            Order.reader_id == reader.id,
-            Order.product_id == product.id,
-            Order.status == OrderStatus.PENDING,
-        )
-    )
+    existing = open_order(reader, product)
     if existing is not None:
         if existing.expires_at > now and existing.channel is channel:
             return existing
@@ -178,6 +172,17 @@ def place_order(
     db.session.flush()
     record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
     return order
+
+
+def open_order(reader: Reader, product: Product) -> Order | None:
+    """The reader's pending order for this product, expired or not (at most one exists)."""
+    return db.session.scalar(
+        sa.select(Order).where(
+            Order.reader_id == reader.id,
+            Order.product_id == product.id,
+            Order.status == OrderStatus.PENDING,
+        )
+    )
 
 
 def attach_prepay(order: Order, prepay_id: str, code_url: str | None, mweb_url: str | None) -> None:

@@ -308,3 +308,18 @@ def test_the_daily_bill_matches_and_reports_differences(app, runner, article):
     different = runner.invoke(args=["orders", "bill", "--date", today])
     assert different.exit_code == 1
     assert order.out_trade_no in different.output and "本店订单未支付" in different.output
+
+
+def test_switching_channel_closes_the_old_order_at_wechat_too(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, article)
+    desktop_order = _order(app)
+    reader.environ_base["HTTP_USER_AGENT"] = PHONE_UA
+    _buy(reader, article)
+    phone_order = _order(app)
+    assert phone_order.out_trade_no != desktop_order.out_trade_no
+    assert _order(app, desktop_order.out_trade_no).status is OrderStatus.CLOSED
+    # The old QR is dead at WeChat too: no second payment for the same thing.
+    phone_page = app.test_client().get(path_of(desktop_order.code_url)).get_data(as_text=True)
+    assert 'value="pay"' not in phone_page
