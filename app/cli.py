@@ -69,10 +69,12 @@ def reconcile_orders(older_than: int | None) -> None:
         current_gateway(),
         timedelta(minutes=minutes),
         revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
+        refund_notify_url=_refund_notify_url(),
     )
     click.echo(
         f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
-        f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)}"
+        f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)} · "
+        f"退款重发 {len(report.refunds_resent)}"
     )
     for line in report.errors:
         click.echo(f"错误: {line}", err=True)
@@ -105,7 +107,6 @@ def compare_bill(day) -> None:
 @click.option("--reason", default="", help="Shown to the reader by WeChat.")
 def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
     """Refund an order fully or partly."""
-    from app.checkout.common import public_url
     from app.money import InvalidAmount, parse_yuan
     from app.payments import orders
     from app.payments.gateway import current_gateway
@@ -118,17 +119,23 @@ def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
         fen = parse_yuan(amount) if amount else order.amount_fen - order.refunded_fen
     except InvalidAmount as error:
         raise click.ClickException(str(error)) from error
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
-        notify_url = public_url("checkout.refund_notify")
     try:
         result = refund_order(
             current_gateway(),
             order,
             fen,
             reason,
-            notify_url,
+            _refund_notify_url(),
             current_app.config["REFUND_REVOKES_ACCESS"],
         )
     except RefundError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"退款已受理：{result.out_refund_no}（{result.status.label}）")
+
+
+def _refund_notify_url() -> str:
+    """Outside a request the shop's address comes from PUBLIC_BASE_URL (set it when live)."""
+    from app.checkout.common import public_url
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
+        return public_url("checkout.refund_notify")

@@ -47,10 +47,10 @@ class DefaultConfig:
 
     # The sandbox's WeChat Pay: WeChat's notification retry schedule, compressed by this factor;
     # a background thread that delivers notifications (None: on unless testing); the minimum
-    # age before closeorder works; how long a refund stays PROCESSING.
+    # age (seconds) before closeorder works, as WeChat's; how long a refund stays PROCESSING.
     SANDBOX_NOTIFY_TIME_SCALE = 1 / 60
     SANDBOX_NOTIFY_WORKER = None
-    SANDBOX_CLOSE_MIN_AGE = 0
+    SANDBOX_CLOSE_MIN_AGE = 300  # WeChat will not close an order in its first 5 minutes
     SANDBOX_REFUND_DELAY = 0
 
     SHOP_TIMEZONE = "Asia/Shanghai"

@@ -6,6 +6,7 @@ from app import catalog, entitlements
 from app.extensions import db
 from app.models import (
     EntitlementSource,
+    PayChannel,
     Product,
     ProductFile,
     ProductKind,
@@ -13,6 +14,8 @@ from app.models import (
     Section,
     Tag,
 )
+
+__all__ = ["PayChannel", "Product", "Reader"]  # re-exported for tests that build rows here
 
 _numbers = itertools.count(1)
 

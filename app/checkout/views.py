@@ -31,8 +31,9 @@ from app.checkout.common import (
 )
 from app.extensions import db, limiter
 from app.models import EntitlementSource, Order, OrderStatus, PayChannel
+from app.models.base import utcnow
 from app.payments import orders, reconcile
-from app.payments.checkout import CheckoutError, start_payment
+from app.payments.checkout import CheckoutError, link_expired, request_prepay, start_payment
 from app.payments.gateway import GatewayError, current_gateway
 from app.transactions import begin_write
 
@@ -83,7 +84,7 @@ def place(slug: str):
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
     if order.channel is PayChannel.H5 and order.mweb_url and order.status is OrderStatus.PENDING:
-        return redirect(_mweb_url_with_return(order))
+        return redirect(_mweb_url_with_return(order))  # start_payment made sure it is fresh
     return redirect(url_for(".order_page", out_trade_no=order.out_trade_no))
 
 
@@ -122,6 +123,11 @@ def order_page(out_trade_no: str):
         PayChannel.JSAPI: "checkout/pay_jsapi.html",
         PayChannel.H5: "checkout/pay_h5.html",
     }[order.channel]
+    if link_expired(order):
+        try:
+            order = request_prepay(current_gateway(), order, shop_address())
+        except CheckoutError as error:
+            flash(error.message, "error")
     jsapi = None
     if order.channel is PayChannel.JSAPI:
         jsapi = current_gateway().jsapi_parameters(order.prepay_id)
@@ -131,6 +137,7 @@ def order_page(out_trade_no: str):
         jsapi=jsapi,
         mweb_url=_mweb_url_with_return(order) if order.channel is PayChannel.H5 else None,
         in_wechat=is_wechat_browser(),
+        seconds_left=max(0, int((order.expires_at - utcnow()).total_seconds())),
     )
 
 
@@ -201,9 +208,12 @@ def cancel(out_trade_no: str):
         try:
             current_gateway().close(order.out_trade_no)
         except GatewayError as error:
+            # Closing here alone would leave the QR payable at WeChat, and a second order
+            # could then be paid too. WeChat refuses in an order's first five minutes.
             current_app.logger.info("close at WeChat failed for %s: %s", out_trade_no, error)
+            flash("订单刚刚创建，微信要求 5 分钟后才能取消。不支付即可，它会到期自动关闭。", "info")
+            return redirect(url_for(".order_page", out_trade_no=out_trade_no))
         begin_write()
         orders.close(orders.find(out_trade_no), "cancelled")
         db.session.commit()
-        # If WeChat took the money anyway, its notification or the next query honours it.
     return redirect(url_for("storefront.product", slug=order.product.slug))

@@ -82,6 +82,7 @@ class Order(db.Model):
     transaction_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     payer_openid: Mapped[str | None] = mapped_column(sa.String(64))
     prepay_id: Mapped[str | None] = mapped_column(sa.String(64))
+    prepay_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when WeChat last gave it
     code_url: Mapped[str | None] = mapped_column(sa.String(256))
     mweb_url: Mapped[str | None] = mapped_column(sa.String(512))
     refunded_fen: Mapped[int] = mapped_column(default=0)

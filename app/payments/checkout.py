@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import Order, PayChannel, Product, Reader
+from app.models.base import utcnow
 from app.payments import orders
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
 from app.transactions import begin_write
@@ -32,6 +33,10 @@ class ShopAddress:
     site_name: str
 
 
+# WeChat's H5 link (mweb_url) lives five minutes; a fresh one is asked for a little before.
+MWEB_LINK_LIFETIME = timedelta(minutes=4)
+
+
 def start_payment(
     gateway: PaymentGateway,
     reader: Reader,
@@ -53,20 +58,32 @@ def start_payment(
         db.session.rollback()
         raise
     db.session.commit()
-    if order.prepay_id:
+    if order.prepay_id and not link_expired(order):
         return order  # a double click: the first request already asked WeChat
+    return request_prepay(gateway, order, address)
 
+
+def link_expired(order: Order) -> bool:
+    """Whether an H5 order needs a fresh mweb_url before the reader is sent to it."""
+    if order.channel is not PayChannel.H5:
+        return False
+    return order.prepay_at is None or utcnow() - order.prepay_at > MWEB_LINK_LIFETIME
+
+
+def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) -> Order:
+    """统一下单 for an order; asked again, WeChat sees identical parameters (the stored times,
+    IP and amount) and answers with the same prepay and, for H5, a renewed link."""
     request = PrepayRequest(
         out_trade_no=order.out_trade_no,
         description=f"{address.site_name}-{order.title}"[:40],
         amount_fen=order.amount_fen,
-        trade_type=channel.trade_type,
+        trade_type=order.channel.trade_type,
         notify_url=address.notify_url,
         client_ip=order.client_ip,
         time_start=order.created_at,
         time_expire=order.expires_at,
         product_id=str(order.product_id),
-        payer_openid=reader.openid if channel is PayChannel.JSAPI else None,
+        payer_openid=order.reader.openid if order.channel is PayChannel.JSAPI else None,
         site_url=address.site_url,
         site_name=address.site_name,
     )
@@ -74,10 +91,12 @@ def start_payment(
         prepay = gateway.create_prepay(request)
     except GatewayError as error:
         begin_write()
-        orders.record_event(order, "prepay_failed", code=error.code, message=error.message)
+        orders.record_event(
+            orders.find(order.out_trade_no), "prepay_failed", code=error.code, message=error.message
+        )
         db.session.commit()
         if error.code == "ORDERPAID":
-            return order  # paid already (another tab): the pay page's query will find it
+            return orders.find(order.out_trade_no)  # paid meanwhile: the pay page's query sees it
         raise CheckoutError("微信支付暂时不可用，请稍后再试") from error
 
     begin_write()
@@ -91,15 +110,22 @@ def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
     """Before an order is replaced (the reader moved from the desktop QR to WeChat, say),
     close it at WeChat, so the old QR cannot take a second payment for the same thing.
 
-    If WeChat says it was paid meanwhile, record that: place_order then finds the reader
-    owns the product and no second order is made.
+    WeChat refuses to close an order in its first five minutes. Then the old order stays
+    and the reader is told to finish it, or to come back shortly: never two payable orders.
+    If WeChat says it was paid meanwhile, that is recorded, and place_order then finds the
+    reader owns the product.
     """
     try:
         gateway.close(out_trade_no)
     except GatewayError as error:
-        if error.code == "ORDERPAID":
-            from app.payments.reconcile import sync_order
+        if error.code != "ORDERPAID":
+            raise CheckoutError(
+                "这件商品还有一笔刚发起、未完成的支付。请在原来的页面完成支付，或 5 分钟后再试。",
+                code="previous_order_open",
+            ) from error
+        from app.payments.reconcile import sync_order
 
+        try:
             sync_order(gateway, out_trade_no)
-        # Otherwise WeChat is unreachable: the replaced order expires at time_expire anyway,
-        # and a payment that still arrives is honoured (and shows in the audit trail).
+        except GatewayError:
+            db.session.rollback()  # the notification or a later query records it

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from app import entitlements, readers
 from app.extensions import db
@@ -168,8 +169,13 @@ def place_order(
         created_at=now,
         expires_at=now + ttl,
     )
-    db.session.add(order)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+    except IntegrityError:
+        # A concurrent click made the open order first (PostgreSQL; on SQLite begin_write
+        # already serialised the two): the database's one-open-order index decided.
+        return open_order(reader, product)
     record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
     return order
 
@@ -186,6 +192,7 @@ def open_order(reader: Reader, product: Product) -> Order | None:
 
 
 def attach_prepay(order: Order, prepay_id: str, code_url: str | None, mweb_url: str | None) -> None:
+    order.prepay_at = utcnow()
     order.prepay_id = prepay_id
     order.code_url = code_url
     order.mweb_url = mweb_url
@@ -428,5 +435,31 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
     )
     db.session.refresh(order)
     if order.status is OrderStatus.REFUNDED and revoke_access:
-        db.session.execute(sa.delete(Entitlement).where(Entitlement.order_id == order.id))
-        record_event(order, "access_revoked")
+        _revoke_access(order)
+
+
+def _revoke_access(order: Order) -> None:
+    """Take back the access this order gave, but not access another paid order still gives
+    (a reader who paid twice, or whose guest purchases were merged in, keeps reading)."""
+    holders = db.session.scalars(
+        sa.select(Entitlement.reader_id).where(Entitlement.order_id == order.id)
+    ).all()
+    db.session.execute(sa.delete(Entitlement).where(Entitlement.order_id == order.id))
+    record_event(order, "access_revoked")
+    for reader_id in holders:
+        reader = db.session.get(Reader, reader_id)
+        still_paid = sa.or_(
+            Order.reader_id == reader_id,
+            Order.payer_openid == reader.openid if reader.openid else sa.false(),
+        )
+        other = db.session.scalar(
+            sa.select(Order.id).where(
+                still_paid,
+                Order.product_id == order.product_id,
+                Order.status.in_(_REFUNDABLE),
+            )
+        )
+        if other is not None:
+            entitlements.grant_for_order(
+                db.session.connection(), {reader_id}, order.product_id, other
+            )

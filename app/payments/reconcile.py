@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Order, OrderStatus, Refund, RefundStatus
 from app.models.base import utcnow
-from app.payments import orders
+from app.payments import orders, refunds
 from app.payments.gateway import GatewayError, PaymentGateway
 from app.transactions import begin_write
 
@@ -55,7 +55,13 @@ def check_if_due(gateway: PaymentGateway, order: Order, min_interval: timedelta)
     try:
         return sync_order(gateway, order.out_trade_no)
     except GatewayError:
+        # Count a failed query too: while WeChat is slow or down, pages that poll must not
+        # turn into a stream of calls that each hold a worker until the time-out.
         db.session.rollback()
+        begin_write()
+        failed = orders.find(order.out_trade_no)
+        orders.note_query(failed, "ERROR")
+        db.session.commit()
         return orders.find(order.out_trade_no)
 
 
@@ -65,14 +71,20 @@ class ReconcileReport:
     closed: list[str] = field(default_factory=list)
     still_pending: list[str] = field(default_factory=list)
     refunds_settled: list[str] = field(default_factory=list)
+    refunds_resent: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
 def reconcile(
-    gateway: PaymentGateway, older_than: timedelta, revoke_access: bool, now: datetime | None = None
+    gateway: PaymentGateway,
+    older_than: timedelta,
+    revoke_access: bool,
+    refund_notify_url: str,
+    now: datetime | None = None,
 ) -> ReconcileReport:
     """For a cron job: settle pending orders older than `older_than`, close expired ones at
-    WeChat and here, and settle refunds that are still processing."""
+    WeChat and here, settle refunds that are still processing, and send again the refunds
+    WeChat never received (a time-out or a passing error when they were asked for)."""
     now = now or utcnow()
     report = ReconcileReport()
     pending = db.session.scalars(
@@ -107,7 +119,14 @@ def reconcile(
         try:
             result = gateway.query_refund(out_refund_no)
         except GatewayError as error:
-            report.errors.append(f"{out_refund_no}: {error.code} {error.message}")
+            if error.code == "REFUNDNOTEXIST":
+                try:
+                    refunds.send_refund(gateway, out_refund_no, refund_notify_url)
+                    report.refunds_resent.append(out_refund_no)
+                except refunds.RefundError as refused:
+                    report.errors.append(f"{out_refund_no}: {refused.message}")
+            else:
+                report.errors.append(f"{out_refund_no}: {error.code} {error.message}")
             continue
         begin_write()
         if orders.settle_refund(

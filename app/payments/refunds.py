@@ -34,15 +34,22 @@ def refund_order(
         db.session.rollback()
         raise RefundError(error.message) from error
     db.session.commit()
-    out_refund_no = refund.out_refund_no
+    return send_refund(gateway, refund.out_refund_no, notify_url)
 
+
+def send_refund(gateway: PaymentGateway, out_refund_no: str, notify_url: str) -> Refund:
+    """Ask WeChat for a recorded refund. Asking again is safe: WeChat refunds one
+    out_refund_no once, and a refund that failed for a passing reason is retried with
+    the same number (PROTOCOL.md §3.3)."""
+    refund = _find(out_refund_no)
+    order = refund.order
     try:
         result = gateway.refund(
             out_trade_no=order.out_trade_no,
             out_refund_no=out_refund_no,
             total_fen=order.amount_fen,
-            refund_fen=amount_fen,
-            reason=reason,
+            refund_fen=refund.amount_fen,
+            reason=refund.reason,
             notify_url=notify_url,
         )
     except GatewayError as error:

@@ -266,12 +266,18 @@ def parse_bill(text: str) -> list[BillRow]:
                 out_trade_no=record.get("商户订单号", ""),
                 transaction_id=record.get("微信订单号", ""),
                 trade_state=record.get("交易状态", ""),
-                amount_fen=_yuan_to_fen(record.get("应结订单金额") or record.get("订单金额")),
+                # 订单金额 is total_fee; 应结订单金额 is what is left after coupons.
+                amount_fen=_yuan_to_fen(record.get("订单金额") or record.get("应结订单金额")),
                 refund_fen=_yuan_to_fen(record.get("退款金额")),
-                out_refund_no=record.get("商户退款单号") or None,
+                out_refund_no=_blank_or_zero(record.get("商户退款单号")),
             )
         )
     return rows
+
+
+def _blank_or_zero(value: str | None) -> str | None:
+    """The bill writes `0 where a row has no refund number."""
+    return None if value in (None, "", "0") else value
 
 
 def _yuan_to_fen(value: str | None) -> int:

@@ -181,3 +181,66 @@ def test_unpaid_orders_cannot_be_refunded(shop):
     order = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
     with pytest.raises(orders.RefundNotAllowed):
         orders.open_refund(order, 100, "")
+
+
+def test_refunding_one_order_keeps_access_another_paid_order_gives(shop):
+    """A reader who paid twice (say, an old QR and then in WeChat) keeps reading when the
+    creator refunds the duplicate."""
+    product, reader = shop
+    first = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    _pay(first)
+    second = Order(
+        out_trade_no=orders.new_out_trade_no(utcnow()),
+        reader_id=reader.id,
+        product_id=product.id,
+        title=product.title,
+        amount_fen=product.price_fen,
+        channel=PayChannel.H5,
+        client_ip="1.2.3.4",
+        expires_at=utcnow() + TTL,
+    )
+    db.session.add(second)
+    db.session.flush()
+    _pay(second)
+
+    refund = orders.open_refund(first, first.amount_fen, "重复购买")
+    orders.settle_refund(refund.out_refund_no, "SUCCESS", "r", None, True)
+    entitlement = db.session.scalar(
+        sa.select(Entitlement).where(Entitlement.reader_id == reader.id)
+    )
+    assert entitlement is not None and entitlement.order_id == second.id
+
+
+def test_a_double_click_race_finds_one_order(app):
+    """Two requests place the same order at once: one order, on SQLite and PostgreSQL."""
+    import threading
+
+    from app.transactions import begin_write
+
+    with app.app_context():
+        product = factories.product(price_fen=4900)
+        reader = factories.reader()
+        db.session.commit()
+        ids = product.id, reader.id
+    found, barrier = [], threading.Barrier(2)
+
+    def click():
+        with app.app_context():
+            barrier.wait()
+            begin_write()
+            placed = orders.place_order(
+                db.session.get(factories.Reader, ids[1]),
+                db.session.get(factories.Product, ids[0]),
+                PayChannel.NATIVE,
+                "1.2.3.4",
+                TTL,
+            )
+            db.session.commit()
+            found.append(placed.id)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 2 and found[0] == found[1]

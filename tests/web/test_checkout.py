@@ -323,3 +323,91 @@ def test_switching_channel_closes_the_old_order_at_wechat_too(app, article):
     # The old QR is dead at WeChat too: no second payment for the same thing.
     phone_page = app.test_client().get(path_of(desktop_order.code_url)).get_data(as_text=True)
     assert 'value="pay"' not in phone_page
+
+
+def test_switching_channel_within_five_minutes_keeps_the_first_order(app_factory):
+    """WeChat will not close an order in its first five minutes: the reader is asked to
+    finish the first payment, and there are never two payable orders."""
+    app = app_factory(SANDBOX_CLOSE_MIN_AGE=300)
+    with app.app_context():
+        slug = factories.product(price_fen=1990).slug
+        db.session.commit()
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, slug)
+    desktop_order = _order(app)
+    reader.environ_base["HTTP_USER_AGENT"] = PHONE_UA
+    response = _buy(reader, slug)
+    assert response.status_code == 302 and response.location.endswith(f"/p/{slug}")
+    assert "未完成的支付" in reader.get(f"/p/{slug}").get_data(as_text=True)
+    assert _order(app).out_trade_no == desktop_order.out_trade_no
+    assert _order(app).status is OrderStatus.PENDING
+
+    # Cancelling is refused for the same reason, and the order stays payable and honest.
+    page = reader.get(f"/orders/{desktop_order.out_trade_no}").get_data(as_text=True)
+    reader.post(f"/orders/{desktop_order.out_trade_no}/cancel", data={"csrf_token": _token(page)})
+    assert _order(app, desktop_order.out_trade_no).status is OrderStatus.PENDING
+
+
+def test_an_old_h5_link_is_renewed_before_the_reader_uses_it(app, article):
+    phone = app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = PHONE_UA
+    first_link = _buy(phone, article).location
+    order = _order(app)
+    with app.app_context():
+        db.session.get(Order, order.id).prepay_at = utcnow() - timedelta(minutes=6)
+        db.session.commit()
+    # WeChat's link lived five minutes; coming back, the reader gets a working one.
+    page = phone.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)
+    link = re.search(r'href="([^"]*/sandbox/pay/h5[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert _order(app).prepay_at > utcnow() - timedelta(minutes=1)
+    assert "已过期" not in app.test_client().get(path_of(link)).get_data(as_text=True)
+    assert first_link  # the first link was used at once and then went stale
+
+
+def test_a_refund_wechat_never_received_is_sent_again_by_reconcile(app, runner, article):
+    from app.payments import orders as order_service
+    from app.transactions import begin_write
+
+    desktop = app.test_client()
+    _buy(desktop, article)
+    order = _order(app)
+    _pay_on_phone(app, order.code_url)
+    deliver_due_notifications(app)
+    with app.app_context():  # recorded, then the call to WeChat timed out
+        begin_write()
+        order_service.open_refund(order_service.find(order.out_trade_no), 1990, "")
+        db.session.commit()
+
+    result = runner.invoke(args=["orders", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "退款重发 1" in result.output
+    deliver_due_notifications(app)
+    assert _order(app, order.out_trade_no).status is OrderStatus.REFUNDED
+
+
+def test_queries_stay_limited_while_wechat_is_down(app_factory):
+    from app.payments import orders as order_service
+
+    app = app_factory(WECHAT_PAY_API_BASE="http://127.0.0.1:9/", WECHAT_HTTP_TIMEOUT=1)
+    with app.app_context():
+        reader = factories.reader()
+        order = order_service.place_order(
+            reader,
+            factories.product(price_fen=1990),
+            factories.PayChannel.NATIVE,
+            "1.2.3.4",
+            timedelta(hours=2),
+        )
+        db.session.commit()
+        no, reader_id = order.out_trade_no, reader.id
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["reader_id"] = reader_id
+    for _ in range(5):
+        assert client.get(f"/orders/{no}/status").get_json()["status"] == "pending"
+    with app.app_context():
+        tries = db.session.scalar(
+            sa.select(sa.func.count(PaymentEvent.id)).where(PaymentEvent.kind == "queried")
+        )
+    assert tries == 1
