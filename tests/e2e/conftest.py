@@ -32,6 +32,11 @@ DESKTOP_UA = (
     "Chrome/126.0.0.0 Safari/537.36"
 )
 
+SAFARI_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
 # Playwright's per-action wait; a page of the local shop answers in milliseconds.
 TIMEOUT_MS = 10_000
 
@@ -63,11 +68,16 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The demo shop (with sandbox readers) served on a free port; yields its base URL."""
+def live_app(tmp_path_factory):
+    """The demo shop's app (with sandbox readers) on its own database.
+
+    Not in testing mode, as deployed: the sandbox's worker thread delivers pay notifications.
+    Tests that must act as the server (expire an order, refund from the shell) use it directly.
+    """
     from app import create_app
     from app.demo.seed import seed_demo
     from app.extensions import db
+    from app.sandbox.notify import stop_worker
 
     root = tmp_path_factory.mktemp("e2e-shop")
     upload_folder = root / "uploads"
@@ -87,8 +97,18 @@ def live_server(tmp_path_factory):
         seed_demo(Path(upload_folder), with_sandbox_users=True)
         db.session.commit()
         db.session.remove()
+    try:
+        yield app
+    finally:
+        stop_worker(app)
+        with app.app_context():
+            db.engine.dispose()
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The demo shop served on a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
@@ -97,8 +117,6 @@ def live_server(tmp_path_factory):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +170,23 @@ def phone(browser, live_server):
 
 
 @pytest.fixture
+def safari(browser, live_server):
+    """An iPhone's Safari, outside WeChat (the H5 channel): 390×844, touch, Chinese locale."""
+    context, errors = _context(
+        browser,
+        live_server,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=SAFARI_UA,
+        locale="zh-CN",
+    )
+    yield context
+    _close(context, errors)
+
+
+@pytest.fixture
 def desktop(browser, live_server):
     """A desktop Chrome outside WeChat, 1280×800."""
     context, errors = _context(
@@ -185,13 +220,14 @@ _LOAD_LAZY_IMAGES = """async () => {
 
 @pytest.fixture(scope="session")
 def screenshot():
-    """screenshot(page, "phone-home") saves a full-page PNG to tests/e2e/screenshots/."""
+    """screenshot(page, "phone-home") saves a full-page PNG to tests/e2e/screenshots/;
+    full_page=False keeps to what the screen shows."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, full_page: bool = True) -> Path:
         page.evaluate(_LOAD_LAZY_IMAGES)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take
