@@ -220,14 +220,13 @@ _LOAD_LAZY_IMAGES = """async () => {
 
 @pytest.fixture(scope="session")
 def screenshot():
-    """screenshot(page, "phone-home") saves a full-page PNG to tests/e2e/screenshots/;
-    full_page=False keeps to what the screen shows."""
+    """screenshot(page, "phone-home") saves a full-page PNG to tests/e2e/screenshots/."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    def take(page, name: str, full_page: bool = True) -> Path:
+    def take(page, name: str) -> Path:
         page.evaluate(_LOAD_LAZY_IMAGES)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        page.screenshot(path=str(path), full_page=True)
         return path
 
     return take
