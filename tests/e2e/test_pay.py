@@ -391,6 +391,28 @@ def test_expired_native_order_closes_and_its_code_is_refused(desktop, phone, liv
 # --- 5. A full refund takes the content away ---------------------------------------------------
 
 
+def _wait_until_refunded(app, out_trade_no, deliver, timeout=10.0):
+    """The sandbox's worker thread may be the one delivering the refund notification."""
+    import time
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Order, OrderStatus
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deliver(app)
+        with app.app_context():
+            status = db.session.scalar(
+                sa.select(Order.status).where(Order.out_trade_no == out_trade_no)
+            )
+        if status is OrderStatus.REFUNDED:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{out_trade_no} was not refunded within {timeout} s")
+
+
 def test_full_refund_brings_the_paywall_back(desktop, phone, live_app, screenshot):
     from app.sandbox.notify import deliver_due_notifications
 
@@ -401,7 +423,7 @@ def test_full_refund_brings_the_paywall_back(desktop, phone, live_app, screensho
     result = live_app.test_cli_runner().invoke(args=["orders", "refund", out_trade_no])
     assert result.exit_code == 0, result.output
     assert "退款已受理" in result.output
-    deliver_due_notifications(live_app)
+    _wait_until_refunded(live_app, out_trade_no, deliver_due_notifications)
 
     response = page.goto(f"/p/{REFUNDED['slug']}/read")
     assert response.status == 403
