@@ -186,36 +186,32 @@ def _close(context, errors):
     assert not errors, f"the shop answered with server errors: {errors}"
 
 
-@pytest.fixture
-def phone(browser, live_server):
-    """An iPhone inside WeChat: 390×844, touch, WeChat's user agent, Chinese locale."""
-    context, errors = _context(
+def _iphone(browser, live_server, user_agent):
+    """390×844 at 2x with touch and a Chinese locale; the user agent says where it is."""
+    return _context(
         browser,
         live_server,
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
-        user_agent=WECHAT_UA,
+        user_agent=user_agent,
         locale="zh-CN",
     )
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """An iPhone inside WeChat."""
+    context, errors = _iphone(browser, live_server, WECHAT_UA)
     yield context
     _close(context, errors)
 
 
 @pytest.fixture
 def safari(browser, live_server):
-    """An iPhone's Safari, outside WeChat (the H5 channel): 390×844, touch, Chinese locale."""
-    context, errors = _context(
-        browser,
-        live_server,
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        user_agent=SAFARI_UA,
-        locale="zh-CN",
-    )
+    """An iPhone's Safari, outside WeChat (the H5 channel)."""
+    context, errors = _iphone(browser, live_server, SAFARI_UA)
     yield context
     _close(context, errors)
 
