@@ -1,6 +1,8 @@
 """Integer fen helpers. Money is an int of fen everywhere; only these functions see yuan."""
 
-from decimal import Decimal, InvalidOperation
+import re
+import unicodedata
+from decimal import Decimal
 
 MAX_FEN = 10**10  # ¥100,000,000: beyond anything a shop sells, small enough for any column
 
@@ -9,15 +11,19 @@ class InvalidAmount(ValueError):
     """A yuan amount a person typed that is not a valid price."""
 
 
+# Plain decimal notation only: no exponents ("1e3"), digit separators, NaN or Infinity.
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 def parse_yuan(text: str) -> int:
-    """'9.9' -> 990. Rejects negatives, more than two decimals and anything not a number."""
-    cleaned = str(text).strip().lstrip("¥￥").strip()
-    try:
-        yuan = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidAmount("请输入数字金额") from None
-    if not yuan.is_finite():
+    """'9.9' -> 990. Rejects negatives, more than two decimals and anything not a number.
+
+    Full-width digits and point ("９．９", as Chinese keyboards may type them) count too.
+    """
+    cleaned = unicodedata.normalize("NFKC", str(text)).strip().lstrip("¥").strip()
+    if len(cleaned) > 20 or not _DECIMAL.fullmatch(cleaned):
         raise InvalidAmount("请输入数字金额")
+    yuan = Decimal(cleaned)
     if yuan < 0:
         raise InvalidAmount("金额不能为负数")
     fen = yuan * 100

@@ -1,8 +1,8 @@
-"""Checkout: buying, the pay pages for each channel, WeChat's notifications, the JSON API."""
+"""Checkout: buying, tipping (赞赏), the pay pages per channel, WeChat's notifications, the API."""
 
 from flask import Blueprint
 
 bp = Blueprint("checkout", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
 
-from app.checkout import api_views, notify_views, views  # noqa: E402,F401  (routes attach)
+from app.checkout import api_views, notify_views, tip_views, views  # noqa: E402,F401  (routes attach)

@@ -7,7 +7,7 @@ token. Errors are {"error": {"code", "message"}} with a Chinese message.
 
 from flask import current_app, jsonify, request, url_for
 
-from app import catalog, entitlements
+from app import catalog, entitlements, tips
 from app.accounts.session import current_reader, ensure_reader
 from app.checkout import api
 from app.checkout.common import client_ip, order_ttl, owned_order_or_404, shop_address
@@ -15,7 +15,7 @@ from app.checkout.views import order_json
 from app.extensions import csrf, db, limiter
 from app.models import EntitlementSource, PayChannel
 from app.payments import orders
-from app.payments.checkout import CheckoutError, start_payment
+from app.payments.checkout import CheckoutError, start_payment, start_tip
 from app.payments.gateway import current_gateway
 from app.transactions import begin_write
 
@@ -85,9 +85,55 @@ def create_order():
     except orders.OrderError as error:
         raise ApiError(400, error.code, error.message) from None
     except CheckoutError as error:
-        status = 403 if error.code == "openid_required" else 502
-        raise ApiError(status, error.code, error.message) from None
+        raise _checkout_failed(error) from None
+    return jsonify(_payment_body(order)), 201
 
+
+@api.post("/tips")
+@limiter.limit("20 per minute")
+def create_tip():
+    """赞赏 {"target": slug or "creator", "amount_fen", "message", "anonymous", "channel"},
+    and optionally "name": what the supporter wall calls the reader."""
+    payload = _json_body()
+    try:
+        channel = PayChannel(payload.get("channel"))
+    except ValueError:
+        raise ApiError(400, "bad_channel", "channel 须为 native、jsapi 或 h5") from None
+    try:
+        product = tips.find_target(payload.get("target"))
+    except tips.TipRefused as error:
+        raise ApiError(404, error.code, error.message) from None
+    anonymous = payload.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise ApiError(400, "bad_anonymous", "anonymous 须为 true 或 false")
+    try:
+        request_ = tips.TipRequest(
+            product=product,
+            amount_fen=tips.check_amount_fen(payload.get("amount_fen"), tips.settings()),
+            message=tips.clean_message(payload.get("message")),
+            anonymous=anonymous,
+            request_token=tips.new_request_token(),
+            display_name=tips.clean_name(payload.get("name")),
+        )
+        reader = ensure_reader()
+        db.session.commit()
+        order = start_tip(
+            current_gateway(), reader, request_, channel, client_ip(), shop_address(), order_ttl()
+        )
+    except orders.OrderError as error:
+        raise ApiError(400, error.code, error.message) from None
+    except CheckoutError as error:
+        raise _checkout_failed(error) from None
+    return jsonify(_payment_body(order)), 201
+
+
+def _checkout_failed(error: CheckoutError) -> ApiError:
+    status = 403 if error.code == "openid_required" else 502
+    return ApiError(status, error.code, error.message)
+
+
+def _payment_body(order) -> dict:
+    """An order's status plus what its channel needs to pay it."""
     body = order_json(order)
     if order.channel is PayChannel.NATIVE:
         body["code_url"] = order.code_url
@@ -101,7 +147,7 @@ def create_order():
     body["pay_url"] = url_for(
         "checkout.order_page", out_trade_no=order.out_trade_no, _external=True
     )
-    return jsonify(body), 201
+    return body
 
 
 @api.get("/orders/<out_trade_no>")

@@ -1,12 +1,13 @@
 """What the checkout views share: finding the reader's order, the shop's address, channels."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 
 from app.accounts.session import current_reader, is_wechat_browser
 from app.catalog import shop_profile
-from app.models import Order, PayChannel
+from app.models import Order, OrderStatus, PayChannel
 from app.payments import orders
 from app.payments.checkout import ShopAddress
 
@@ -58,3 +59,17 @@ def query_interval() -> timedelta:
 def client_ip() -> str:
     # With PROXY_FIX_HOPS set, ProxyFix has already put the reader's address here.
     return request.remote_addr or "127.0.0.1"
+
+
+def pay_page_redirect(order: Order):
+    """After an order is placed: WeChat's H5 cashier for phone browsers, else our pay page."""
+    if order.channel is PayChannel.H5 and order.mweb_url and order.status is OrderStatus.PENDING:
+        return redirect(mweb_url_with_return(order))  # start_payment made sure it is fresh
+    return redirect(url_for("checkout.order_page", out_trade_no=order.out_trade_no))
+
+
+def mweb_url_with_return(order: Order) -> str:
+    """The H5 link with the page WeChat returns the reader to after paying."""
+    back = url_for("checkout.order_page", out_trade_no=order.out_trade_no, _external=True)
+    separator = "&" if "?" in order.mweb_url else "?"
+    return f"{order.mweb_url}{separator}redirect_url={quote(back, safe='')}"

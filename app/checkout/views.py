@@ -2,7 +2,6 @@
 
 import io
 from datetime import timedelta
-from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
@@ -18,17 +17,20 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements
+from app import catalog, entitlements, tips
 from app.accounts.session import current_viewer, ensure_reader, is_wechat_browser
 from app.checkout import bp
 from app.checkout.common import (
     channel_for_this_browser,
     client_ip,
+    mweb_url_with_return,
     order_ttl,
     owned_order_or_404,
+    pay_page_redirect,
     query_interval,
     shop_address,
 )
+from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
 from app.models import EntitlementSource, Order, OrderStatus, PayChannel
 from app.models.base import utcnow
@@ -83,9 +85,7 @@ def place(slug: str):
     except (orders.OrderError, CheckoutError) as error:
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
-    if order.channel is PayChannel.H5 and order.mweb_url and order.status is OrderStatus.PENDING:
-        return redirect(_mweb_url_with_return(order))  # start_payment made sure it is fresh
-    return redirect(url_for(".order_page", out_trade_no=order.out_trade_no))
+    return pay_page_redirect(order)
 
 
 def _claim_free(product):
@@ -95,12 +95,6 @@ def _claim_free(product):
     db.session.commit()
     flash("已加入你的已购", "info")
     return redirect(url_for("storefront.read", slug=product.slug))
-
-
-def _mweb_url_with_return(order: Order) -> str:
-    back = url_for(".order_page", out_trade_no=order.out_trade_no, _external=True)
-    separator = "&" if "?" in order.mweb_url else "?"
-    return f"{order.mweb_url}{separator}redirect_url={quote(back, safe='')}"
 
 
 @bp.get("/orders")
@@ -114,6 +108,14 @@ def my_orders():
 def order_page(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
     order = reconcile.check_if_due(current_gateway(), order, query_interval())
+    if order.is_tip and order.status in tips.COUNTED:
+        return render_template(
+            "checkout/tip_thanks.html",
+            order=order,
+            thanks_note=tips.settings().thanks_note,
+            share_url=tip_target_url(order.product),
+            in_wechat=is_wechat_browser(),
+        )
     if order.status is not OrderStatus.PENDING or not order.is_open:
         return render_template("checkout/order_status.html", order=order)
     if order.prepay_id is None:
@@ -135,7 +137,7 @@ def order_page(out_trade_no: str):
         template,
         order=order,
         jsapi=jsapi,
-        mweb_url=_mweb_url_with_return(order) if order.channel is PayChannel.H5 else None,
+        mweb_url=mweb_url_with_return(order) if order.channel is PayChannel.H5 else None,
         in_wechat=is_wechat_browser(),
         seconds_left=max(0, int((order.expires_at - utcnow()).total_seconds())),
     )
@@ -171,9 +173,14 @@ def order_status(out_trade_no: str):
 def order_json(order: Order) -> dict:
     done = None
     if order.status is OrderStatus.PAID:
-        done = url_for("storefront.read", slug=order.product.slug)
+        # A purchase goes to its content; a tip to its thank-you page.
+        if order.is_tip:
+            done = url_for("checkout.order_page", out_trade_no=order.out_trade_no)
+        else:
+            done = url_for("storefront.read", slug=order.product.slug)
     return {
         "out_trade_no": order.out_trade_no,
+        "kind": order.kind.value,
         "status": _public_status(order),
         "amount_fen": order.amount_fen,
         "expires_at": order.expires_at.isoformat(),
@@ -216,4 +223,10 @@ def cancel(out_trade_no: str):
         begin_write()
         orders.close(orders.find(out_trade_no), "cancelled")
         db.session.commit()
-    return redirect(url_for("storefront.product", slug=order.product.slug))
+    return redirect(_order_item_url(order))
+
+
+def _order_item_url(order: Order) -> str:
+    if order.product is None:
+        return url_for("storefront.about")
+    return url_for("storefront.product", slug=order.product.slug)

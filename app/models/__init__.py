@@ -3,11 +3,13 @@
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
 from app.models.orders import (
     Order,
+    OrderKind,
     OrderStatus,
     PayChannel,
     PaymentEvent,
     Refund,
     RefundStatus,
+    Tip,
 )
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
 from app.models.shop import Creator, ShopProfile
@@ -17,6 +19,7 @@ __all__ = [
     "Entitlement",
     "EntitlementSource",
     "Order",
+    "OrderKind",
     "OrderStatus",
     "PayChannel",
     "PaymentEvent",
@@ -31,4 +34,5 @@ __all__ = [
     "Section",
     "ShopProfile",
     "Tag",
+    "Tip",
 ]

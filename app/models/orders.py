@@ -29,6 +29,13 @@ class OrderStatus(enum.StrEnum):
         }[self.value]
 
 
+class OrderKind(enum.StrEnum):
+    """What the money is for: buying an item (grants access) or a tip (never does)."""
+
+    PURCHASE = "purchase"
+    TIP = "tip"
+
+
 class PayChannel(enum.StrEnum):
     """Where the reader pays: inside WeChat, another phone browser, or a desktop QR."""
 
@@ -52,21 +59,29 @@ class Order(db.Model):
         sa.CheckConstraint(
             "refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"
         ),
-        # One open order per reader and product: a double click finds the first one.
+        # A purchase is of an item; a tip may be for the creator as a whole (no item).
+        sa.CheckConstraint("kind = 'tip' OR product_id IS NOT NULL", name="purchase_has_product"),
+        # One open purchase per reader and product: a double click finds the first one. Tips
+        # are not limited: two open tips are two gifts, and paying both is what the reader chose.
         sa.Index(
             "uq_orders_open_per_reader_product",
             "reader_id",
             "product_id",
             unique=True,
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending' AND kind = 'purchase'"),
+            postgresql_where=sa.text("status = 'pending' AND kind = 'purchase'"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
     reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    kind: Mapped[OrderKind] = mapped_column(
+        str_enum(OrderKind, "order_kind"),
+        default=OrderKind.PURCHASE,
+        server_default=OrderKind.PURCHASE.value,
+    )
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(120))  # snapshot: what the reader bought
     amount_fen: Mapped[int]  # snapshot of the price when the order was made
     channel: Mapped[PayChannel] = mapped_column(str_enum(PayChannel, "pay_channel"))
@@ -89,7 +104,8 @@ class Order(db.Model):
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     reader: Mapped[Reader] = relationship()
-    product: Mapped[Product] = relationship()
+    product: Mapped[Product | None] = relationship()
+    tip: Mapped["Tip | None"] = relationship(back_populates="order")
     events: Mapped[list["PaymentEvent"]] = relationship(
         back_populates="order", order_by="PaymentEvent.id"
     )
@@ -98,6 +114,10 @@ class Order(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status is OrderStatus.PENDING and self.expires_at > utcnow()
+
+    @property
+    def is_tip(self) -> bool:
+        return self.kind is OrderKind.TIP
 
 
 class PaymentEvent(db.Model):
@@ -112,6 +132,25 @@ class PaymentEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order | None] = relationship(back_populates="events")
+
+
+class Tip(db.Model):
+    """What a tip says beyond its order: the reader's message and how the wall shows it."""
+
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    # Plain text, escaped wherever shown; hidden by the creator when message_hidden_at is set.
+    message: Mapped[str] = mapped_column(sa.String(100), default="")
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    # The name the reader signed with; else the wall uses their WeChat nickname if known.
+    display_name: Mapped[str] = mapped_column(sa.String(20), default="")
+    message_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The tip form's one-time token: a double submit finds the first order instead of a second.
+    request_token: Mapped[str] = mapped_column(sa.String(43), unique=True)
+
+    order: Mapped[Order] = relationship(back_populates="tip")
 
 
 class RefundStatus(enum.StrEnum):

@@ -8,6 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import UTCDateTime, db, utcnow
 
+DEFAULT_TIP_PRESETS_FEN = (200, 500, 1000, 2000, 5000)
+DEFAULT_TIP_MAX_FEN = 50000
+DEFAULT_TIP_THANKS = "谢谢你的赞赏！你的支持是我继续写下去的动力。"
+
 
 class ShopProfile(db.Model):
     """One row: the creator's public face of the shop."""
@@ -21,6 +25,14 @@ class ShopProfile(db.Model):
     intro_md: Mapped[str] = mapped_column(sa.Text, default="")
     intro_html: Mapped[str] = mapped_column(sa.Text, default="")
     banner_image: Mapped[str | None] = mapped_column(sa.String(200))
+    # 赞赏: the amounts offered as buttons, the largest custom amount, the note shown after a
+    # tip, and whether the supporter wall shows amounts.
+    tip_presets_fen: Mapped[list[int]] = mapped_column(
+        sa.JSON, default=lambda: list(DEFAULT_TIP_PRESETS_FEN)
+    )
+    tip_max_fen: Mapped[int] = mapped_column(default=DEFAULT_TIP_MAX_FEN)
+    tip_thanks_note: Mapped[str] = mapped_column(sa.String(200), default=DEFAULT_TIP_THANKS)
+    tip_show_amounts: Mapped[bool] = mapped_column(default=True)
     # Bumped by every change to what readers see, so cached anonymous pages expire.
     content_version: Mapped[int] = mapped_column(default=1)
 

@@ -4,9 +4,11 @@ Never holds a write transaction while talking to WeChat: the order is committed 
 WeChat is called, then the prepay is recorded in a second short transaction.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app import tips
 from app.extensions import db
 from app.models import Order, PayChannel, Product, Reader
 from app.models.base import utcnow
@@ -46,18 +48,47 @@ def start_payment(
     address: ShopAddress,
     ttl: timedelta,
 ) -> Order:
-    if channel is PayChannel.JSAPI and not reader.openid:
-        raise CheckoutError("请先在微信中授权登录", code="openid_required")
+    _require_openid_for_jsapi(reader, channel)
     previous = orders.open_order(reader, product)
     if previous is not None and previous.channel is not channel and previous.prepay_id:
         _close_at_wechat(gateway, previous.out_trade_no)
+    order = _committed(lambda: orders.place_order(reader, product, channel, client_ip, ttl))
+    return _prepay_once(gateway, order, address)
+
+
+def start_tip(
+    gateway: PaymentGateway,
+    reader: Reader,
+    request: tips.TipRequest,
+    channel: PayChannel,
+    client_ip: str,
+    address: ShopAddress,
+    ttl: timedelta,
+) -> Order:
+    """A tip pays like a purchase: its order first, then WeChat's prepay."""
+    _require_openid_for_jsapi(reader, channel)
+    order = _committed(lambda: tips.place_tip(reader, request, channel, client_ip, ttl))
+    return _prepay_once(gateway, order, address)
+
+
+def _committed(place: Callable[[], Order]) -> Order:
+    """Place an order in its own short write transaction, before WeChat is called."""
     begin_write()
     try:
-        order = orders.place_order(reader, product, channel, client_ip, ttl)
+        order = place()
     except orders.OrderError:
         db.session.rollback()
         raise
     db.session.commit()
+    return order
+
+
+def _require_openid_for_jsapi(reader: Reader, channel: PayChannel) -> None:
+    if channel is PayChannel.JSAPI and not reader.openid:
+        raise CheckoutError("请先在微信中授权登录", code="openid_required")
+
+
+def _prepay_once(gateway: PaymentGateway, order: Order, address: ShopAddress) -> Order:
     if order.prepay_id and not link_expired(order):
         return order  # a double click: the first request already asked WeChat
     return request_prepay(gateway, order, address)
@@ -82,7 +113,7 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
         client_ip=order.client_ip,
         time_start=order.created_at,
         time_expire=order.expires_at,
-        product_id=str(order.product_id),
+        product_id=str(order.product_id) if order.product_id else "tip",
         payer_openid=order.reader.openid if order.channel is PayChannel.JSAPI else None,
         site_url=address.site_url,
         site_name=address.site_name,

@@ -1,5 +1,8 @@
 """The order state machine: the one place an order or a refund changes state.
 
+Purchases and tips (赞赏) are both orders and move the same way; only a paid purchase
+grants access, and a tip's payment or refund refreshes the supporter walls instead.
+
     pending -> paid -> partially_refunded -> refunded
     pending -> closed (expired, cancelled, replaced)
     closed  -> paid   (WeChat took the money after we closed it: honour it, and log it)
@@ -20,11 +23,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app import entitlements, readers
+from app import catalog, entitlements, readers
 from app.extensions import db
 from app.models import (
     Entitlement,
     Order,
+    OrderKind,
     OrderStatus,
     PayChannel,
     PaymentEvent,
@@ -181,9 +185,10 @@ def place_order(
 
 
 def open_order(reader: Reader, product: Product) -> Order | None:
-    """The reader's pending order for this product, expired or not (at most one exists)."""
+    """The reader's pending purchase of this product, expired or not (at most one exists)."""
     return db.session.scalar(
         sa.select(Order).where(
+            Order.kind == OrderKind.PURCHASE,
             Order.reader_id == reader.id,
             Order.product_id == product.id,
             Order.status == OrderStatus.PENDING,
@@ -219,7 +224,13 @@ _PAY = (
         transaction_id=sa.bindparam("transaction_id"),
         payer_openid=sa.bindparam("payer_openid"),
     )
-    .returning(_orders.c.id, _orders.c.reader_id, _orders.c.product_id, _orders.c.closed_at)
+    .returning(
+        _orders.c.id,
+        _orders.c.reader_id,
+        _orders.c.product_id,
+        _orders.c.closed_at,
+        _orders.c.kind,
+    )
 )
 _EVENT = sa.insert(_events)
 _PAID_WITH = sa.select(_orders.c.id).where(
@@ -256,6 +267,7 @@ def confirm_payment(
     guest scans the QR with their phone, the guest's browser keeps access, and the payer's
     WeChat identity gets it too, so it is in 已购 when they open the shop in WeChat. (The
     guest is not turned into that WeChat reader: whoever scanned may be someone else.)
+    A tip grants nothing; its supporter wall changes, so cached pages are renewed.
     """
     connection = db.session.connection()  # one for the whole path: no per-statement lookups
     won = connection.execute(
@@ -283,6 +295,9 @@ def confirm_payment(
         source=source,
         after_close=after_close,
     )
+    if won.kind == OrderKind.TIP.value:
+        catalog.mark_content_changed()
+        return True
     reader_ids = {won.reader_id}
     if payer_openid:
         reader_ids.add(readers.ensure_reader_for_openid(connection, payer_openid))
@@ -434,7 +449,9 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(order)
-    if order.status is OrderStatus.REFUNDED and revoke_access:
+    if order.is_tip:
+        catalog.mark_content_changed()  # the wall and its totals lose the refunded amount
+    elif order.status is OrderStatus.REFUNDED and revoke_access:
         _revoke_access(order)
 
 
@@ -455,6 +472,7 @@ def _revoke_access(order: Order) -> None:
         other = db.session.scalar(
             sa.select(Order.id).where(
                 still_paid,
+                Order.kind == OrderKind.PURCHASE,
                 Order.product_id == order.product_id,
                 Order.status.in_(_REFUNDABLE),
             )

@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements, readers
+from app import catalog, entitlements, readers, tips
 from app.accounts.session import (
     current_reader,
     current_viewer,
@@ -59,7 +59,9 @@ def home():
 @bp.get("/about")
 @cached_for_anonymous
 def about():
-    return render_template("storefront/about.html", products=catalog.latest_products(limit=6))
+    return render_template(
+        "storefront/about.html", products=catalog.latest_products(limit=6), wall=tips.wall(None)
+    )
 
 
 @bp.get("/tags/<slug>")
@@ -105,6 +107,7 @@ def product(slug: str):
         can_read=entitlements.can_read_product(viewer, item),
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
         last_read=readers.last_read_section(viewer.reader, item),
+        wall=tips.wall(item),
     )
 
 
@@ -116,7 +119,7 @@ def read(slug: str):
         return redirect(_first_section_url(item, viewer.reader))
     if not entitlements.can_read_product(viewer, item):
         return render_template("storefront/paywall.html", product=item), 403
-    return render_template("storefront/read.html", product=item)
+    return render_template("storefront/read.html", product=item, wall=tips.wall(item, limit=10))
 
 
 def _first_section_url(item: Product, reader) -> str:
@@ -144,6 +147,7 @@ def section(slug: str, position: int):
         previous=item.sections[index - 1] if index > 0 else None,
         following=item.sections[index + 1] if index + 1 < len(item.sections) else None,
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
+        wall=tips.wall(item, limit=10),
     )
 
 

@@ -5,13 +5,25 @@ from app.money import InvalidAmount, format_fen, parse_yuan
 
 @pytest.mark.parametrize(
     ("text", "fen"),
-    [("9.9", 990), ("9.90", 990), ("199", 19900), ("0.01", 1), ("¥19.9", 1990), (" 0 ", 0)],
+    [
+        ("9.9", 990),
+        ("9.90", 990),
+        ("199", 19900),
+        ("0.01", 1),
+        ("¥19.9", 1990),
+        (" 0 ", 0),
+        ("９．９", 990),
+        ("￥5", 500),
+        (".5", 50),
+    ],
 )
 def test_parse_yuan_gives_integer_fen(text, fen):
     assert parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1", "0.001", "1e3x", "NaN", "Infinity", "1" * 20])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "-1", "0.001", "1e3x", "1e3", "1_000", "NaN", "Infinity", "1" * 20, "-"]
+)
 def test_parse_yuan_rejects_what_is_not_a_price(text):
     with pytest.raises(InvalidAmount):
         parse_yuan(text)

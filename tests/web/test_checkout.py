@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -18,53 +17,15 @@ from app.models.base import utcnow
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
-
-DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
-PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
-
-
-@pytest.fixture
-def article(app):
-    with app.app_context():
-        item = factories.product(title="写作课", price_fen=1990)
-        db.session.commit()
-        return item.slug
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+from tests.payflow import DESKTOP_UA, PHONE_UA
+from tests.payflow import csrf_token_in as _token
+from tests.payflow import latest_order as _order
+from tests.payflow import pay_on_phone as _pay_on_phone
 
 
 def _buy(client, slug, **form):
     page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
     return client.post(f"/p/{slug}/buy", data={"csrf_token": _token(page), **form})
-
-
-def _order(app, out_trade_no=None) -> Order:
-    with app.app_context():
-        query = sa.select(Order).order_by(Order.id.desc())
-        if out_trade_no:
-            query = query.where(Order.out_trade_no == out_trade_no)
-        order = db.session.scalar(query)
-        db.session.expunge(order)
-        return order
-
-
-def _pay_on_phone(app, url, nickname="扫码的人", decision="pay"):
-    """Another device opens the sandbox's cashier page and presses 支付."""
-    phone = app.test_client()
-    page = phone.get(path_of(url))
-    assert page.status_code == 200, page.get_data(as_text=True)
-    response = phone.post(
-        path_of(url),
-        data={
-            "csrf_token": _token(page.get_data(as_text=True)),
-            "decision": decision,
-            "new_nickname": nickname,
-        },
-    )
-    assert response.status_code in (200, 302)
-    return response
 
 
 def _read(client, slug) -> str:
