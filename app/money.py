@@ -43,3 +43,9 @@ def format_fen(fen: int) -> str:
     if cents == 0:
         return f"{sign}¥{yuan:,}"
     return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def yuan_for_input(fen: int) -> str:
+    """990 -> '9.90', 500 -> '5': a form field's value, which parse_yuan reads back."""
+    yuan, cents = divmod(int(fen), 100)
+    return str(yuan) if cents == 0 else f"{yuan}.{cents:02d}"

@@ -5,11 +5,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
 
-from app.money import format_fen
+from app.money import format_fen, yuan_for_input
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(format_fen, "fen")
+    app.add_template_filter(yuan_for_input, "fen_plain")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(file_size, "file_size")
     app.add_template_global(cover_url)

@@ -327,3 +327,43 @@ def save_settings(
     profile.tip_show_amounts = show_amounts
     catalog.mark_content_changed()
     return TipSettings.of(profile)
+
+
+@dataclass(frozen=True)
+class TipRecord:
+    """A tip as the creator sees it: everything, including what the wall leaves out."""
+
+    order: Order
+    tip: Tip
+    name: str  # anonymous stays anonymous here too: the reader asked not to be named
+    item_title: str | None
+
+
+def for_creator(limit: int = 200) -> list[TipRecord]:
+    """Every paid tip (refunded ones too, marked by their status), newest first."""
+    payer = aliased(Reader)
+    rows = db.session.execute(
+        sa.select(Order, Tip, Reader, payer, Product.title)
+        .join(Tip, Tip.order_id == Order.id)
+        .join(Reader, Reader.id == Order.reader_id)
+        .outerjoin(payer, payer.openid == Order.payer_openid)
+        .outerjoin(Product, Product.id == Order.product_id)
+        .where(Order.kind == OrderKind.TIP, Order.paid_at.is_not(None))
+        .order_by(Order.paid_at.desc(), Order.id.desc())
+        .limit(limit)
+    ).all()
+    records = []
+    for order, tip, reader, paid_by, title in rows:
+        named = next((r for r in (reader, paid_by) if r is not None and r.nickname), None)
+        if tip.is_anonymous:
+            name = ANONYMOUS_NAME
+        else:
+            name = tip.display_name or (named.nickname if named else reader.display_name)
+        records.append(TipRecord(order=order, tip=tip, name=name, item_title=title))
+    return records
+
+
+def find_tip_order(out_trade_no: str) -> Order | None:
+    return db.session.scalar(
+        sa.select(Order).where(Order.out_trade_no == out_trade_no, Order.kind == OrderKind.TIP)
+    )

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Order
+from app.sandbox.notify import deliver_due_notifications
 from tests.conftest import path_of
 
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -48,3 +49,21 @@ def pay_on_phone(app, url, nickname="扫码的人", decision="pay"):
 def jsapi_parameters(page: str) -> dict:
     """What the pay page hands WeixinJSBridge, as the page embeds it."""
     return json.loads(re.search(r'id="jsapi-params">(.*?)</script>', page).group(1))
+
+
+def send_tip_form(client, path, **form):
+    """Open the tip form at `path` and send it with these fields (the form's token kept)."""
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="request_token" value="([^"]+)"', page).group(1)
+    data = {"csrf_token": csrf_token_in(page), "request_token": token, **form}
+    return client.post(path, data=data)
+
+
+def tip_and_pay(app, client, path, name="小王", **form):
+    """Tip from a desktop, signed with `name`, and pay by scanning with a phone."""
+    response = send_tip_form(client, path, name=name, **form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    order = latest_order(app)
+    pay_on_phone(app, order.code_url)
+    deliver_due_notifications(app)
+    return latest_order(app, order.out_trade_no)

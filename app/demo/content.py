@@ -1068,21 +1068,28 @@ PRODUCTS = [
     },
 ]
 
+# Readers and what they did. Tips: (item slug or "creator", fen, message, anonymous, days ago).
 READERS = [
     {
         "nickname": "小鹿在学产品",
         "owns": ["product-thinking-101", "first-1000-readers"],
+        "tips": [
+            ("product-thinking-101", 1000, "第三课的拆解框架太好用了，已经用在周会上", False, 6)
+        ],
     },
     {
         "nickname": "阿凯",
         "owns": ["writing-clear-course"],
+        "tips": [("creator", 2000, "一直在看你的文章，请你喝杯咖啡", False, 3)],
     },
     {
         "nickname": "橙子",
         "owns": ["indie-notes-column", "content-calendar-kit", "pricing-your-knowledge"],
+        "tips": [("welcome-start-here", 500, "", True, 2)],
     },
     {
         "nickname": "路过的猫",
         "owns": [],
+        "tips": [("welcome-start-here", 200, "免费的也这么用心，谢谢", False, 1)],
     },
 ]

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app import catalog, covers, entitlements
+from app import catalog, covers, entitlements, tips
 from app.creators import create_creator
 from app.demo import content
 from app.extensions import db
 from app.models import (
     Creator,
     EntitlementSource,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PayChannel,
     Product,
     ProductFile,
     ProductKind,
@@ -21,8 +25,10 @@ from app.models import (
     Reader,
     Section,
     Tag,
+    Tip,
 )
 from app.models.base import utcnow
+from app.payments.orders import new_out_trade_no
 from app.richtext import render_markdown
 from app.sandbox.models import SandboxUser
 from app.sandbox.oauth import new_openid
@@ -122,9 +128,40 @@ def _seed_readers(products: dict[str, Product], with_sandbox_users: bool) -> Non
         db.session.flush()
         for slug in spec["owns"]:
             entitlements.grant(reader, products[slug], EntitlementSource.PURCHASE)
+        for target, fen, message, anonymous, days_ago in spec["tips"]:
+            _seed_tip(reader, products.get(target), fen, message, anonymous, days_ago)
         if with_sandbox_users:
             # The same person in the sandbox's WeChat, so you can sign in as them.
             db.session.add(SandboxUser(openid=openid, nickname=spec["nickname"]))
+
+
+def _seed_tip(reader, product, fen, message, anonymous, days_ago) -> None:
+    """A paid tip for the supporter walls. Marked DEMO: no sandbox payment stands behind
+    it, so the daily bill lists it as the shop's own."""
+    paid_at = utcnow() - timedelta(days=days_ago)
+    order = Order(
+        kind=OrderKind.TIP,
+        out_trade_no=new_out_trade_no(paid_at),
+        reader_id=reader.id,
+        product_id=product.id if product else None,
+        title=tips.tip_title(product),
+        amount_fen=fen,
+        channel=PayChannel.JSAPI,
+        status=OrderStatus.PAID,
+        client_ip="127.0.0.1",
+        created_at=paid_at,
+        expires_at=paid_at + timedelta(hours=2),
+        paid_at=paid_at,
+        transaction_id="DEMO" + secrets.token_hex(8),
+        payer_openid=reader.openid,
+    )
+    tip = Tip(
+        order=order,
+        message=message,
+        is_anonymous=anonymous,
+        request_token=tips.new_request_token(),
+    )
+    db.session.add_all([order, tip])
 
 
 def _seed_creator() -> str | None:

@@ -1,16 +1,31 @@
+"""The creator's studio: figures, and the tips readers sent."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from flask import render_template
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from app import reports, stats, tips
 from app.extensions import db
-from app.models import Entitlement, Product, ProductStatus, Reader
+from app.models import Entitlement, OrderKind, Product, ProductStatus, Reader
+from app.models.base import utcnow
+from app.money import InvalidAmount, parse_yuan
 from app.studio import bp
+from app.transactions import begin_write
+
+REVENUE_DAYS = 30
 
 
 @bp.before_request
 @login_required
 def require_creator():
     """Every studio page is the creator's only."""
+
+
+def _shop_today():
+    return utcnow().astimezone(ZoneInfo(current_app.config["SHOP_TIMEZONE"])).date()
 
 
 @bp.get("/")
@@ -28,4 +43,76 @@ def index():
         "readers": count(sa.select(sa.func.count(Reader.id))),
         "entitlements": count(sa.select(sa.func.count(Entitlement.id))),
     }
-    return render_template("studio/index.html", figures=figures)
+    last = _shop_today()
+    first = last - timedelta(days=REVENUE_DAYS - 1)
+    ledger = reports.paid_ledger(since=utcnow() - timedelta(days=REVENUE_DAYS + 1))
+    revenue = stats.revenue_by_day(ledger, first, last, current_app.config["SHOP_TIMEZONE"])
+    return render_template(
+        "studio/index.html",
+        figures=figures,
+        revenue=revenue,
+        revenue_peak=int((revenue["purchases_fen"] + revenue["tips_fen"]).max()),
+        revenue_days=REVENUE_DAYS,
+    )
+
+
+@bp.get("/tips")
+def tip_list():
+    period = request.args.get("period", "day")
+    if period not in stats.PERIODS:
+        period = "day"
+    ledger = reports.paid_ledger(kind=OrderKind.TIP)
+    return render_template(
+        "studio/tips.html",
+        records=tips.for_creator(),
+        total_fen=int(ledger["net_fen"].sum()),
+        counted=int((ledger["net_fen"] > 0).sum()),
+        by_item=stats.totals_by_item(ledger).to_dict("records"),
+        by_period=stats.totals_by_period(
+            ledger, period, current_app.config["SHOP_TIMEZONE"]
+        ).to_dict("records")[:31],
+        period=period,
+        settings=tips.settings(),
+    )
+
+
+@bp.post("/tips/<out_trade_no>/message")
+def tip_message(out_trade_no: str):
+    """Hide a tip's message from the walls, or show it again."""
+    begin_write()
+    order = tips.find_tip_order(out_trade_no) or abort(404)
+    hidden = request.form.get("hidden") == "1"
+    tips.hide_message(order, hidden=hidden)
+    db.session.commit()
+    flash("留言已隐藏" if hidden else "留言已恢复显示", "info")
+    return redirect(url_for(".tip_list") + "#tip-" + out_trade_no)
+
+
+@bp.post("/tips/settings")
+def tip_settings():
+    form = request.form
+    try:
+        presets = [
+            parse_yuan(p)
+            for p in form.get("presets", "").replace("，", ",").split(",")
+            if p.strip()
+        ]
+        max_fen = parse_yuan(form.get("max_yuan", ""))
+    except InvalidAmount as error:
+        flash(f"金额有误：{error}", "error")
+        return redirect(url_for(".tip_list") + "#settings")
+    begin_write()
+    try:
+        tips.save_settings(
+            presets,
+            max_fen,
+            form.get("thanks_note", ""),
+            show_amounts=bool(form.get("show_amounts")),
+        )
+    except tips.TipRefused as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".tip_list") + "#settings")
+    db.session.commit()
+    flash("赞赏设置已保存", "info")
+    return redirect(url_for(".tip_list") + "#settings")

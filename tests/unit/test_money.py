@@ -1,6 +1,6 @@
 import pytest
 
-from app.money import InvalidAmount, format_fen, parse_yuan
+from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_input
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,11 @@ def test_parse_yuan_rejects_what_is_not_a_price(text):
 )
 def test_format_fen(fen, text):
     assert format_fen(fen) == text
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"), [(990, "9.90"), (500, "5"), (1, "0.01"), (123456, "1234.56")]
+)
+def test_yuan_for_input_reads_back(fen, text):
+    assert yuan_for_input(fen) == text
+    assert parse_yuan(text) == fen

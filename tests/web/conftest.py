@@ -13,3 +13,23 @@ def article(app):
         item = factories.product(title="写作课", price_fen=1990)
         db.session.commit()
         return item.slug
+
+
+@pytest.fixture
+def studio(app):
+    """A client logged in as the shop's creator."""
+    import re
+
+    from app.creators import create_creator
+
+    with app.app_context():
+        create_creator("creator", "correct horse battery")
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/creator/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(
+        "/creator/login",
+        data={"username": "creator", "password": "correct horse battery", "csrf_token": token},
+    )
+    return client

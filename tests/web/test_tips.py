@@ -22,6 +22,8 @@ from tests.payflow import (
     jsapi_parameters,
     latest_order,
     pay_on_phone,
+    send_tip_form,
+    tip_and_pay,
 )
 
 
@@ -39,24 +41,6 @@ def _client(app, agent=DESKTOP_UA):
     return client
 
 
-def _tip(client, path, **form):
-    """Open the tip form at `path` and send it with these fields (the form's token kept)."""
-    page = client.get(path).get_data(as_text=True)
-    token = re.search(r'name="request_token" value="([^"]+)"', page).group(1)
-    data = {"csrf_token": csrf_token_in(page), "request_token": token, **form}
-    return client.post(path, data=data)
-
-
-def _tip_and_pay(app, client, path, name="小王", **form):
-    """Tip from a desktop, signed with `name`, and pay by scanning with a phone."""
-    response = _tip(client, path, name=name, **form)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    order = latest_order(app)
-    pay_on_phone(app, order.code_url)
-    deliver_due_notifications(app)
-    return latest_order(app, order.out_trade_no)
-
-
 def _count(app, model, *where) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
@@ -65,7 +49,7 @@ def _count(app, model, *where) -> int:
 # --- the button and the form --------------------------------------------------------------------
 
 
-def test_every_page_offers_a_tip(app, client, article):
+def test_every_page_offers_asend_tip_form(app, client, article):
     with app.app_context():
         course = factories.product(
             title="课程", sections=[("第一课", "正文", True)], body_md="介绍"
@@ -106,7 +90,7 @@ def test_the_form_offers_the_presets_and_the_limits(app, client, article):
 )
 def test_bad_amounts_and_messages_are_refused_clearly(app, article, form, message):
     client = _client(app)
-    response = _tip(client, f"/p/{article}/tip", **form)
+    response = send_tip_form(client, f"/p/{article}/tip", **form)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert message in page
@@ -117,7 +101,7 @@ def test_bad_amounts_and_messages_are_refused_clearly(app, article, form, messag
 
 def test_a_custom_amount_wins_over_a_preset(app, article):
     client = _client(app)
-    _tip(client, f"/p/{article}/tip", preset_fen="500", custom_yuan="６.６６")
+    send_tip_form(client, f"/p/{article}/tip", preset_fen="500", custom_yuan="６.６６")
     assert latest_order(app).amount_fen == 666
 
 
@@ -131,7 +115,7 @@ def test_a_double_submit_makes_one_order(app, article):
     assert first.location == second.location
     assert _count(app, Order) == 1
     # A new form is a new tip, even while the first is still open.
-    _tip(client, f"/p/{article}/tip", preset_fen="1000")
+    send_tip_form(client, f"/p/{article}/tip", preset_fen="1000")
     assert _count(app, Order, Order.status == OrderStatus.PENDING) == 2
 
 
@@ -165,7 +149,7 @@ def test_drafts_take_no_tips(app, client):
 
 def test_desktop_tip_by_qr_lands_on_the_thank_you_page(app, article):
     desktop = _client(app)
-    response = _tip(desktop, f"/p/{article}/tip", preset_fen="500", message="写得真好")
+    response = send_tip_form(desktop, f"/p/{article}/tip", preset_fen="500", message="写得真好")
     order = latest_order(app)
     assert response.location.endswith(f"/orders/{order.out_trade_no}")
     assert order.kind is OrderKind.TIP and order.channel.value == "native"
@@ -189,7 +173,7 @@ def test_a_tip_inside_wechat_pays_with_jsapi(app, article):
     WeChatSignIn(phone).sign_in(nickname="微信读者", scope="userinfo")
     form = phone.get(f"/p/{article}/tip").get_data(as_text=True)
     assert 'value="微信读者"' in form  # signed with the WeChat nickname unless changed
-    response = _tip(phone, f"/p/{article}/tip", custom_yuan="8.88", name="微信读者")
+    response = send_tip_form(phone, f"/p/{article}/tip", custom_yuan="8.88", name="微信读者")
     order = latest_order(app)
     assert order.channel.value == "jsapi" and order.amount_fen == 888
     params = jsapi_parameters(phone.get(response.location).get_data(as_text=True))
@@ -208,7 +192,7 @@ def test_inside_wechat_the_identity_comes_first(app, article):
 
 def test_a_phone_browser_tip_goes_to_the_cashier_and_comes_back(app, article):
     phone = _client(app, PHONE_UA)
-    response = _tip(phone, f"/p/{article}/tip", preset_fen="200")
+    response = send_tip_form(phone, f"/p/{article}/tip", preset_fen="200")
     order = latest_order(app)
     assert order.channel.value == "h5"
     back = parse_qs(urlsplit(response.location).query)["redirect_url"][0]
@@ -219,16 +203,16 @@ def test_a_phone_browser_tip_goes_to_the_cashier_and_comes_back(app, article):
 
 def test_a_phone_browser_may_pay_by_qr_instead(app, article):
     phone = _client(app, PHONE_UA)
-    response = _tip(phone, f"/p/{article}/tip", preset_fen="200", channel="native")
+    response = send_tip_form(phone, f"/p/{article}/tip", preset_fen="200", channel="native")
     assert latest_order(app).channel.value == "native"
     assert "/orders/" in response.location
 
 
 def test_free_items_and_the_creator_take_tips(app, free_article):
     desktop = _client(app)
-    on_free = _tip_and_pay(app, desktop, f"/p/{free_article}/tip", preset_fen="1000")
+    on_free = tip_and_pay(app, desktop, f"/p/{free_article}/tip", preset_fen="1000")
     assert on_free.status is OrderStatus.PAID
-    to_creator = _tip_and_pay(app, desktop, "/about/tip", preset_fen="2000", message="加油")
+    to_creator = tip_and_pay(app, desktop, "/about/tip", preset_fen="2000", message="加油")
     assert to_creator.product_id is None and to_creator.status is OrderStatus.PAID
     about = desktop.get("/about").get_data(as_text=True)
     # The creator's wall has every tip in the shop, each saying what it was for.
@@ -241,20 +225,20 @@ def test_free_items_and_the_creator_take_tips(app, free_article):
 
 def test_a_tip_never_unlocks_paid_content(app, article):
     desktop = _client(app)
-    order = _tip_and_pay(app, desktop, f"/p/{article}/tip", preset_fen="5000")
+    order = tip_and_pay(app, desktop, f"/p/{article}/tip", preset_fen="5000")
     assert order.status is OrderStatus.PAID
     assert _count(app, Entitlement) == 0
     assert factories.PAID_SECRET not in desktop.get(f"/p/{article}/read").get_data(as_text=True)
     assert "empty-state" in desktop.get("/library").get_data(as_text=True)
 
 
-def test_refunding_a_purchase_is_not_undone_by_a_tip(app, runner, article):
+def test_refunding_a_purchase_is_not_undone_by_asend_tip_form(app, runner, article):
     desktop = _client(app)
     page = desktop.get(f"/p/{article}/buy").get_data(as_text=True)
     desktop.post(f"/p/{article}/buy", data={"csrf_token": csrf_token_in(page)})
     purchase = latest_order(app)
     pay_on_phone(app, purchase.code_url)
-    _tip_and_pay(app, desktop, f"/p/{article}/tip", preset_fen="500")
+    tip_and_pay(app, desktop, f"/p/{article}/tip", preset_fen="500")
     deliver_due_notifications(app)
 
     result = runner.invoke(args=["orders", "refund", purchase.out_trade_no])
@@ -267,10 +251,10 @@ def test_refunding_a_purchase_is_not_undone_by_a_tip(app, runner, article):
 
 
 def test_the_wall_shows_supporters_newest_first(app, article):
-    _tip_and_pay(app, _client(app), f"/p/{article}/tip", name="先来的", preset_fen="200")
+    tip_and_pay(app, _client(app), f"/p/{article}/tip", name="先来的", preset_fen="200")
     reader = _client(app, WECHAT_UA)
     WeChatSignIn(reader).sign_in(nickname="后到的", scope="userinfo")
-    _tip(reader, f"/p/{article}/tip", preset_fen="1000", message="<b>谢谢</b>")
+    send_tip_form(reader, f"/p/{article}/tip", preset_fen="1000", message="<b>谢谢</b>")
     params = jsapi_parameters(reader.get(f"/orders/{latest_order(app).out_trade_no}").text)
     reader.post("/sandbox/pay/jsapi/pay", json=params)
     deliver_due_notifications(app)
@@ -286,7 +270,7 @@ def test_the_wall_shows_supporters_newest_first(app, article):
 def test_an_anonymous_tip_shows_no_name(app, article):
     reader = _client(app, WECHAT_UA)
     WeChatSignIn(reader).sign_in(nickname="不想露面的人", scope="userinfo")
-    _tip(
+    send_tip_form(
         reader,
         f"/p/{article}/tip",
         preset_fen="500",
@@ -303,7 +287,7 @@ def test_an_anonymous_tip_shows_no_name(app, article):
 
 
 def test_hidden_messages_and_amounts_never_reach_the_page(app, article):
-    order = _tip_and_pay(
+    order = tip_and_pay(
         app, _client(app), f"/p/{article}/tip", preset_fen="5000", message="不该出现的留言"
     )
     with app.app_context():
@@ -316,7 +300,7 @@ def test_hidden_messages_and_amounts_never_reach_the_page(app, article):
 
 
 def test_a_refunded_tip_leaves_the_wall(app, runner, article):
-    order = _tip_and_pay(app, _client(app), f"/p/{article}/tip", preset_fen="1000")
+    order = tip_and_pay(app, _client(app), f"/p/{article}/tip", preset_fen="1000")
     result = runner.invoke(args=["orders", "refund", order.out_trade_no, "--amount", "4"])
     assert result.exit_code == 0, result.output
     deliver_due_notifications(app)
@@ -337,7 +321,7 @@ def test_a_cached_page_shows_a_new_supporter(app_factory, tmp_path):
         db.session.commit()
     anonymous = app.test_client()
     assert "还没有人赞赏" in anonymous.get(f"/p/{slug}").get_data(as_text=True)
-    _tip_and_pay(app, _client(app), f"/p/{slug}/tip", name="新朋友", preset_fen="200")
+    tip_and_pay(app, _client(app), f"/p/{slug}/tip", name="新朋友", preset_fen="200")
     assert "新朋友" in app.test_client().get(f"/p/{slug}").get_data(as_text=True)
 
 
@@ -345,7 +329,7 @@ def test_an_unsigned_guest_tip_is_named_by_the_wechat_account_that_paid(app, art
     with app.app_context():
         factories.reader(openid="oPaidByScan", nickname="扫码付款的人")
         db.session.commit()
-    order = _tip_and_pay(app, _client(app), f"/p/{article}/tip", name="", preset_fen="200")
+    order = tip_and_pay(app, _client(app), f"/p/{article}/tip", name="", preset_fen="200")
     page = _client(app).get(f"/p/{article}").get_data(as_text=True)
     assert "一位读者" in page  # a guest who signed with no name
     with app.app_context():
@@ -358,7 +342,7 @@ def test_an_unsigned_guest_tip_is_named_by_the_wechat_account_that_paid(app, art
 
 
 def test_tip_rows_keep_their_message_and_flags(app, article):
-    _tip_and_pay(app, _client(app), f"/p/{article}/tip", preset_fen="200", anonymous="1")
+    tip_and_pay(app, _client(app), f"/p/{article}/tip", preset_fen="200", anonymous="1")
     with app.app_context():
         tip = db.session.scalar(sa.select(Tip))
         assert tip.is_anonymous is True and tip.message == "" and tip.message_hidden_at is None
