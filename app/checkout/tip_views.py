@@ -66,7 +66,10 @@ def _form(product, *, request_token, error=None, status=200):
         chosen_preset=chosen,
         custom_yuan=form.get("custom_yuan", ""),
         message=form.get("message", ""),
-        name=form.get("name", viewer.reader.nickname if viewer.reader else "") or "",
+        # A new form is signed with the WeChat nickname; a sent one keeps what was typed.
+        name=form.get("name", "")
+        if form
+        else (viewer.reader.nickname if viewer.reader else "") or "",
         offer_wechat_profile=is_wechat_browser()
         and viewer.reader is not None
         and not viewer.reader.nickname,

@@ -346,3 +346,15 @@ def test_tip_rows_keep_their_message_and_flags(app, article):
     with app.app_context():
         tip = db.session.scalar(sa.select(Tip))
         assert tip.is_anonymous is True and tip.message == "" and tip.message_hidden_at is None
+
+
+def test_a_refused_form_keeps_what_was_typed(app, article):
+    phone = _client(app, WECHAT_UA)
+    WeChatSignIn(phone).sign_in(nickname="微信昵称", scope="userinfo")
+    response = send_tip_form(
+        phone, f"/p/{article}/tip", custom_yuan="0", name="自己起的名字", anonymous="1"
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="自己起的名字"' in page and 'value="微信昵称"' not in page
+    assert 'name="anonymous" value="1" checked' in page

@@ -33,7 +33,7 @@
         polling = false;
         if (data.status === "paid") {
           finished = true;
-          say("支付成功，正在打开内容…");
+          say(data.kind === "tip" ? "支付成功，谢谢你的赞赏…" : "支付成功，正在打开内容…");
           location.href = data.next || location.href;
         } else if (data.status !== "pending") {
           finished = true;

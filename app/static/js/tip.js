@@ -12,10 +12,14 @@
     presets.forEach(function (p) {
       p.addEventListener("change", function () { custom.value = ""; });
     });
-    // An anonymous tip carries no name: the field steps back while the box is ticked.
+    // An anonymous tip carries no name: the field steps back while the box is ticked. It
+    // is read-only, not disabled, so the typed name still comes back if the form is refused.
     var anonymous = form.querySelector("input[name=anonymous]");
     var name = form.querySelector("[data-tip-name] input");
-    function reflectAnonymous() { name.disabled = anonymous.checked; }
+    function reflectAnonymous() {
+      name.readOnly = anonymous.checked;
+      name.closest("[data-tip-name]").classList.toggle("is-off", anonymous.checked);
+    }
     anonymous.addEventListener("change", reflectAnonymous);
     reflectAnonymous();
     form.addEventListener("submit", function (event) {
@@ -23,6 +27,9 @@
       if (form.dataset.sent) { event.preventDefault(); return; }
       form.dataset.sent = "1";
     });
+    // Back to a form the browser kept in memory: it may be sent again (as a new tip only if
+    // the server gave a new token; the same token finds the same order).
+    window.addEventListener("pageshow", function () { delete form.dataset.sent; });
   }
 
   var share = document.querySelector("[data-share]");
