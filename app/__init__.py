@@ -40,11 +40,13 @@ def register_extensions(app: Flask) -> None:
     from app import (
         models,  # noqa: F401
         page_cache,
+        page_views,
     )
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.sandbox import models as sandbox_models  # noqa: F401
 
-    page_cache.init_app(app)  # first, so cache hits skip every other hook
+    page_views.init_app(app)  # counts product views, cached ones too
+    page_cache.init_app(app)  # then the cache, so its hits skip every other hook
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
@@ -119,7 +121,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import orders_cli, shop_cli
+    from app.cli import orders_cli, shop_cli, stats_cli
 
     app.cli.add_command(shop_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(stats_cli)

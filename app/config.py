@@ -64,6 +64,10 @@ class DefaultConfig:
     # Anonymous catalog pages are rendered once per catalog change and served from memory.
     PAGE_CACHE_SIZE = 512
     PAGE_CACHE_VERSION_TTL = 1.0  # seconds a catalog change may take to reach cached pages
+    ROLLUP_FOLD_LAG_SECONDS = 5.0  # payment events younger than this wait for the next fold
+    PAGE_VIEW_FLUSH_SECONDS = 30.0  # product views are added to the funnel in batches this often
+    # The largest request body: a 50 MB download file plus its form. Larger ones get a 413.
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
 
 
 # WeChat ids and keys must be strings even when the environment spells them as numbers

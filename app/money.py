@@ -49,3 +49,11 @@ def yuan_for_input(fen: int) -> str:
     """990 -> '9.90', 500 -> '5': a form field's value, which parse_yuan reads back."""
     yuan, cents = divmod(int(fen), 100)
     return str(yuan) if cents == 0 else f"{yuan}.{cents:02d}"
+
+
+def yuan_for_sheet(fen: int) -> str:
+    """1990 -> '19.90', 500 -> '5.00': always two decimals, so a spreadsheet sums the column
+    as numbers (format_fen's '¥1,990' is for people, yuan_for_input's '5' for forms)."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{yuan}.{cents:02d}"

@@ -7,11 +7,10 @@ import sqlalchemy as sa
 
 from app import stats
 from app.extensions import db
-from app.models import Order, OrderKind, OrderStatus, Product
+from app.models import WAS_PAID, Order, OrderKind, Product
 
 CREATOR_ITEM_TITLE = "作者本人"  # what a tip with no item was for
 # Every order that was paid, whatever became of it: a full refund counts 0 fen.
-_WAS_PAID = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
 
 
 def paid_ledger(kind: OrderKind | None = None, since: datetime | None = None) -> pd.DataFrame:
@@ -24,7 +23,7 @@ def paid_ledger(kind: OrderKind | None = None, since: datetime | None = None) ->
             Order.amount_fen - Order.refunded_fen,
         )
         .outerjoin(Product, Product.id == Order.product_id)
-        .where(Order.status.in_(_WAS_PAID), Order.paid_at.is_not(None))
+        .where(Order.status.in_(WAS_PAID), Order.paid_at.is_not(None))
     )
     if kind is not None:
         query = query.where(Order.kind == kind)

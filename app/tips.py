@@ -266,7 +266,7 @@ def wall(product: Product | None, limit: int = 30) -> Wall:
         .limit(limit)
     ).all()
     supporter_count = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Order.reader_id))).where(*counted)
+        sa.select(sa.func.count(sa.distinct(Order.reader_id))).join(Tip).where(*counted)
     )
     return Wall(
         supporter_count=supporter_count or 0,

@@ -40,9 +40,7 @@ def run_migrations_online():
     configure_args = dict(migrate_ext.configure_args)
     configure_args.setdefault("process_revision_directives", skip_empty_revisions)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, **configure_args
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, **configure_args)
         with context.begin_transaction():
             context.run_migrations()
 

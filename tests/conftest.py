@@ -33,6 +33,7 @@ def make_app(tmp_path, **overrides):
         "RATELIMIT_ENABLED": False,
         "PAGE_CACHE_SIZE": 0,
         "SANDBOX_CLOSE_MIN_AGE": 0,  # tests that need WeChat's five minutes ask for them
+        "ROLLUP_FOLD_LAG_SECONDS": 0,  # the dashboard sees a payment at once
     }
     app = create_app({**config, **overrides}, instance_path=str(tmp_path / "instance"))
     with app.app_context():

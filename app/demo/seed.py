@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import catalog, covers, entitlements, tips
 from app.creators import create_creator
-from app.demo import content
+from app.demo import content, history
 from app.extensions import db
 from app.models import (
     Creator,
@@ -54,6 +54,10 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
             age = timedelta(days=3 * (len(published) - published.index(spec)))
         products[spec["slug"]] = _seed_product(spec, tags, upload_folder, now, age)
     _seed_readers(products, with_sandbox_users)
+    # Three months of made-up sales, so the dashboard and the readers page have a story.
+    db.session.flush()
+    for_sale = [(p.id, p.price_fen) for p in products.values() if p.is_published and p.price_fen]
+    history.generate(orders=900, readers=160, days=90, products=for_sale, end=now, tip_share=0)
     catalog.mark_content_changed()
     return _seed_creator()
 

@@ -2,6 +2,7 @@
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
 from app.models.orders import (
+    WAS_PAID,
     Order,
     OrderKind,
     OrderStatus,
@@ -12,25 +13,44 @@ from app.models.orders import (
     Tip,
 )
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
+from app.models.rollups import (
+    BuyerDay,
+    BuyerFirst,
+    CohortMonthly,
+    ItemSalesDaily,
+    PageViewsDaily,
+    PurchasesHourly,
+    RollupState,
+    SalesDaily,
+)
 from app.models.shop import Creator, ShopProfile
 
 __all__ = [
+    "WAS_PAID",
+    "BuyerDay",
+    "BuyerFirst",
+    "CohortMonthly",
     "Creator",
     "Entitlement",
     "EntitlementSource",
+    "ItemSalesDaily",
     "Order",
     "OrderKind",
     "OrderStatus",
+    "PageViewsDaily",
     "PayChannel",
     "PaymentEvent",
     "Product",
     "ProductFile",
     "ProductKind",
     "ProductStatus",
+    "PurchasesHourly",
     "Reader",
     "ReadingProgress",
     "Refund",
     "RefundStatus",
+    "RollupState",
+    "SalesDaily",
     "Section",
     "ShopProfile",
     "Tag",

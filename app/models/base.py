@@ -89,3 +89,21 @@ def insert_or_ignore(table: sa.Table, conflict_columns: tuple[str, ...]) -> sa.I
 
 
 _INSERT_OR_IGNORE: dict[tuple, sa.Insert] = {}
+
+
+def upsert_adding(table: sa.Table, keys: tuple[str, ...], counters: tuple[str, ...]) -> sa.Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter.
+
+    Adds to a rollup row in one statement, creating it the first time; execute it with
+    parameter dicts. Same syntax on SQLite and PostgreSQL.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in counters},
+    )

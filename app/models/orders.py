@@ -35,6 +35,14 @@ class OrderKind(enum.StrEnum):
     PURCHASE = "purchase"
     TIP = "tip"
 
+    @property
+    def label(self) -> str:
+        return {"purchase": "购买", "tip": "赞赏"}[self.value]
+
+
+# Orders that took the reader's money, whatever came after (a full refund included).
+WAS_PAID = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
+
 
 class PayChannel(enum.StrEnum):
     """Where the reader pays: inside WeChat, another phone browser, or a desktop QR."""

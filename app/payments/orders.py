@@ -360,12 +360,7 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
     order = find(order.out_trade_no, for_update=True)
     if order.status not in _REFUNDABLE:
         raise RefundNotAllowed("只有已支付的订单可以退款")
-    in_flight = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
-            Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING
-        )
-    )
-    available = order.amount_fen - order.refunded_fen - in_flight
+    available = refundable_fen(order)
     if amount_fen <= 0 or amount_fen > available:
         raise RefundNotAllowed(f"退款金额须在 ¥0.01 与 {format_fen(available)} 之间")
     refund = Refund(
@@ -378,6 +373,19 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
     db.session.flush()
     record_event(order, "refund_requested", out_refund_no=refund.out_refund_no, fen=amount_fen)
     return refund
+
+
+def refundable_fen(order: Order) -> int:
+    """What may still be refunded: the amount, less what was refunded and what is on its
+    way. open_refund checks it under the write lock; forms ask it first to refuse early."""
+    if order.status not in _REFUNDABLE:
+        return 0
+    in_flight = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+            Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING
+        )
+    )
+    return max(0, order.amount_fen - order.refunded_fen - in_flight)
 
 
 def refund_refused(refund: Refund, message: str) -> None:

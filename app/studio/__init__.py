@@ -9,6 +9,7 @@ from flask import Blueprint
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 
 from app.studio import (  # noqa: E402,F401  (routes attach to bp)
+    dashboard_views,
     order_views,
     product_views,
     reader_views,

@@ -1,10 +1,62 @@
-"""Studio: 读者 (being built)."""
+"""Studio: 读者 — the buyers with their figures, one reader's orders and library, the export."""
 
-from flask import render_template
+import csv
+import io
+from zoneinfo import ZoneInfo
 
+from flask import Response, abort, current_app, render_template, request
+
+from app import entitlements, studio_people
+from app.models.base import utcnow
+from app.payments import orders
 from app.studio import bp
+
+
+def _list_arguments() -> tuple[str, str]:
+    return (
+        studio_people.normalize_sort(request.args.get("sort")),
+        studio_people.normalize_search(request.args.get("q")),
+    )
 
 
 @bp.get("/readers")
 def readers():
-    return render_template("studio/coming.html", title="读者")
+    sort, search = _list_arguments()
+    page = studio_people.buyer_page(sort, search, request.args.get("page", 1, type=int))
+    return render_template(
+        "studio/readers/index.html",
+        result=page,
+        totals=studio_people.totals(),
+        sort=sort,
+        search=search,
+        sorts=studio_people.SORTS,
+    )
+
+
+@bp.get("/readers.csv")
+def readers_csv():
+    """The list as a spreadsheet: UTF-8 with a BOM, which Excel needs to read Chinese."""
+    sort, search = _list_arguments()
+    timezone = current_app.config["SHOP_TIMEZONE"]
+    out = io.StringIO()
+    csv.writer(out).writerows(
+        studio_people.csv_rows(studio_people.all_buyers(sort, search), timezone)
+    )
+    filename = f"readers-{utcnow().astimezone(ZoneInfo(timezone)):%Y%m%d}.csv"
+    return Response(
+        out.getvalue().encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+@bp.get("/readers/<int:reader_id>")
+def reader(reader_id: int):
+    person = studio_people.find_reader(reader_id) or abort(404)
+    return render_template(
+        "studio/readers/detail.html",
+        person=person,
+        figures=studio_people.buyer(person),
+        orders=orders.for_reader(person),
+        library=entitlements.library(person),
+    )

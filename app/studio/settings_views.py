@@ -1,10 +1,76 @@
-"""Studio: 设置 (being built)."""
+"""Studio: 设置 — the shop's profile, tip settings, WeChat configuration, the password."""
 
-from flask import render_template
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from app import catalog, shop_settings, tips
+from app.checkout.common import public_url
+from app.extensions import db
 from app.studio import bp
+from app.transactions import begin_write
+
+
+def _render(profile=None, profile_errors=None, password_errors=None, status=200):
+    urls = shop_settings.ShopUrls(
+        payment_notify=public_url("checkout.payment_notify"),
+        refund_notify=public_url("checkout.refund_notify"),
+        oauth_callback=public_url("accounts.wechat_callback"),
+        pay_directory=public_url("checkout.my_orders") + "/",
+    )
+    page = render_template(
+        "studio/settings.html",
+        profile=profile or shop_settings.ProfileInput.of(catalog.shop_profile()),
+        profile_errors=profile_errors or {},
+        limits=shop_settings.PROFILE_LIMITS,
+        password_errors=password_errors or {},
+        tip_settings=tips.settings(),
+        wechat=shop_settings.wechat_status(current_app.config, urls),
+        username=current_user.username,
+        password_min=shop_settings.NEW_PASSWORD_MIN_CHARS,
+        password_max=shop_settings.PASSWORD_MAX_CHARS,
+    )
+    return page, status
 
 
 @bp.get("/settings")
 def settings():
-    return render_template("studio/coming.html", title="设置")
+    return _render()
+
+
+@bp.post("/settings/profile")
+def settings_profile():
+    form = request.form
+    submitted = shop_settings.ProfileInput(
+        name=form.get("name", ""),
+        tagline=form.get("tagline", ""),
+        creator_name=form.get("creator_name", ""),
+        intro_md=form.get("intro_md", ""),
+    )
+    begin_write()
+    try:
+        shop_settings.save_profile(submitted)
+    except shop_settings.ProfileRefused as error:
+        db.session.rollback()
+        return _render(profile=submitted, profile_errors=error.errors, status=400)
+    db.session.commit()
+    flash("店铺资料已保存", "info")
+    return redirect(url_for(".settings") + "#profile")
+
+
+@bp.post("/settings/password")
+def settings_password():
+    form = request.form
+    new = form.get("new_password", "")
+    if new != form.get("repeat_password", ""):
+        return _render(password_errors={"repeat": "两次输入的新密码不一致"}, status=400)
+    begin_write()
+    try:
+        shop_settings.change_password(
+            current_user._get_current_object(), form.get("current_password", ""), new
+        )
+    except shop_settings.PasswordRefused as error:
+        db.session.rollback()
+        return _render(password_errors={error.field: error.message}, status=400)
+    db.session.commit()
+    flash("密码已修改，下次登录请使用新密码", "info")
+    return redirect(url_for(".settings") + "#password")

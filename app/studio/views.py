@@ -1,59 +1,20 @@
-"""The creator's studio: figures, and the tips readers sent."""
+"""The studio's login guard, and the tips readers sent."""
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from app import reports, stats, tips
 from app.extensions import db
-from app.models import Entitlement, OrderKind, Product, ProductStatus, Reader
-from app.models.base import utcnow
+from app.models import OrderKind
 from app.money import InvalidAmount, parse_yuan
 from app.studio import bp
 from app.transactions import begin_write
-
-REVENUE_DAYS = 30
 
 
 @bp.before_request
 @login_required
 def require_creator():
     """Every studio page is the creator's only."""
-
-
-def _shop_today():
-    return utcnow().astimezone(ZoneInfo(current_app.config["SHOP_TIMEZONE"])).date()
-
-
-@bp.get("/")
-def index():
-    def count(query) -> int:
-        return db.session.scalar(query) or 0
-
-    figures = {
-        "published": count(
-            sa.select(sa.func.count(Product.id)).where(Product.status == ProductStatus.PUBLISHED)
-        ),
-        "drafts": count(
-            sa.select(sa.func.count(Product.id)).where(Product.status == ProductStatus.DRAFT)
-        ),
-        "readers": count(sa.select(sa.func.count(Reader.id))),
-        "entitlements": count(sa.select(sa.func.count(Entitlement.id))),
-    }
-    last = _shop_today()
-    first = last - timedelta(days=REVENUE_DAYS - 1)
-    ledger = reports.paid_ledger(since=utcnow() - timedelta(days=REVENUE_DAYS + 1))
-    revenue = stats.revenue_by_day(ledger, first, last, current_app.config["SHOP_TIMEZONE"])
-    return render_template(
-        "studio/index.html",
-        figures=figures,
-        revenue=revenue,
-        revenue_peak=int((revenue["purchases_fen"] + revenue["tips_fen"]).max()),
-        revenue_days=REVENUE_DAYS,
-    )
 
 
 @bp.get("/tips")
@@ -100,7 +61,7 @@ def tip_settings():
         max_fen = parse_yuan(form.get("max_yuan", ""))
     except InvalidAmount as error:
         flash(f"金额有误：{error}", "error")
-        return redirect(url_for(".tip_list") + "#settings")
+        return redirect(url_for(".settings") + "#tip-settings")
     begin_write()
     try:
         tips.save_settings(
@@ -112,7 +73,7 @@ def tip_settings():
     except tips.TipRefused as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for(".tip_list") + "#settings")
+        return redirect(url_for(".settings") + "#tip-settings")
     db.session.commit()
     flash("赞赏设置已保存", "info")
-    return redirect(url_for(".tip_list") + "#settings")
+    return redirect(url_for(".settings") + "#tip-settings")

@@ -84,9 +84,7 @@ def upgrade():
             )
         )
         batch_op.add_column(
-            sa.Column(
-                "tip_show_amounts", sa.Boolean(), server_default=sa.true(), nullable=False
-            )
+            sa.Column("tip_show_amounts", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
 
 

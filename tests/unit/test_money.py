@@ -1,6 +1,6 @@
 import pytest
 
-from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_input
+from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_input, yuan_for_sheet
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,10 @@ def test_format_fen(fen, text):
 def test_yuan_for_input_reads_back(fen, text):
     assert yuan_for_input(fen) == text
     assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"), [(0, "0.00"), (1, "0.01"), (500, "5.00"), (1990, "19.90"), (-250, "-2.50")]
+)
+def test_yuan_for_sheet_always_has_two_decimals(fen, text):
+    assert yuan_for_sheet(fen) == text

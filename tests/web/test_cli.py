@@ -1,7 +1,16 @@
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Creator, Product, ProductKind, ProductStatus, Reader
+from app.models import (
+    Creator,
+    Entitlement,
+    Order,
+    OrderStatus,
+    Product,
+    ProductKind,
+    ProductStatus,
+    Reader,
+)
 from app.sandbox.models import SandboxUser
 
 
@@ -38,9 +47,16 @@ def test_demo_fills_an_empty_shop_once(app, runner, tmp_path):
             assert (tmp_path / "uploads" / "covers" / product.cover_image).exists()
         readers = db.session.scalars(sa.select(Reader)).all()
         assert len(readers) >= 3
-        # Each demo reader is also a sandbox WeChat user, so you can sign in as them.
+        # Each named demo reader is also a sandbox WeChat user, so you can sign in as them.
         sandbox_openids = set(db.session.scalars(sa.select(SandboxUser.openid)))
-        assert {r.openid for r in readers} <= sandbox_openids
+        assert {r.openid for r in readers if r.openid} <= sandbox_openids
+        # Months of made-up sales: every paid purchase gave its reader access.
+        paid = db.session.scalars(
+            sa.select(Order).where(Order.kind == "purchase", Order.status == OrderStatus.PAID)
+        ).all()
+        assert len(paid) > 300
+        owned = set(db.session.execute(sa.select(Entitlement.reader_id, Entitlement.product_id)))
+        assert all((o.reader_id, o.product_id) in owned for o in paid)
 
     second = runner.invoke(args=["shop", "demo"])
     assert second.exit_code == 0 and "跳过" in second.output

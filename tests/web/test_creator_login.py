@@ -36,7 +36,7 @@ def test_studio_needs_the_creator(client):
 def test_creator_logs_in_and_out(creator, client):
     response = _login(client, "muBai", "correct horse battery")
     assert response.status_code == 302 and response.location.endswith("/studio/")
-    assert "创作者后台" in client.get("/studio/").get_data(as_text=True)
+    assert "净收入" in client.get("/studio/").get_data(as_text=True)  # the dashboard
 
     page = client.get("/studio/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

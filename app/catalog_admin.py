@@ -1,0 +1,521 @@
+"""The creator's side of the catalog: creating and editing products, sections and files.
+
+Plain Python over the models: the studio's views parse a request into these calls, tests call
+them directly. The caller opens the write (app.transactions.begin_write) before and commits
+after; everything here adds, changes and flushes. Rendering stays in app.catalog
+(render_product), so a product saved here reads exactly as the storefront shows it.
+"""
+
+import mimetypes
+import re
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+
+from app import catalog, cover_uploads
+from app.extensions import db
+from app.models import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
+from app.money import InvalidAmount, parse_yuan, yuan_for_input
+from app.richtext import render_markdown, split_at_marker, strip_marker
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+
+SLUG_MAX_LENGTH = 80
+# Lower-case letters, digits and inner hyphens: safe in a URL as it is, readable when shared.
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+TITLE_MAX_LENGTH = 120
+SUMMARY_MAX_LENGTH = 300
+TAG_NAME_MAX_LENGTH = 30
+MAX_TAGS = 8
+SECTION_TITLE_MAX_LENGTH = 120
+FILENAME_MAX_LENGTH = 200
+# Chinese keyboards type the full-width comma or the enumeration comma between words.
+_TAG_SEPARATORS = re.compile(r"[,，、;；]")
+_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+class Rejected(ValueError):
+    """Input the creator must correct: a message per form field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class ProductFields:
+    """A product's editable fields as typed into the studio's form (price in yuan)."""
+
+    title: str = ""
+    slug: str = ""
+    summary: str = ""
+    price_yuan: str = ""
+    tags: str = ""
+    featured: bool = False
+    body_md: str = ""
+
+    @classmethod
+    def of(cls, product: Product) -> "ProductFields":
+        return cls(
+            title=product.title,
+            slug=product.slug,
+            summary=product.summary,
+            price_yuan=yuan_for_input(product.price_fen),
+            tags=", ".join(tag.name for tag in product.tags),
+            featured=product.featured,
+            body_md=product.body_md,
+        )
+
+
+@dataclass
+class SectionFields:
+    title: str = ""
+    body_md: str = ""
+    is_free: bool = False
+
+    @classmethod
+    def of(cls, section: Section) -> "SectionFields":
+        return cls(title=section.title, body_md=section.body_md, is_free=section.is_free)
+
+
+@dataclass
+class ProductRow:
+    """One line of the studio's product list."""
+
+    product: Product
+    section_count: int
+    file_count: int
+
+
+@dataclass
+class Preview:
+    """What a reader who has not bought sees (free_html), and what only buyers see."""
+
+    free_html: str
+    paid_html: str
+    has_marker: bool = False
+    note: str = ""
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+def product_rows(status: ProductStatus | None = None) -> list[ProductRow]:
+    """Every product, drafts too, most recently changed first, with its counts."""
+    sections = (
+        sa.select(sa.func.count(Section.id)).where(Section.product_id == Product.id)
+    ).scalar_subquery()
+    files = (
+        sa.select(sa.func.count(ProductFile.id)).where(ProductFile.product_id == Product.id)
+    ).scalar_subquery()
+    query = sa.select(Product, sections, files).order_by(
+        Product.updated_at.desc(), Product.id.desc()
+    )
+    if status is not None:
+        query = query.where(Product.status == status)
+    return [ProductRow(*row) for row in db.session.execute(query)]
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return db.session.get(Product, product_id)
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+def create_product(
+    kind: ProductKind, fields: ProductFields, upload_folder: Path, cover: bytes | None = None
+) -> Product:
+    """A new draft. Without an uploaded cover one is drawn from the title."""
+    product = Product(kind=kind, status=ProductStatus.DRAFT)
+    _apply(product, fields, upload_folder / "covers", cover)
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def update_product(
+    product: Product, fields: ProductFields, upload_folder: Path, cover: bytes | None = None
+) -> None:
+    _apply(product, fields, upload_folder / "covers", cover)
+    db.session.flush()
+
+
+def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: bytes | None):
+    """Check every field first and report all mistakes at once; change nothing if any."""
+    errors: dict[str, str] = {}
+    values: dict = {}
+    checks = {
+        "title": lambda: _title(fields.title, TITLE_MAX_LENGTH),
+        "slug": lambda: _slug_for(product, fields.slug),
+        "summary": lambda: _summary(fields.summary),
+        "price_fen": lambda: parse_price(fields.price_yuan),
+        "tag_names": lambda: parse_tag_names(fields.tags),
+    }
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except Rejected as rejected:
+            errors.update(rejected.errors)
+    picture = None
+    if cover is not None:
+        try:
+            picture = cover_uploads.open_cover(cover)
+        except cover_uploads.CoverRejected as rejected:
+            errors["cover"] = rejected.message
+    if errors:
+        raise Rejected(errors)
+
+    product.title = values["title"]
+    product.slug = values["slug"]
+    product.summary = values["summary"]
+    product.price_fen = values["price_fen"]
+    product.tags = tags_named(values["tag_names"])
+    product.featured = fields.featured
+    product.body_md = _normalise_newlines(fields.body_md)
+    if picture is not None:
+        product.cover_image = cover_uploads.store_cover(cover_folder, product.slug, picture)
+    elif product.cover_image is None:
+        product.cover_image = cover_uploads.store_drawn_cover(
+            cover_folder, product.slug, product.title, product.kind.label
+        )
+    catalog.render_product(product)
+    catalog.mark_content_changed()
+
+
+def publish(product: Product) -> None:
+    catalog.publish(product)
+    catalog.mark_content_changed()
+
+
+def unpublish(product: Product) -> None:
+    """Back to draft: off the shop's lists and pages, still readable by those who bought it.
+
+    published_at is kept, so publishing again puts the product back where it stood.
+    """
+    product.status = ProductStatus.DRAFT
+    catalog.mark_content_changed()
+
+
+# --- field rules -------------------------------------------------------------------------
+
+
+def normalise_slug(text: str) -> str:
+    """The slug as typed, checked: '' stays '' (one is generated), else [a-z0-9-]."""
+    slug = unicodedata.normalize("NFKC", text or "").strip().lower()
+    if not slug:
+        return ""
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise Rejected({"slug": f"链接名最多 {SLUG_MAX_LENGTH} 个字符"})
+    if not _SLUG.fullmatch(slug):
+        raise Rejected(
+            {"slug": "链接名只能用小写字母、数字和连字符（-），且不能以连字符开头或结尾"}
+        )
+    return slug
+
+
+def new_slug() -> str:
+    """A short random id no product uses yet: 'p-' and eight hex digits."""
+    while True:
+        slug = f"p-{secrets.token_hex(4)}"
+        if not _slug_taken(slug):
+            return slug
+
+
+def _slug_for(product: Product, typed: str) -> str:
+    slug = normalise_slug(typed)
+    if not slug:
+        return product.slug or new_slug()
+    if _slug_taken(slug, other_than=product.id):
+        raise Rejected({"slug": f"链接名 {slug} 已被另一件内容使用"})
+    return slug
+
+
+def _slug_taken(slug: str, other_than: int | None = None) -> bool:
+    query = sa.select(Product.id).where(Product.slug == slug)
+    if other_than is not None:
+        query = query.where(Product.id != other_than)
+    return db.session.scalar(query) is not None
+
+
+def parse_price(text: str) -> int:
+    """Yuan as typed -> fen; empty means free."""
+    if not (text or "").strip():
+        return 0
+    try:
+        return parse_yuan(text)
+    except InvalidAmount as error:
+        raise Rejected({"price_yuan": f"价格有误：{error}"}) from error
+
+
+def parse_tag_names(text: str) -> list[str]:
+    """'写作, 效率，写作' -> ['写作', '效率']: split on any comma, trimmed, each once."""
+    names: list[str] = []
+    for raw in _TAG_SEPARATORS.split(text or ""):
+        name = " ".join(raw.split())
+        if name and name.casefold() not in (n.casefold() for n in names):
+            names.append(name)
+    if any(len(n) > TAG_NAME_MAX_LENGTH for n in names):
+        raise Rejected({"tags": f"每个标签最多 {TAG_NAME_MAX_LENGTH} 个字"})
+    if len(names) > MAX_TAGS:
+        raise Rejected({"tags": f"最多 {MAX_TAGS} 个标签"})
+    return names
+
+
+def tags_named(names: Sequence[str]) -> list[Tag]:
+    """The tags of these names, in this order; a name the shop has not used yet becomes a tag."""
+    existing = db.session.scalars(sa.select(Tag).where(Tag.name.in_(names))).all()
+    by_name = {tag.name: tag for tag in existing}
+    tags = []
+    for name in names:
+        tag = by_name.get(name)
+        if tag is None:
+            tag = Tag(name=name, slug=_new_tag_slug(name))
+            db.session.add(tag)
+            db.session.flush()
+            by_name[name] = tag
+        tags.append(tag)
+    return tags
+
+
+def _new_tag_slug(name: str) -> str:
+    """A readable slug for a Latin name ('Side Project' -> 'side-project'), else a short id."""
+    plain = unicodedata.normalize("NFKC", name).lower()
+    readable = "-".join(re.findall(r"[a-z0-9]+", plain))[:50].strip("-")
+    # A name with letters we cannot spell in ASCII (Chinese) gets an id, not a lossy fragment.
+    spelled_out = readable.replace("-", "") == re.sub(r"[\W_]+", "", plain)
+    if readable and spelled_out and not _tag_slug_taken(readable):
+        return readable
+    while True:
+        slug = f"t-{secrets.token_hex(3)}"
+        if not _tag_slug_taken(slug):
+            return slug
+
+
+def _tag_slug_taken(slug: str) -> bool:
+    return db.session.scalar(sa.select(Tag.id).where(Tag.slug == slug)) is not None
+
+
+def _title(text: str, max_length: int) -> str:
+    """One line: runs of spaces and newlines pasted in become single spaces."""
+    title = " ".join((text or "").split())
+    if not title:
+        raise Rejected({"title": "请填写标题"})
+    if len(title) > max_length:
+        raise Rejected({"title": f"标题最多 {max_length} 个字"})
+    return title
+
+
+def _summary(text: str) -> str:
+    summary = (text or "").strip()
+    if len(summary) > SUMMARY_MAX_LENGTH:
+        raise Rejected({"summary": f"简介最多 {SUMMARY_MAX_LENGTH} 个字"})
+    return summary
+
+
+def _normalise_newlines(text: str) -> str:
+    """Browsers send textareas with CRLF; store the Markdown with plain newlines."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- the live preview --------------------------------------------------------------------
+
+
+def preview(markdown: str, kind: ProductKind | None, price_yuan: str | None = None) -> Preview:
+    """Render as the storefront will, split where a stranger's reading stops.
+
+    kind None is a section of a course or column: it is free or paid as a whole (its 试看
+    flag), so the marker means nothing there. A free product (price 0) is open to everyone
+    in full. Otherwise the rules are those of catalog.render_product: before the marker is
+    free; without one, an article is all paid and any other kind's introduction all free.
+    A price not given, or not a price yet (the creator is still typing it), counts as paid.
+    """
+    markdown = _normalise_newlines(markdown)
+    if kind is None:
+        return Preview(free_html=render_markdown(markdown), paid_html="")
+    parts = split_at_marker(markdown)
+    if _is_free_price(price_yuan):
+        note = "免费内容：所有读者都能看到全文，分隔线不起作用。" if parts else ""
+        return Preview(render_markdown(strip_marker(markdown)), "", note=note)
+    if parts is not None:
+        before, after = parts
+        return Preview(render_markdown(before), render_markdown(after), has_marker=True)
+    if kind is ProductKind.ARTICLE:
+        note = "没有试读分隔线：未购买的读者看不到正文。" if markdown.strip() else ""
+        return Preview("", render_markdown(markdown), note=note)
+    return Preview(render_markdown(markdown), "")
+
+
+def _is_free_price(price_yuan: str | None) -> bool:
+    if price_yuan is None:
+        return False
+    try:
+        return parse_price(price_yuan) == 0
+    except Rejected:
+        return False
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def _check_has_sections(product: Product) -> None:
+    if product.kind not in (ProductKind.COURSE, ProductKind.COLUMN):
+        raise Rejected({"kind": f"{product.kind.label}没有章节"})
+
+
+def _section_values(fields: SectionFields) -> tuple[str, str]:
+    return _title(fields.title, SECTION_TITLE_MAX_LENGTH), _normalise_newlines(fields.body_md)
+
+
+def add_section(product: Product, fields: SectionFields) -> Section:
+    """A new lesson or article at the end."""
+    _check_has_sections(product)
+    title, body_md = _section_values(fields)
+    section = Section(
+        position=len(product.sections) + 1, title=title, body_md=body_md, is_free=fields.is_free
+    )
+    product.sections.append(section)
+    _sections_changed(product)
+    return section
+
+
+def update_section(section: Section, fields: SectionFields) -> None:
+    section.title, section.body_md = _section_values(fields)
+    section.is_free = fields.is_free
+    _sections_changed(section.product)
+
+
+def delete_section(section: Section) -> None:
+    product = section.product
+    remaining = [s for s in product.sections if s.id != section.id]
+    product.sections.remove(section)  # delete-orphan: the row goes with the flush
+    db.session.flush()
+    _renumber(remaining)
+    _sections_changed(product)
+
+
+def move_section(section: Section, step: int) -> bool:
+    """Swap a section with its neighbour (step -1: up, +1: down). False at either end."""
+    product = section.product
+    ordered = list(product.sections)
+    index = ordered.index(section)
+    target = index + step
+    if step not in (-1, 1) or not 0 <= target < len(ordered):
+        return False
+    ordered[index], ordered[target] = ordered[target], ordered[index]
+    _renumber(ordered)
+    _sections_changed(product)
+    return True
+
+
+def _renumber(ordered: Sequence[Section]) -> None:
+    """Positions 1..n in this order, one row at a time, never two rows on one position.
+
+    (product_id, position) is unique and checked per statement, and the ORM flushes updates
+    in primary-key order, not in ours: a swap done directly would collide. Moving every
+    row to a negative position first leaves each positive one free for the second pass.
+    """
+    if all(s.position == i for i, s in enumerate(ordered, start=1)):
+        return
+    for i, section in enumerate(ordered, start=1):
+        section.position = -i
+    db.session.flush()
+    for i, section in enumerate(ordered, start=1):
+        section.position = i
+    db.session.flush()
+
+
+def _sections_changed(product: Product) -> None:
+    db.session.flush()
+    db.session.expire(product, ["sections"])  # reload in the new position order
+    catalog.render_product(product)
+    catalog.mark_content_changed()
+
+
+# --- files of a download -----------------------------------------------------------------
+
+
+def add_file(
+    product: Product,
+    upload_folder: Path,
+    stream: BinaryIO,
+    filename: str,
+    content_type: str | None = None,
+) -> ProductFile:
+    """Copy an upload to UPLOAD_FOLDER/files under a random name, outside the web root.
+
+    Readers get it only through the storefront's download route, which checks entitlement.
+    """
+    if product.kind is not ProductKind.DOWNLOAD:
+        raise Rejected({"file": "只有资料类内容可以上传文件"})
+    display_name = clean_filename(filename)
+    if not display_name:
+        raise Rejected({"file": "请选择要上传的文件"})
+    folder = upload_folder / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(display_name).suffix
+    stored_name = secrets.token_hex(16) + (suffix if _SAFE_SUFFIX.fullmatch(suffix) else "")
+    target = folder / stored_name
+    size = _copy_limited(stream, target)
+    if size == 0:
+        target.unlink()
+        raise Rejected({"file": "文件是空的"})
+    record = ProductFile(
+        filename=display_name,
+        stored_name=stored_name,
+        content_type=_content_type(display_name, content_type),
+        size_bytes=size,
+    )
+    product.files.append(record)
+    db.session.flush()
+    catalog.mark_content_changed()
+    return record
+
+
+def delete_file(record: ProductFile, upload_folder: Path) -> None:
+    """Remove the row, then the stored file (after the flush: a row never points at nothing)."""
+    path = upload_folder / "files" / record.stored_name
+    product = record.product
+    product.files.remove(record)
+    db.session.flush()
+    path.unlink(missing_ok=True)
+    catalog.mark_content_changed()
+
+
+def clean_filename(filename: str) -> str:
+    """The name readers will download it as: no folders, no control characters, not too long."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    if len(name) > FILENAME_MAX_LENGTH:
+        stem, suffix = Path(name).stem, Path(name).suffix[:20]
+        name = stem[: FILENAME_MAX_LENGTH - len(suffix)] + suffix
+    return name
+
+
+def _copy_limited(stream: BinaryIO, target: Path) -> int:
+    size = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(_COPY_CHUNK):
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                break
+            out.write(chunk)
+    if size > MAX_FILE_BYTES:
+        target.unlink()
+        raise Rejected({"file": f"文件不能超过 {MAX_FILE_BYTES // (1024 * 1024)} MB"})
+    return size
+
+
+def _content_type(filename: str, claimed: str | None) -> str:
+    """Guessed from the name first (what the browser claims varies by system)."""
+    content_type = mimetypes.guess_type(filename)[0] or (claimed or "").split(";")[0].strip()
+    content_type = content_type or "application/octet-stream"
+    if content_type.startswith("text/"):
+        content_type += "; charset=utf-8"
+    return content_type[:100]
