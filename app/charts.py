@@ -57,6 +57,7 @@ def revenue(frame: pd.DataFrame) -> dict | None:
         ],
         "layout": _layout(
             barmode="stack",
+            xaxis={"tickformat": "%m-%d", "hoverformat": "%Y-%m-%d"},
             yaxis={"tickprefix": "¥", "rangemode": "tozero"},
             legend={**_BASE_LAYOUT["legend"], "traceorder": "normal"},
         ),
@@ -117,16 +118,18 @@ def heatmap(grid: np.ndarray) -> dict | None:
             {
                 "type": "heatmap",
                 "z": grid.tolist(),
-                "x": [f"{h}时" for h in range(24)],
+                "x": list(range(24)),
                 "y": WEEKDAYS,
                 "colorscale": [[0, "#f6f7f9"], [1, GREEN]],
                 "zmin": 0,
-                "hovertemplate": "%{y} %{x}<br>%{z} 单<extra></extra>",
+                "hovertemplate": "%{y} %{x}时<br>%{z} 单<extra></extra>",
                 "showscale": False,
             }
         ],
         "layout": _layout(
-            yaxis={"autorange": "reversed"}, margin={"l": 40, "r": 8, "t": 8, "b": 30}
+            xaxis={"tickvals": list(range(0, 24, 3)), "ticksuffix": "时", "tickangle": 0},
+            yaxis={"autorange": "reversed"},
+            margin={"l": 40, "r": 8, "t": 8, "b": 30},
         ),
     }
 
@@ -142,7 +145,8 @@ def cohorts(frame: pd.DataFrame) -> dict | None:
                 "type": "heatmap",
                 "z": [[None if np.isnan(v) else round(v * 100, 1) for v in row] for row in z],
                 "x": [f"+{a}月" for a in ages],
-                "y": [c.strftime("%Y-%m") for c in frame.index],
+                "xtype": "array",
+                "y": [c.strftime("%Y年%m月") for c in frame.index],
                 "colorscale": [[0, "#f6f7f9"], [1, BLUE]],
                 "zmin": 0,
                 "zmax": 100,

@@ -13,9 +13,9 @@ import time
 from collections import OrderedDict
 from functools import wraps
 
-from flask import current_app, make_response, request, session
+from flask import current_app, g, make_response, request, session
 
-from app import catalog
+from app import catalog, page_views
 
 
 class PageCache:
@@ -84,7 +84,9 @@ def _serve_cached_page():
     entry = cache.get(_key(cache))
     if entry is None:
         return None
-    body, headers = entry
+    body, headers, impressions = entry
+    for slot, slugs in impressions:  # what the page shows counts each time it is shown
+        page_views.record_impressions(slot, slugs)
     return current_app.response_class(body, 200, headers)
 
 
@@ -101,7 +103,8 @@ def cached_for_anonymous(view):
         cache = _cache()
         # Only a plain 200 that put nothing in the session is the same for every visitor.
         if cache is not None and _anonymous() and response.status_code == 200 and not session:
-            cache.put(_key(cache), (response.get_data(), list(response.headers.items())))
+            entry = (response.get_data(), list(response.headers.items()), g.get("impressions", []))
+            cache.put(_key(cache), entry)
         return response
 
     wrapper.page_cached = True

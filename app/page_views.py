@@ -1,9 +1,12 @@
-"""Counting product page views for the funnel without a database write per view.
+"""Counting what readers see without a database write per page: product page views (the
+funnel) and recommendation slots' impressions and clicks.
 
-Views are counted in memory per process and added to `page_views_daily` in one batch every
-PAGE_VIEW_FLUSH_SECONDS, after the response has gone. The count runs before the page cache
-(cached pages are most of the views) and costs a dictionary increment. A crash loses at
-most one interval of counts, which a funnel can afford.
+Counts are kept in memory per process and added to `page_views_daily` / `rec_slot_daily` in
+one batch every PAGE_VIEW_FLUSH_SECONDS, after the response has gone. Views are counted
+before the page cache (cached pages are most of the views), and a cached page replays the
+impressions it was rendered with. A crash loses at most one interval of counts, which a
+funnel can afford. A click is a product page opened with `?ref=<slot>`; the slot is also
+remembered in the session, so a purchase that follows is credited to it.
 """
 
 import threading
@@ -13,26 +16,32 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app, g, request, session
 
 from app.extensions import db
-from app.models import PageViewsDaily, Product
+from app.models import PageViewsDaily, Product, RecSlotDaily
 from app.models.base import upsert_adding
 
 COUNTED_ENDPOINT = "storefront.product"
+SLOTS = ("also_bought", "related", "for_you", "popular")
+REMEMBERED_REFS = 20  # the session keeps the slot of this many recently clicked items
+VIEW, IMPRESSION, CLICK = "view", "impression", "click"
 
 
 class ViewCounter:
     def __init__(self, timezone: str, interval: float):
         self.timezone = ZoneInfo(timezone)
         self.interval = interval
-        self._counts: Counter[tuple[date, str]] = Counter()
+        # (what, shop day, slot, product slug) -> count; the slot is "" for a plain view.
+        self._counts: Counter[tuple[str, date, str, str]] = Counter()
         self._lock = threading.Lock()
         self._flushed_at = time.monotonic()
 
-    def record(self, slug: str, at: datetime) -> None:
+    def record(self, what: str, slot: str, slugs, at: datetime) -> None:
+        day = at.astimezone(self.timezone).date()
         with self._lock:
-            self._counts[(at.astimezone(self.timezone).date(), slug)] += 1
+            for slug in slugs:
+                self._counts[(what, day, slot, slug)] += 1
 
     def due(self) -> bool:
         return bool(self._counts) and time.monotonic() - self._flushed_at >= self.interval
@@ -58,8 +67,29 @@ def _counter() -> ViewCounter:
 
 
 def _count_view() -> None:
-    if request.method == "GET" and request.endpoint == COUNTED_ENDPOINT and request.view_args:
-        _counter().record(request.view_args["slug"], datetime.now().astimezone())
+    if request.method != "GET" or request.endpoint != COUNTED_ENDPOINT or not request.view_args:
+        return
+    slug = request.view_args["slug"]
+    now = datetime.now().astimezone()
+    _counter().record(VIEW, "", [slug], now)
+    slot = request.args.get("ref")
+    if slot in SLOTS:
+        _counter().record(CLICK, slot, [slug], now)
+        refs = {k: v for k, v in session.get("rec_refs", {}).items() if k != slug}
+        refs[slug] = slot
+        session["rec_refs"] = dict(list(refs.items())[-REMEMBERED_REFS:])
+
+
+def record_impressions(slot: str, slugs: list[str]) -> None:
+    """A slot was shown with these items (views call it; cached pages replay it)."""
+    if slugs:
+        _counter().record(IMPRESSION, slot, slugs, datetime.now().astimezone())
+        g.setdefault("impressions", []).append((slot, list(slugs)))
+
+
+def clicked_slot(slug: str) -> str | None:
+    """The slot this reader last clicked this item from, if any (credited with a purchase)."""
+    return session.get("rec_refs", {}).get(slug)
 
 
 def _flush_if_due(error=None) -> None:
@@ -68,22 +98,44 @@ def _flush_if_due(error=None) -> None:
 
 
 def flush() -> None:
-    """Add the counted views to the rollup now (also used by tests and the bench)."""
+    """Add the counts to the rollups now (also used by tests and the bench)."""
     counts = _counter().take()
     if not counts:
         return
-    slugs = {slug for _, slug in counts}
+    slugs = {slug for _, _, _, slug in counts}
     # Its own connection and transaction: the request's session is done with by now.
     with db.engine.begin() as connection:
         found = sa.select(Product.slug, Product.id).where(Product.slug.in_(slugs))
         ids = dict(connection.execute(found).all())
-        rows = [
-            {"day": day, "product_key": ids[slug], "views": n}
-            for (day, slug), n in counts.items()
-            if slug in ids  # a mistyped slug is a 404, not a view
-        ]
-        if rows:
+        views, slots = [], {}
+        for (what, day, slot, slug), n in counts.items():
+            if slug not in ids:
+                continue  # a mistyped slug is a 404, not a view
+            if what == VIEW:
+                views.append({"day": day, "product_key": ids[slug], "views": n})
+            else:
+                row = slots.setdefault(
+                    (day, slot, ids[slug]),
+                    {
+                        "day": day,
+                        "slot": slot,
+                        "product_key": ids[slug],
+                        "impressions": 0,
+                        "clicks": 0,
+                    },
+                )
+                row["impressions" if what == IMPRESSION else "clicks"] += n
+        if views:
             connection.execute(
                 upsert_adding(PageViewsDaily.__table__, ("day", "product_key"), ("views",)),
-                rows,
+                views,
+            )
+        if slots:
+            connection.execute(
+                upsert_adding(
+                    RecSlotDaily.__table__,
+                    ("day", "slot", "product_key"),
+                    ("impressions", "clicks"),
+                ),
+                list(slots.values()),
             )

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements, tips
+from app import catalog, entitlements, page_views, tips
 from app.accounts.session import current_viewer, ensure_reader, is_wechat_browser
 from app.checkout import bp
 from app.checkout.common import (
@@ -78,7 +78,14 @@ def place(slug: str):
     db.session.commit()
     try:
         order = start_payment(
-            current_gateway(), reader, product, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            product,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            rec_slot=page_views.clicked_slot(slug),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))

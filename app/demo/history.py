@@ -15,7 +15,15 @@ import numpy as np
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Entitlement, EntitlementSource, Order, PageViewsDaily, Reader, Refund
+from app.models import (
+    Entitlement,
+    EntitlementSource,
+    Order,
+    PageViewsDaily,
+    Product,
+    Reader,
+    Refund,
+)
 from app.models.base import utcnow
 
 CHANNELS = np.array(["jsapi", "h5", "native"])
@@ -78,6 +86,7 @@ def generate(
     popularity = 1 / np.arange(1, len(products) + 1) ** 0.8
     item = rng.choice(len(products), orders, p=popularity / popularity.sum())
     product_ids = np.array([p for p, _ in products])[item]
+    titles = _titles([p for p, _ in products])[item]
     prices = np.array([price for _, price in products])[item]
     is_tip = rng.random(orders) < tip_share
     amount = np.where(is_tip, rng.choice(TIP_AMOUNTS, orders), prices)
@@ -107,7 +116,7 @@ def generate(
             "kind": np.where(is_tip, "tip", "purchase"),
             "reader_id": reader_ids,
             "product_id": product_ids,
-            "title": np.where(is_tip, "赞赏", ""),
+            "title": np.where(is_tip, np.char.add("赞赏《", np.char.add(titles, "》")), titles),
             "amount_fen": amount,
             "channel": channel,
             "status": status.astype(str),
@@ -161,6 +170,16 @@ def _add_readers(count: int, since: datetime) -> int:
     moment = np.datetime64(since.astimezone(UTC).replace(tzinfo=None), "us")
     _insert(Reader.__table__, {"created_at": np.full(count, moment)})
     return first
+
+
+def _titles(product_ids: list[int]) -> np.ndarray:
+    """The items' titles, in the order given: each order keeps its item's title."""
+    found = dict(
+        db.session.execute(
+            sa.select(Product.id, Product.title).where(Product.id.in_(product_ids))
+        ).all()
+    )
+    return np.array([found.get(p, "")[:115] for p in product_ids])  # room for 赞赏《》
 
 
 def _next_id(table: sa.Table) -> int:

@@ -13,6 +13,7 @@ from app.models.orders import (
     Tip,
 )
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
+from app.models.recs import ItemRecs, ReaderRecs, RecSlotDaily, RecsModel
 from app.models.rollups import (
     BuyerDay,
     BuyerFirst,
@@ -33,6 +34,7 @@ __all__ = [
     "Creator",
     "Entitlement",
     "EntitlementSource",
+    "ItemRecs",
     "ItemSalesDaily",
     "Order",
     "OrderKind",
@@ -46,7 +48,10 @@ __all__ = [
     "ProductStatus",
     "PurchasesHourly",
     "Reader",
+    "ReaderRecs",
     "ReadingProgress",
+    "RecSlotDaily",
+    "RecsModel",
     "Refund",
     "RefundStatus",
     "RollupState",

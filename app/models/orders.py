@@ -110,6 +110,8 @@ class Order(db.Model):
     mweb_url: Mapped[str | None] = mapped_column(sa.String(512))
     refunded_fen: Mapped[int] = mapped_column(default=0)
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The recommendation slot the reader came from (their last click on this item), if any.
+    rec_slot: Mapped[str | None] = mapped_column(sa.String(20))
 
     reader: Mapped[Reader] = relationship()
     product: Mapped[Product | None] = relationship()

@@ -14,14 +14,14 @@ from app.models.base import UTCDateTime, db
 
 # On SQLite the rows are stored in primary-key order (day first), so a date range is one
 # contiguous read instead of an index search plus a lookup per row. PostgreSQL ignores it.
-_CLUSTERED = {"sqlite_with_rowid": False}
+CLUSTERED = {"sqlite_with_rowid": False}
 
 
 class SalesDaily(db.Model):
     """Per day, kind (purchase or tip) and channel: orders created, paid and refunded."""
 
     __tablename__ = "sales_daily"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
@@ -37,7 +37,7 @@ class ItemSalesDaily(db.Model):
     """Per day, item and kind: the same counts, for top items and each item's funnel."""
 
     __tablename__ = "item_sales_daily"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     product_key: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +52,7 @@ class PurchasesHourly(db.Model):
     """Paid purchases per day and hour of day (shop time), for the weekday × hour map."""
 
     __tablename__ = "purchases_hourly"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     hour: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +64,7 @@ class PageViewsDaily(db.Model):
     """Product page views per day and item (counted in memory, flushed in batches)."""
 
     __tablename__ = "page_views_daily"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     product_key: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +76,7 @@ class BuyerDay(db.Model):
     of any range are the union of its days, exact, without touching the orders."""
 
     __tablename__ = "buyer_days"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     reader_ids: Mapped[bytes] = mapped_column(sa.LargeBinary)
@@ -86,7 +86,7 @@ class BuyerFirst(db.Model):
     """Each buyer's first paid purchase: new versus returning readers, and cohorts."""
 
     __tablename__ = "buyer_firsts"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     reader_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     first_day: Mapped[date] = mapped_column(sa.Date, index=True)
@@ -97,7 +97,7 @@ class CohortMonthly(db.Model):
     in `month`: the retention matrix, kept as purchases arrive."""
 
     __tablename__ = "cohort_monthly"
-    __table_args__ = _CLUSTERED
+    __table_args__ = CLUSTERED
 
     cohort: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)

@@ -47,12 +47,15 @@ def start_payment(
     client_ip: str,
     address: ShopAddress,
     ttl: timedelta,
+    rec_slot: str | None = None,
 ) -> Order:
     _require_openid_for_jsapi(reader, channel)
     previous = orders.open_order(reader, product)
     if previous is not None and previous.channel is not channel and previous.prepay_id:
         _close_at_wechat(gateway, previous.out_trade_no)
-    order = _committed(lambda: orders.place_order(reader, product, channel, client_ip, ttl))
+    order = _committed(
+        lambda: orders.place_order(reader, product, channel, client_ip, ttl, rec_slot=rec_slot)
+    )
     return _prepay_once(gateway, order, address)
 
 

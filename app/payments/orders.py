@@ -143,8 +143,10 @@ def place_order(
     client_ip: str,
     ttl: timedelta,
     now: datetime | None = None,
+    rec_slot: str | None = None,
 ) -> Order:
-    """The reader's open order for this product, or a new one.
+    """The reader's open order for this product, or a new one. `rec_slot` is the
+    recommendation slot the reader came from, credited if this order is paid.
 
     A double click or a back-button resubmit finds the open order instead of making a
     second. An order for another channel (bought on the desktop, now in WeChat) is closed
@@ -172,6 +174,7 @@ def place_order(
         client_ip=client_ip,
         created_at=now,
         expires_at=now + ttl,
+        rec_slot=rec_slot,
     )
     try:
         with db.session.begin_nested():

@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements, readers, tips
+from app import catalog, entitlements, page_views, readers, recommendations, tips
 from app.accounts.session import (
     current_reader,
     current_viewer,
@@ -47,12 +47,18 @@ def sign_in_inside_wechat():
 @bp.get("/")
 @cached_for_anonymous
 def home():
+    viewer = current_viewer()
+    owned = entitlements.owned_product_ids(viewer)
+    rec_kind, recommended = recommendations.for_reader(viewer.reader, owned)
+    page_views.record_impressions(rec_kind, [p.slug for p in recommended])
     return render_template(
         "storefront/home.html",
         featured=catalog.featured_products(),
         latest=catalog.latest_products(),
         tags=catalog.tags_in_use(),
-        owned=entitlements.owned_product_ids(current_viewer()),
+        owned=owned,
+        rec_kind=rec_kind,
+        recommended=recommended,
     )
 
 
@@ -100,6 +106,8 @@ def _visible_product_or_404(slug: str) -> Product:
 def product(slug: str):
     item = _visible_product_or_404(slug)
     viewer = current_viewer()
+    also_bought = recommendations.also_bought(item, entitlements.owned_product_ids(viewer))
+    page_views.record_impressions("also_bought", [p.slug for p in also_bought])
     return render_template(
         "storefront/product.html",
         product=item,
@@ -108,6 +116,7 @@ def product(slug: str):
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
         last_read=readers.last_read_section(viewer.reader, item),
         wall=tips.wall(item),
+        also_bought=also_bought,
     )
 
 
@@ -119,7 +128,18 @@ def read(slug: str):
         return redirect(_first_section_url(item, viewer.reader))
     if not entitlements.can_read_product(viewer, item):
         return render_template("storefront/paywall.html", product=item), 403
-    return render_template("storefront/read.html", product=item, wall=tips.wall(item, limit=10))
+    return render_template(
+        "storefront/read.html",
+        product=item,
+        wall=tips.wall(item, limit=10),
+        related=_related(item, viewer),
+    )
+
+
+def _related(item: Product, viewer) -> list[Product]:
+    related = recommendations.related(item, entitlements.owned_product_ids(viewer))
+    page_views.record_impressions("related", [p.slug for p in related])
+    return related
 
 
 def _first_section_url(item: Product, reader) -> str:
@@ -148,6 +168,8 @@ def section(slug: str, position: int):
         following=item.sections[index + 1] if index + 1 < len(item.sections) else None,
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
         wall=tips.wall(item, limit=10),
+        # After the last lesson, what to read next.
+        related=_related(item, viewer) if index + 1 == len(item.sections) else [],
     )
 
 

@@ -70,7 +70,7 @@ def order_detail(out_trade_no: str):
     return _detail_page(_order_or_404(out_trade_no))
 
 
-def _detail_page(order, *, error=None, amount=None, reason="", status=200):
+def _detail_page(order, *, error=None, amount=None, reason="", token=None, status=200):
     refundable = order_service.refundable_fen(order)
     return (
         render_template(
@@ -80,6 +80,10 @@ def _detail_page(order, *, error=None, amount=None, reason="", status=200):
             refund_error=error,
             refund_amount=amount,
             refund_reason=reason,
+            # Made when the refund form is shown and carried through the confirm page: going
+            # back and sending the confirm step again (or reloading it) keeps the same token,
+            # so the second send is refused instead of refunding twice.
+            refund_token=token or order_admin.new_confirmation_token(),
             event_labels=order_admin.EVENT_LABELS,
         ),
         status,
@@ -92,16 +96,14 @@ def order_refund_confirm(out_trade_no: str):
     order = _order_or_404(out_trade_no)
     amount = request.form.get("amount", "")
     reason = request.form.get("reason", "")
+    token = request.form.get("token", "")[:64] or order_admin.new_confirmation_token()
     try:
         plan = order_admin.plan_refund(order, amount, reason, _revokes())
     except RefundError as error:
-        return _detail_page(order, error=error.message, amount=amount, reason=reason, status=400)
-    return render_template(
-        "studio/orders/confirm.html",
-        plan=plan,
-        order=order,
-        token=order_admin.new_confirmation_token(),
-    )
+        return _detail_page(
+            order, error=error.message, amount=amount, reason=reason, token=token, status=400
+        )
+    return render_template("studio/orders/confirm.html", plan=plan, order=order, token=token)
 
 
 @bp.post("/orders/<out_trade_no>/refund/send")

@@ -546,3 +546,23 @@ def test_two_confirm_requests_at_the_same_moment_send_one_refund(app, studio, ar
         thread.join()
     assert answers == [302, 302]
     assert [r.amount_fen for r in _refunds(app)] == [500]
+
+
+def test_reloading_the_confirm_step_keeps_its_token(app, studio, article):
+    """Back, reload (the browser sends the order page's form again), confirm again: the token
+    came from the order page, so the second confirm page carries the same one."""
+    order = _buy_and_pay(app, _desktop(app), article)
+    no = order.out_trade_no
+    page = studio.get(f"/studio/orders/{no}").get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    ask = {"csrf_token": csrf_token_in(page), "amount": "5", "reason": "读者申请", "token": token}
+    first = _confirm_form(
+        studio.post(f"/studio/orders/{no}/refund", data=ask).get_data(as_text=True)
+    )
+    again = _confirm_form(
+        studio.post(f"/studio/orders/{no}/refund", data=ask).get_data(as_text=True)
+    )
+    assert first["token"] == again["token"] == token
+    studio.post(f"/studio/orders/{no}/refund/send", data=first)
+    studio.post(f"/studio/orders/{no}/refund/send", data=again)
+    assert [r.amount_fen for r in _refunds(app)] == [500]
