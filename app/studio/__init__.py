@@ -13,6 +13,7 @@ from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     order_views,
     product_views,
     reader_views,
+    recs_views,
     settings_views,
     views,
 )

@@ -18,7 +18,7 @@ from app.studio import bp
 PLOTLY_VERSION = metadata.version("plotly")
 
 
-def _shop_today() -> date:
+def shop_today() -> date:
     return utcnow().astimezone(ZoneInfo(current_app.config["SHOP_TIMEZONE"])).date()
 
 
@@ -35,7 +35,7 @@ def _dashboard() -> tuple[str, str, dashboard.Dashboard]:
         timedelta(seconds=current_app.config["ROLLUP_FOLD_LAG_SECONDS"]),
     )
     key, period = dashboard.choose_range(
-        request.args.get("range"), request.args.get("from"), request.args.get("to"), _shop_today()
+        request.args.get("range"), request.args.get("from"), request.args.get("to"), shop_today()
     )
     grain = _grain(period)
     return key, grain, dashboard.build(period, grain)

@@ -215,3 +215,22 @@ def test_leave_last_out_and_figures():
     assert evaluation.hit_rate(recommended, truth) == 0.5
     assert evaluation.ndcg(recommended, truth) == pytest.approx((1 / math.log2(3)) / 2)
     assert evaluation.catalog_coverage(recommended, 10) == 0.5
+
+
+def test_co_purchase_pairs_support_confidence_lift():
+    import scipy.sparse as sp
+
+    from app.recs.association import co_purchase_pairs
+
+    # 4 readers; items 0 and 1 bought together by readers 0 and 1; item 2 by everyone.
+    owned = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 1], [1, 0, 1], [0, 0, 1]], dtype=float))
+    pairs = co_purchase_pairs(owned, top=5)
+    assert [(p.a, p.b, p.readers) for p in pairs] == [(0, 2, 3), (1, 0, 2), (1, 2, 2)]
+    first = pairs[0]  # 3 of item 0's 3 buyers bought item 2, which everyone bought: no lift
+    assert first.support == pytest.approx(0.75)
+    assert first.confidence == pytest.approx(1.0) and first.lift == pytest.approx(1.0)
+    together = pairs[1]  # both of item 1's buyers bought item 0 (3 of 4 readers have it)
+    assert together.confidence == pytest.approx(1.0)
+    assert together.lift == pytest.approx(1.0 / 0.75)
+    assert co_purchase_pairs(owned, min_readers=4) == []
+    assert co_purchase_pairs(sp.csr_matrix((0, 3))) == []

@@ -1,5 +1,6 @@
 """Recommendations in the shop: built from real orders, shown in their slots, never owned."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -154,3 +155,37 @@ def test_a_purchase_after_a_click_is_credited_to_the_slot(app, tmp_path):
     page = stranger.get(f"/p/{shop['other']}/buy").get_data(as_text=True)
     stranger.post(f"/p/{shop['other']}/buy", data={"csrf_token": csrf_token_in(page)})
     assert latest_order(app).rec_slot is None  # came straight to the item
+
+
+def test_the_studio_shows_what_each_slot_earns(app, studio, tmp_path):
+    from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+
+    shop = _shop(app, tmp_path)
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    reader.get(f"/p/{shop['writing']}")  # shows 剪辑课 in also_bought
+    reader.get(f"/p/{shop['editing']}?ref=also_bought")
+    page = reader.get(f"/p/{shop['editing']}/buy").get_data(as_text=True)
+    reader.post(f"/p/{shop['editing']}/buy", data={"csrf_token": csrf_token_in(page)})
+    pay_on_phone(app, latest_order(app).code_url)
+    from app import page_views
+    from app.sandbox.notify import deliver_due_notifications
+
+    deliver_due_notifications(app)
+    with app.app_context():
+        page_views.flush()
+
+    html = studio.get("/studio/recs").get_data(as_text=True)
+    row = html[html.index('data-slot="also_bought"') :]
+    row = row[: row.index("</tr>")]
+    cells = [c for c in re.findall(r"<td>(.*?)</td>", row)]
+    # Shown twice (剪辑课 on 写作课's page, 写作课 on 剪辑课's), clicked once, one order, paid.
+    assert cells[1:] == ["2", "1", "50.0%", "1", "1", "100.0%", "¥9.90"]
+    pairs = html[html.index('data-table="pairs"') :]
+    assert "写作课" in pairs and "剪辑课" in pairs  # bought together by two readers
+    assert "data-coverage" in html
+
+
+def test_recs_page_before_any_build(studio):
+    html = studio.get("/studio/recs").get_data(as_text=True)
+    assert "flask recs rebuild" in html
