@@ -106,6 +106,21 @@ def live_app(tmp_path_factory):
             db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def creator_login(live_app):
+    """(username, password) of a studio login added to the live shop for the browser tests
+    (the demo creator's password is generated and not kept)."""
+    from app.creators import create_creator
+    from app.extensions import db
+
+    with live_app.app_context():
+        create_creator(E2E_CREATOR[0], E2E_CREATOR[1])
+        db.session.commit()
+        db.session.remove()
+    return E2E_CREATOR
+
+
+E2E_CREATOR = ("e2e-creator", "e2e-creator-password")
 _RESPONSE_KEY = "e2e.response"
 
 

@@ -25,29 +25,10 @@ from tests.e2e.test_pay import ORDER_URL, assert_fits_phone
 
 pytestmark = pytest.mark.e2e
 
-STUDIO_USERNAME = "e2e-studio"
-STUDIO_PASSWORD = "e2e-studio-password"
-
 # Bought (and partly refunded) below by a new sandbox user: any paid item will do.
 REFUNDED = next(p for p in content.PRODUCTS if p["slug"] == "career-letters")
 PARTIAL_REFUND_FEN = 50
 UTF8_BOM = b"\xef\xbb\xbf"
-
-
-@pytest.fixture(scope="module")
-def studio_login(live_app):
-    import sqlalchemy as sa
-
-    from app.creators import create_creator
-    from app.extensions import db
-    from app.models import Creator
-
-    with live_app.app_context():
-        if db.session.scalar(sa.select(Creator).where(Creator.username == STUDIO_USERNAME)) is None:
-            create_creator(STUDIO_USERNAME, STUDIO_PASSWORD)
-            db.session.commit()
-        db.session.remove()
-    return STUDIO_USERNAME, STUDIO_PASSWORD
 
 
 def _log_in(page, login, next_path: str) -> None:
@@ -152,10 +133,10 @@ def _expect_csv_download(page) -> None:
     assert head[3:].decode("utf-8").startswith("start,"), head
 
 
-def test_dashboard_on_a_desktop(desktop, live_server, studio_login, screenshot):
+def test_dashboard_on_a_desktop(desktop, live_server, creator_login, screenshot):
     page = desktop.new_page()
     errors, elsewhere = _watch(page, live_server)
-    _log_in(page, studio_login, "/studio/")
+    _log_in(page, creator_login, "/studio/")
     today = _expect_default_view(page)
     screenshot(page, "studio-dashboard-desktop")
 
@@ -176,10 +157,10 @@ def test_dashboard_on_a_desktop(desktop, live_server, studio_login, screenshot):
     assert not elsewhere, f"requests to other hosts: {elsewhere}"
 
 
-def test_dashboard_on_a_phone(safari, live_server, studio_login, screenshot):
+def test_dashboard_on_a_phone(safari, live_server, creator_login, screenshot):
     page = safari.new_page()
     errors, elsewhere = _watch(page, live_server)
-    _log_in(page, studio_login, "/studio/")
+    _log_in(page, creator_login, "/studio/")
     today = _expect_default_view(page)
     assert_fits_phone(page)
     screenshot(page, "studio-dashboard-phone")
@@ -226,11 +207,11 @@ def _order_rows(page):
     return page.locator("[data-order-list] .order-row")
 
 
-def test_orders_filter_search_and_a_partial_refund(desktop, safari, studio_login):
+def test_orders_filter_search_and_a_partial_refund(desktop, safari, creator_login):
     out_trade_no = _pay_as_a_new_reader(safari.new_page())
 
     page = desktop.new_page()
-    _log_in(page, studio_login, "/studio/orders")
+    _log_in(page, creator_login, "/studio/orders")
     expect(page.get_by_role("heading", name="订单")).to_be_visible()
     expect(_order_rows(page).first).to_be_visible()
 
@@ -314,9 +295,9 @@ def _reload_until(page, locator, text: str, timeout_s: float = 10.0) -> None:
         page.reload()
 
 
-def test_orders_list_fits_a_phone(safari, studio_login, screenshot):
+def test_orders_list_fits_a_phone(safari, creator_login, screenshot):
     page = safari.new_page()
-    _log_in(page, studio_login, "/studio/orders")
+    _log_in(page, creator_login, "/studio/orders")
     expect(_order_rows(page).first).to_be_visible()
     assert_fits_phone(page)
     screenshot(page, "studio-orders-phone")

@@ -18,25 +18,6 @@ from tests.e2e.test_browse import assert_fits_phone
 
 pytestmark = pytest.mark.e2e
 
-EDITOR_USERNAME = "e2e-editor"
-EDITOR_PASSWORD = "e2e-editor-password"
-
-
-@pytest.fixture(scope="module")
-def creator_login(live_app):
-    import sqlalchemy as sa
-
-    from app.creators import create_creator
-    from app.extensions import db
-    from app.models import Creator
-
-    with live_app.app_context():
-        if db.session.scalar(sa.select(Creator).where(Creator.username == EDITOR_USERNAME)) is None:
-            create_creator(EDITOR_USERNAME, EDITOR_PASSWORD)
-            db.session.commit()
-        db.session.remove()
-    return EDITOR_USERNAME, EDITOR_PASSWORD
-
 
 def _log_in(page, creator_login) -> None:
     username, password = creator_login
