@@ -9,9 +9,9 @@ purchases: item popularity follows a Zipf law (exponent 0.9, over shuffled item 
 history lengths a log-normal law (σ = 1), so a few readers own hundreds of items and most own a
 handful. Then:
 
-- fit: app.recs.similarity.item_neighbours (k = 20; one thread, as scipy's sparse product holds
-  the GIL) against implicit's CosineRecommender (K = 20, 2 threads), best of 3 each, in the
-  same process;
+- fit: app.recs.similarity.item_neighbours (k = 20, 2 threads) against implicit's
+  CosineRecommender (K = 20, 2 threads), best of 3 each, in the same process (the first of
+  our 3 may include numba's compile, when its cache is cold);
 - agreement: the share of items whose top-10 neighbours equal implicit's `similar_items`
   (implicit lists the item itself first; it is dropped), with the same scores, where a
   different item is allowed only if it ties the 10th score;

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from app.recs.similarity import DEFAULT_K, Neighbours, dot_neighbours, unit_rows
+from app.recs.similarity import DEFAULT_K, Neighbours, item_neighbours
 
 with warnings.catch_warnings():
     # jieba 0.42 imports pkg_resources when setuptools is present, which warns on import.
@@ -123,9 +123,18 @@ def tfidf_matrix(documents: Sequence[Sequence[str]]) -> sp.csr_matrix:
     document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
     idf = 1.0 + np.log((1.0 + len(documents)) / (1.0 + document_frequency))
     counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
-    return unit_rows(counts)
+    return _unit_rows(counts)
 
 
 def content_neighbours(documents: Sequence[Sequence[str]], k: int = DEFAULT_K) -> Neighbours:
     """Each item's top-k items by cosine of their TF-IDF vectors (see `item_terms`)."""
-    return dot_neighbours(tfidf_matrix(documents), k)
+    return item_neighbours(tfidf_matrix(documents).T, k)
+
+
+def _unit_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """`matrix` (CSR) with every non-empty row scaled to length 1; empty rows stay empty."""
+    rows = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    rows.data /= np.repeat(norms, np.diff(rows.indptr))
+    return rows
