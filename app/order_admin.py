@@ -6,12 +6,10 @@ int fen; times are UTC here and become shop time (SHOP_TIMEZONE) only at the edg
 the day a date filter means, and the times written into the CSV.
 """
 
-import csv
-import io
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +33,7 @@ from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_sheet
 from app.payments import orders
 from app.payments.gateway import PaymentGateway
 from app.payments.refunds import RefundError, refund_order
+from app.spreadsheet import inert
 from app.transactions import begin_write
 
 PAGE_SIZE = 50
@@ -292,23 +291,16 @@ CSV_HEADER = (
     "下单时间",
     "支付时间",
 )
-_CSV_CHUNK_ROWS = 500
-# A cell that starts like this is a formula to Excel; nicknames and titles are typed by others.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_chunks(filters: OrderFilters, timezone: str) -> Iterator[str]:
-    """The filtered orders as CSV text, a few hundred rows at a time.
+def csv_rows(filters: OrderFilters, timezone: str) -> Iterator[Sequence[object]]:
+    """The header, then the filtered orders, newest first, for `app.spreadsheet`.
 
-    Starts with a BOM, so Excel reads the file as UTF-8 (Chinese intact). Rows are read
-    from the database in batches (yield_per) and written out as they come, so a million
-    orders never sit in memory. Times are shop time.
+    Rows are read from the database in batches (yield_per) as they are written out, so a
+    million orders never sit in memory. Times are shop time.
     """
     zone = ZoneInfo(timezone)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(CSV_HEADER)
+    yield CSV_HEADER
     query = (
         sa.select(
             Order.out_trade_no,
@@ -332,11 +324,8 @@ def csv_chunks(filters: OrderFilters, timezone: str) -> Iterator[str]:
         .order_by(Order.created_at.desc(), Order.id.desc())
         .execution_options(yield_per=1000)
     )
-    for number, row in enumerate(db.session.execute(query), start=1):
-        writer.writerow(_csv_row(row, zone))
-        if number % _CSV_CHUNK_ROWS == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
+    for row in db.session.execute(query):
+        yield _csv_row(row, zone)
 
 
 def _csv_row(row, zone: ZoneInfo) -> list[str]:
@@ -349,10 +338,10 @@ def _csv_row(row, zone: ZoneInfo) -> list[str]:
         kind.label,
         status.label,
         channel.label,
-        _plain_text(title),
+        inert(title),
         product_id or "",
         reader_id,
-        _plain_text(nickname or ""),
+        inert(nickname or ""),
         openid or "",
         payer_openid or "",
         yuan_for_sheet(amount),
@@ -362,17 +351,6 @@ def _csv_row(row, zone: ZoneInfo) -> list[str]:
         created.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
         paid.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if paid else "",
     ]
-
-
-def _plain_text(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
 
 
 # --- refunds from the studio ----------------------------------------------------------------------

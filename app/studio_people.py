@@ -8,7 +8,6 @@ column of their own and never make a reader a buyer.
 Everything is one GROUP BY over orders: no loop over orders in Python, however many there are.
 """
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import WAS_PAID, Order, OrderKind, Reader
 from app.money import yuan_for_sheet
+from app.spreadsheet import inert
 
 PAGE_SIZE = 50
 SEARCH_MAX_CHARS = 64  # a nickname is at most 64 characters
@@ -40,8 +40,6 @@ CSV_HEADER = [
     "最近购买",
 ]
 CSV_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# A cell that starts like a formula is run by Excel; nicknames are chosen by readers.
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 
 
 @dataclass(frozen=True)
@@ -195,7 +193,7 @@ def csv_rows(buyers: Iterable[Buyer], timezone: str) -> Iterator[list[str]]:
     for b in buyers:
         yield [
             str(b.reader.id),
-            _csv_text(b.reader.display_name),
+            inert(b.reader.display_name),
             "微信" if b.is_wechat else "游客",
             str(b.purchases),
             yuan_for_sheet(b.spent_fen),
@@ -205,7 +203,3 @@ def csv_rows(buyers: Iterable[Buyer], timezone: str) -> Iterator[list[str]]:
             b.first_purchase_at.astimezone(zone).strftime(CSV_TIME_FORMAT),
             b.last_purchase_at.astimezone(zone).strftime(CSV_TIME_FORMAT),
         ]
-
-
-def _csv_text(text: str) -> str:
-    return "'" + text if _FORMULA_START.match(text) else text

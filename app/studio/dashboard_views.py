@@ -1,8 +1,6 @@
 """The dashboard (the studio's front page), its CSV exports, and the chart library."""
 
-import csv
 import gzip
-import io
 from datetime import date, timedelta
 from importlib import metadata, resources
 from zoneinfo import ZoneInfo
@@ -13,6 +11,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 from app import charts, dashboard, rollups, stats
 from app.models.base import utcnow
 from app.money import yuan_for_input
+from app.spreadsheet import csv_download
 from app.studio import bp
 
 PLOTLY_VERSION = metadata.version("plotly")
@@ -108,15 +107,8 @@ def dashboard_csv(table: str):
     frame = _export_tables(data).get(table)
     if frame is None:
         abort(404)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8, Chinese intact
-    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     name = f"dashboard-{table}-{data.period.first}-{data.period.last}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download([frame.to_csv(index=False, lineterminator="\r\n")], name)
 
 
 # --- the chart library, from the installed package ----------------------------------------------

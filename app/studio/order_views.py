@@ -5,14 +5,12 @@ it (nothing is sent yet); only the confirm page's own form sends it to WeChat.
 """
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
@@ -24,6 +22,7 @@ from app.money import format_fen
 from app.payments import orders as order_service
 from app.payments.gateway import current_gateway
 from app.payments.refunds import RefundError
+from app.spreadsheet import csv_chunks, csv_download
 from app.studio import bp
 from app.templating import local_time
 
@@ -58,11 +57,8 @@ def orders():
 def orders_csv():
     filters = order_admin.OrderFilters.from_args(request.args)
     stamp = local_time(utcnow(), "%Y%m%d-%H%M%S")
-    return Response(
-        stream_with_context(order_admin.csv_chunks(filters, _timezone())),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="orders-{stamp}.csv"'},
-    )
+    rows = order_admin.csv_rows(filters, _timezone())
+    return csv_download(csv_chunks(rows), f"orders-{stamp}.csv")
 
 
 @bp.get("/orders/<out_trade_no>")

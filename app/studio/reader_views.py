@@ -1,14 +1,13 @@
 """Studio: 读者 — the buyers with their figures, one reader's orders and library, the export."""
 
-import csv
-import io
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request
 
 from app import entitlements, studio_people
 from app.models.base import utcnow
 from app.payments import orders
+from app.spreadsheet import csv_chunks, csv_download
 from app.studio import bp
 
 
@@ -35,19 +34,11 @@ def readers():
 
 @bp.get("/readers.csv")
 def readers_csv():
-    """The list as a spreadsheet: UTF-8 with a BOM, which Excel needs to read Chinese."""
     sort, search = _list_arguments()
     timezone = current_app.config["SHOP_TIMEZONE"]
-    out = io.StringIO()
-    csv.writer(out).writerows(
-        studio_people.csv_rows(studio_people.all_buyers(sort, search), timezone)
-    )
+    rows = studio_people.csv_rows(studio_people.all_buyers(sort, search), timezone)
     filename = f"readers-{utcnow().astimezone(ZoneInfo(timezone)):%Y%m%d}.csv"
-    return Response(
-        out.getvalue().encode("utf-8-sig"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return csv_download(csv_chunks(rows), filename)
 
 
 @bp.get("/readers/<int:reader_id>")
