@@ -60,10 +60,13 @@ def register_extensions(app: Flask) -> None:
             _tune_sqlite(db.engine)
 
     @login_manager.user_loader
-    def load_creator(creator_id: str):
+    def load_creator(session_id: str):
+        """The creator of a login session, unless the password has changed since it began."""
         from app.models import Creator
 
-        return db.session.get(Creator, int(creator_id))
+        creator_id, _, stamp = session_id.partition(".")
+        creator = db.session.get(Creator, int(creator_id)) if creator_id.isdigit() else None
+        return creator if creator is not None and creator.session_stamp == stamp else None
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

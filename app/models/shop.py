@@ -1,5 +1,6 @@
 """The shop itself: its public profile and the creator who runs it."""
 
+import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,3 +46,17 @@ class Creator(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        """What a login session stores: the id and a stamp of the current password.
+
+        A new password (salted afresh) makes a new stamp, so every session opened with the old
+        one stops loading (`app.load_creator`): changing the password logs out the other
+        devices. The stamp is a digest, so the signed (not encrypted) cookie does not carry
+        the hash itself.
+        """
+        return f"{self.id}.{self.session_stamp}"
+
+    @property
+    def session_stamp(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]

@@ -1,7 +1,7 @@
 """Studio: 设置 — the shop's profile, tip settings, WeChat configuration, the password."""
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from app import catalog, shop_settings, tips
 from app.checkout.common import public_url
@@ -72,5 +72,6 @@ def settings_password():
         db.session.rollback()
         return _render(password_errors={error.field: error.message}, status=400)
     db.session.commit()
-    flash("密码已修改，下次登录请使用新密码", "info")
+    login_user(current_user._get_current_object())  # this session goes on; the others end
+    flash("密码已修改，其他设备上的登录已退出", "info")
     return redirect(url_for(".settings") + "#password")

@@ -211,6 +211,26 @@ def test_the_creator_logs_in_with_the_new_password(app, studio):
     assert _log_in(app.test_client(), "a-new-long-password").location.endswith("/studio/")
 
 
+def test_a_new_password_logs_out_the_other_devices_but_not_this_one(app, studio):
+    phone = app.test_client()
+    assert _log_in(phone, PASSWORD).location.endswith("/studio/")
+    assert phone.get("/studio/settings").status_code == 200
+
+    _change(studio, PASSWORD, "a-new-long-password")
+    assert studio.get("/studio/settings").status_code == 200
+    assert "/creator/login" in phone.get("/studio/settings").location
+
+    assert _log_in(phone, "a-new-long-password").location.endswith("/studio/")
+    assert phone.get("/studio/settings").status_code == 200
+
+
+def test_a_session_from_before_the_stamp_or_for_a_stranger_loads_nobody(app, studio):
+    for stale in ("1", "1.0000000000000000", "99.x", "x.y", ""):
+        with studio.session_transaction() as session:
+            session["_user_id"] = stale
+        assert "/creator/login" in studio.get("/studio/settings").location
+
+
 # --- only the creator -------------------------------------------------------------------------
 
 
