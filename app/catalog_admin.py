@@ -142,9 +142,13 @@ def create_product(
 
 def update_product(
     product: Product, fields: ProductFields, upload_folder: Path, cover: bytes | None = None
-) -> None:
+) -> str | None:
+    """Apply the edit; the file name of a cover it replaced, for the caller to remove once the
+    change is committed (`cover_uploads.remove_cover`), or None."""
+    previous = product.cover_image
     _apply(product, fields, upload_folder / "covers", cover)
     db.session.flush()
+    return previous if previous not in (None, product.cover_image) else None
 
 
 def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: bytes | None):

@@ -62,6 +62,12 @@ def store_drawn_cover(folder: Path, slug: str, title: str, kind_label: str) -> s
         return store_cover(folder, slug, image)
 
 
+def remove_cover(folder: Path, cover_name: str) -> None:
+    """Delete a cover no product uses any more, and its thumbnail (either may be gone already)."""
+    for name in (cover_name, thumbnail_name(cover_name)):
+        (folder / name).unlink(missing_ok=True)
+
+
 def thumbnail_name(cover_name: str) -> str:
     """'slug-1a2b3c.jpg' -> 'slug-1a2b3c-thumb.jpg'."""
     path = Path(cover_name)

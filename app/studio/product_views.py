@@ -115,11 +115,15 @@ def product_edit(product_id: int):
     begin_write()
     product = _product_or_404(product_id)
     try:
-        catalog_admin.update_product(product, fields, _upload_folder(), _uploaded_cover())
+        replaced = catalog_admin.update_product(
+            product, fields, _upload_folder(), _uploaded_cover()
+        )
     except Rejected as rejected:
         db.session.rollback()
         return _product_form(product.kind, fields, product, rejected.errors)
     db.session.commit()
+    if replaced:  # only now: had the commit failed, the product would still show it
+        cover_uploads.remove_cover(_upload_folder() / "covers", replaced)
     flash("已保存", "info")
     return redirect(_edit_url(product))
 

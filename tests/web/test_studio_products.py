@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from app import cover_uploads
 from app.extensions import db
 from app.models import Product, ProductKind, ProductStatus
 from tests import factories
@@ -130,6 +131,17 @@ def test_an_uploaded_cover_replaces_the_drawn_one(app, studio):
     assert updated.cover_image != product.cover_image and updated.cover_image.endswith(".jpg")
     with studio.get(f"/media/covers/{updated.cover_image}") as response:
         assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    covers = Path(app.config["UPLOAD_FOLDER"]) / "covers"
+    assert not (covers / product.cover_image).exists()  # the drawn one and its thumbnail: gone
+    assert not (covers / cover_uploads.thumbnail_name(product.cover_image)).exists()
+    assert (covers / cover_uploads.thumbnail_name(updated.cover_image)).is_file()
+
+    # The same picture again is the same file: kept. Without a new picture, nothing changes.
+    form = {"title": "有封面", "price_yuan": "1", "cover": (io.BytesIO(_png()), "again.png")}
+    assert _post(studio, edit, **form).status_code == 302
+    assert _post(studio, edit, title="有封面", price_yuan="2").status_code == 302
+    assert _product(app, id=product.id).cover_image == updated.cover_image
+    assert (covers / updated.cover_image).is_file()
 
 
 def test_a_text_file_named_png_is_refused_as_a_cover(app, studio):
