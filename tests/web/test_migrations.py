@@ -6,7 +6,12 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
-from app.models.base import render_migration_item
+from app.models import Order, OrderStatus, PayChannel, PaymentEvent
+from app.models.base import render_migration_item, utcnow
+from tests import factories
+
+# Before tips: upgrading from here rebuilds `orders`, which payment events and access point at.
+BEFORE_TIPS = "46b64b0ab0b4"
 
 
 def _drop_everything():
@@ -39,3 +44,39 @@ def test_migrations_downgrade_cleanly(app):
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
         upgrade()
+
+
+def test_a_shop_with_paid_orders_goes_down_and_up_again_with_every_row(app):
+    with app.app_context():
+        _drop_everything()
+        upgrade()
+        buyer, item = factories.reader(), factories.product()
+        order = Order(
+            out_trade_no="T1",
+            reader=buyer,
+            product=item,
+            title=item.title,
+            amount_fen=990,
+            channel=PayChannel.JSAPI,
+            status=OrderStatus.PAID,
+            client_ip="127.0.0.1",
+            expires_at=utcnow(),
+            paid_at=utcnow(),
+        )
+        db.session.add_all([order, PaymentEvent(order=order, kind="notify", detail={})])
+        factories.give(buyer, item)
+        db.session.execute(
+            sa.text("UPDATE entitlements SET order_id = :order"), {"order": order.id}
+        )
+        db.session.commit()
+        counted = "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM payment_events)"
+
+        downgrade(revision=BEFORE_TIPS)
+        upgrade()
+
+        with db.engine.connect() as connection:
+            assert tuple(connection.execute(sa.text(counted)).one()) == (1, 1)
+            owned = "SELECT order_id FROM entitlements"
+            assert connection.execute(sa.text(owned)).scalar_one() == order.id
+            if connection.dialect.name == "sqlite":  # enforcement is back on after the run
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
