@@ -138,6 +138,7 @@ def test_dashboard_on_a_desktop(desktop, live_server, creator_login, screenshot)
     errors, elsewhere = _watch(page, live_server)
     _log_in(page, creator_login, "/studio/")
     today = _expect_default_view(page)
+    expect(page.locator("table[data-table=funnel] thead")).to_be_visible()
     screenshot(page, "studio-dashboard-desktop")
 
     _choose(page, "时间范围", "近 7 天", "range=7")
@@ -163,6 +164,11 @@ def test_dashboard_on_a_phone(safari, live_server, creator_login, screenshot):
     _log_in(page, creator_login, "/studio/")
     today = _expect_default_view(page)
     assert_fits_phone(page)
+    # The funnel's items are cards here, not a table to scroll sideways.
+    funnel = page.locator("table[data-table=funnel]")
+    expect(funnel.locator("thead")).to_be_hidden()
+    expect(funnel.locator("td[data-label=净收入]").first).to_be_visible()
+    assert funnel.evaluate("table => table.scrollWidth <= table.parentElement.clientWidth")
     screenshot(page, "studio-dashboard-phone")
 
     # Two weeks ending yesterday, typed into the date inputs.
