@@ -86,17 +86,17 @@ def reconcile_orders(older_than: int | None) -> None:
 
 def _rebuild_recommendations_if_due() -> None:
     """The cron job that reconciles also keeps recommendations fresh (after enough sales)."""
-    from app import recommendations
+    from app import recs_builder
 
-    built = recommendations.rebuild_if_due(_jieba_cache())
+    built = recs_builder.rebuild_if_due(_jieba_cache())
     if built is not None:
         click.echo(f"推荐已更新：{built.items} 件内容，{built.readers} 位读者")
 
 
 def _build_recommendations_quietly() -> None:
-    from app import recommendations
+    from app import recs_builder
 
-    recommendations.rebuild(_jieba_cache())
+    recs_builder.rebuild(_jieba_cache())
 
 
 def _jieba_cache() -> Path:
@@ -185,9 +185,9 @@ recs_cli = AppGroup("recs", help="Recommendations.")
 @recs_cli.command("rebuild")
 def rebuild_recommendations() -> None:
     """Recompute every recommendation list now, and print the offline evaluation."""
-    from app import recommendations
+    from app import recs_builder
 
-    built = recommendations.rebuild(_jieba_cache())
+    built = recs_builder.rebuild(_jieba_cache())
     figures = built.evaluation
     click.echo(
         f"推荐已更新：{built.items} 件内容，{built.readers} 位读者，{built.purchases} 笔购买。"

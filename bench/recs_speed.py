@@ -17,7 +17,7 @@ handful. Then:
   different item is allowed only if it ties the 10th score;
 - lookup: 10,000 "读者也买了" lookups as a product page does them: the item's stored top-20 list
   (a dict of plain lists, as loaded from storage) filtered by the reader's owned items
-  (a frozenset) with app.recs.blend.pick_unowned, 6 shown; median and p99 in ms;
+  (a frozenset) with app.recs.lists.pick_unowned, 6 shown; median and p99 in ms;
 - for scale, the time to build "为你推荐" for all 100,000 readers (not a target).
 
 The last line is machine-readable:
@@ -49,8 +49,9 @@ sys.path.insert(0, str(REPO))
 from implicit.nearest_neighbours import CosineRecommender  # noqa: E402
 from implicit.utils import ParameterWarning  # noqa: E402
 
-from app.recs.blend import pick_unowned, recommend_for_readers  # noqa: E402
+from app.recs.blend import recommend_for_readers  # noqa: E402
 from app.recs.interactions import interaction_matrix  # noqa: E402
+from app.recs.lists import pick_unowned  # noqa: E402
 from app.recs.popularity import decayed_popularity  # noqa: E402
 from app.recs.similarity import item_neighbours  # noqa: E402
 

@@ -14,7 +14,6 @@ returned, and neither is the item whose page it is.
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,25 +111,6 @@ def recommend_for_reader(
         owned, owned, item_similar, popularity, content_similar, n, weights
     )
     return indices[0], scores[0]
-
-
-def pick_unowned(stored: Sequence[int], owned: Container[int], n: int) -> list[int]:
-    """The first n stored item indices (best first, -1 padded) that the reader does not own.
-
-    This is the per-request part. An item's related list is shared by all its readers, and a
-    reader's own list may predate their latest purchase, so the shop stores more than it shows
-    and drops owned items as it reads. Store plain lists of ints (`indices.tolist()`): iterating a
-    numpy row costs more than the whole lookup.
-    """
-    picked: list[int] = []
-    for item in stored:
-        if item == PAD:
-            break
-        if item not in owned:
-            picked.append(item)
-            if len(picked) == n:
-                break
-    return picked
 
 
 def _evidence_weight(evidence: np.ndarray, weights: BlendWeights) -> np.ndarray:

@@ -74,7 +74,7 @@ def live_app(tmp_path_factory):
     Not in testing mode, as deployed: the sandbox's worker thread delivers pay notifications.
     Tests that must act as the server (expire an order, refund from the shell) use it directly.
     """
-    from app import create_app, recommendations
+    from app import create_app, recs_builder
     from app.demo.seed import seed_demo
     from app.extensions import db
     from app.sandbox.notify import stop_worker
@@ -96,7 +96,7 @@ def live_app(tmp_path_factory):
         db.create_all()
         seed_demo(Path(upload_folder), with_sandbox_users=True)
         db.session.commit()
-        recommendations.rebuild(root / "cache")  # as `flask shop demo` does
+        recs_builder.rebuild(root / "cache")  # as `flask shop demo` does
         db.session.remove()
     try:
         yield app

@@ -9,7 +9,6 @@ import scipy.sparse as sp
 from app.recs import evaluation, similarity
 from app.recs.blend import (
     BlendWeights,
-    pick_unowned,
     recommend_for_reader,
     recommend_for_readers,
     related_items,
@@ -22,6 +21,7 @@ from app.recs.content import (
     tokenize,
 )
 from app.recs.interactions import interaction_matrix
+from app.recs.lists import pick_unowned
 from app.recs.popularity import decayed_popularity
 from app.recs.similarity import Neighbours, item_neighbours
 from app.recs.topk import top_k_rows

@@ -1,11 +1,14 @@
 """Recommendations in the shop: built from real orders, shown in their slots, never owned."""
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from app import recommendations
+from app import recs_builder
 from app.extensions import db
 from app.models import ItemRecs, PayChannel, Product, Reader, RecSlotDaily, RecsModel
 from app.payments import orders
@@ -41,7 +44,7 @@ def _shop(app, tmp_path, third_id=None):
         _bought(first, writing, editing)
         _bought(second, writing, editing)
         _bought(third, writing)
-        recommendations.rebuild(tmp_path / "cache")
+        recs_builder.rebuild(tmp_path / "cache")
         return {
             "writing": writing.slug,
             "editing": editing.slug,
@@ -82,7 +85,7 @@ def test_after_reading_related_items_follow(app, tmp_path):
     with app.app_context():
         free = factories.product(title="写作课的免费导读", price_fen=0, body_md="正文")
         db.session.commit()
-        recommendations.rebuild(tmp_path / "cache")
+        recs_builder.rebuild(tmp_path / "cache")
         slug = free.slug
     page = app.test_client().get(f"/p/{slug}/read").get_data(as_text=True)
     assert 'data-slot="related"' in page and "相关内容" in page
@@ -93,13 +96,13 @@ def test_rebuilds_wait_for_enough_new_purchases(app, tmp_path):
     _shop(app, tmp_path)
     with app.app_context():
         built_at = db.session.scalar(sa.select(RecsModel.built_at))
-        assert recommendations.rebuild_if_due(tmp_path / "cache") is None
+        assert recs_builder.rebuild_if_due(tmp_path / "cache") is None
         assert db.session.scalar(sa.select(RecsModel.built_at)) == built_at
 
 
 def test_an_empty_shop_builds_nothing_and_pages_still_render(app, client, tmp_path):
     with app.app_context():
-        built = recommendations.rebuild(tmp_path / "cache")
+        built = recs_builder.rebuild(tmp_path / "cache")
         assert built.items == 0 and built.readers == 0
         factories.product(title="新上架")
         db.session.commit()
@@ -189,3 +192,18 @@ def test_the_studio_shows_what_each_slot_earns(app, studio, tmp_path):
 def test_recs_page_before_any_build(studio):
     html = studio.get("/studio/recs").get_data(as_text=True)
     assert "flask recs rebuild" in html
+
+
+def test_the_web_app_never_loads_the_engine(tmp_path):
+    # Pages only look stored lists up; numba, scipy and jieba (about 65 MB a worker) load only in
+    # the commands that build them (app.recs_builder).
+    check = (
+        "import sys; from app import create_app; "
+        f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite://'}}, {str(tmp_path)!r}); "
+        "print(sorted({'numba', 'scipy', 'jieba'} & set(sys.modules)))"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    loaded = subprocess.run(
+        [sys.executable, "-c", check], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
