@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app import rollups
 from app.extensions import db
 from app.models import Entitlement, Order, Product, Reader, ReadingProgress, Section
 from app.models.base import insert_or_ignore, utcnow
@@ -119,6 +120,7 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
     db.session.execute(
         sa.update(Order).where(Order.reader_id == guest.id).values(reader_id=target.id)
     )
+    rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)
 

@@ -12,7 +12,9 @@ Events are folded only once they are a few seconds old: on PostgreSQL an event w
 id can commit after one with a higher id, and the lag lets the slower transaction finish.
 """
 
+from collections import Counter
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -360,3 +362,69 @@ def _month_end(month: date) -> date:
 
 def last_folded_at() -> datetime | None:
     return db.session.scalar(sa.select(RollupState.folded_at))
+
+
+# --- a guest who bought signs in as a WeChat reader we know -----------------------------------
+
+
+def merge_buyer(guest_id: int, target_id: int) -> None:
+    """Make the guest's rows the WeChat reader's, as a rebuild would: they are one person.
+
+    One paying reader a day, one first day, one cohort. Only the days either of them paid on are
+    read. Events not folded yet need nothing: a fold reads an order's reader as it is then. The
+    caller commits, with the rest of the merge.
+    """
+    state = db.session.scalar(sa.select(RollupState))
+    if state is None:
+        return  # never built: the first build reads the orders as they are
+    zone = ZoneInfo(state.timezone)
+    paid = db.session.scalars(
+        sa.select(Order.paid_at).where(
+            Order.reader_id.in_((guest_id, target_id)), Order.paid_at.is_not(None)
+        )
+    )
+    days = {moment.astimezone(zone).date() for moment in paid}
+    guest_days, target_days = set(), set()
+    for row in db.session.scalars(sa.select(BuyerDay).where(BuyerDay.day.in_(days))):
+        ids = _ids(row.reader_ids)
+        if target_id in ids:
+            target_days.add(row.day)
+        if guest_id in ids:
+            guest_days.add(row.day)
+            merged = np.union1d(ids[ids != guest_id], [target_id])
+            row.reader_ids = merged.astype(np.int32).tobytes()
+    if not guest_days:
+        return
+    firsts = dict(
+        db.session.execute(
+            sa.select(BuyerFirst.reader_id, BuyerFirst.first_day).where(
+                BuyerFirst.reader_id.in_((guest_id, target_id))
+            )
+        ).all()
+    )
+    first = min(firsts.values())
+    changes: Counter = Counter()
+    for reader_id, bought_on in ((guest_id, guest_days), (target_id, target_days)):
+        if reader_id in firsts:
+            changes.subtract((_month_of(firsts[reader_id]), m) for m in _months(bought_on))
+    changes.update((_month_of(first), m) for m in _months(guest_days | target_days))
+    changed = [
+        {"cohort": cohort, "month": month, "readers": n}
+        for (cohort, month), n in changes.items()
+        if n
+    ]
+    if changed:
+        db.session.execute(
+            upsert_adding(CohortMonthly.__table__, ("cohort", "month"), ("readers",)), changed
+        )
+        db.session.execute(sa.delete(CohortMonthly).where(CohortMonthly.readers <= 0))
+    db.session.execute(sa.delete(BuyerFirst).where(BuyerFirst.reader_id.in_(list(firsts))))
+    db.session.execute(sa.insert(BuyerFirst), [{"reader_id": target_id, "first_day": first}])
+
+
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _months(days) -> set[date]:
+    return {_month_of(day) for day in days}

@@ -5,13 +5,15 @@ import gzip
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from app import dashboard, rollups
+from app import dashboard, readers, rollups
 from app.demo import history
 from app.extensions import db
 from app.models import (
+    BuyerDay,
     BuyerFirst,
     CohortMonthly,
     ItemSalesDaily,
@@ -135,6 +137,36 @@ def test_days_and_hours_are_shanghai_time(app):
         # One reader on two days: one buyer, first seen on the 24th.
         assert rollups.count_buyers_between(date(2026, 11, 24), date(2026, 11, 25)) == 1
         assert db.session.scalar(sa.select(BuyerFirst.first_day)) == date(2026, 11, 24)
+
+
+def test_a_guest_who_bought_then_signs_in_with_wechat_is_one_buyer(app):
+    with app.app_context():
+        rollups.rebuild(TZ)
+        known = factories.reader(openid="o-known")
+        guest = factories.reader()
+        _paid_at(app, datetime(2026, 9, 3, 4, tzinfo=UTC), reader=known)
+        _paid_at(app, datetime(2026, 8, 20, 4, tzinfo=UTC), reader=guest)  # the earlier cohort
+        _paid_at(app, datetime(2026, 9, 3, 6, tzinfo=UTC), reader=guest)  # a day they share
+        _paid_at(app, datetime(2026, 10, 5, 4, tzinfo=UTC), reader=guest)
+        rollups.ensure_current(TZ, lag=timedelta(0))
+        autumn = (date(2026, 8, 1), date(2026, 10, 31))
+        assert rollups.count_buyers_between(*autumn) == 2
+
+        begin_write()
+        readers.sign_in_with_wechat(guest, readers.WeChatProfile(openid="o-known"))
+        db.session.commit()
+
+        assert rollups.count_buyers_between(*autumn) == 1
+        assert rollups.count_buyers_between(date(2026, 9, 3), date(2026, 9, 3)) == 1
+        merged = {**_snapshot(), "buyer_days": _buyer_days()}
+        assert merged["buyer_firsts"] == [(known.id, date(2026, 8, 20))]
+        rollups.rebuild(TZ)
+        assert {**_snapshot(), "buyer_days": _buyer_days()} == merged
+
+
+def _buyer_days() -> list[tuple]:
+    rows = db.session.execute(sa.select(BuyerDay.day, BuyerDay.reader_ids).order_by(BuyerDay.day))
+    return [(day, sorted(np.frombuffer(ids, dtype=np.int32).tolist())) for day, ids in rows]
 
 
 def test_cohorts_count_each_reader_once_a_month(app):
