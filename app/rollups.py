@@ -14,7 +14,6 @@ id can commit after one with a higher id, and the lag lets the slower transactio
 
 from collections import Counter
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -254,8 +253,8 @@ def _add_buyers(pairs: pd.DataFrame) -> None:
     month_starts = {m: m.start_time.date() for m in months.unique()}
     before = {m: _buyers_between(start, _month_end(start)) for m, start in month_starts.items()}
 
+    first_day = _first_days(pairs)  # first: it reads the days bought before these
     _merge_buyer_days(pairs)
-    first_day = _first_days(pairs)
 
     # A (reader, month) pair is new to the cohort matrix unless the reader had already
     # bought earlier that month (before these purchases were added).
@@ -297,7 +296,8 @@ def _merge_buyer_days(pairs: pd.DataFrame) -> None:
 
 
 def _first_days(pairs: pd.DataFrame) -> pd.Series:
-    """Each reader's first purchase day (earlier records win); new buyers are stored."""
+    """Each reader's first purchase day; new buyers are stored, and a known buyer whose new
+    purchase is earlier (its notification came late) moves to the earlier day and cohort."""
     firsts = pairs.groupby("reader_id")["day"].min()
     known = {}
     readers = [int(r) for r in firsts.index]
@@ -310,6 +310,14 @@ def _first_days(pairs: pd.DataFrame) -> pd.Series:
                 )
             ).all()
         )
+    earlier = {
+        reader: day.date()
+        for reader, day in zip(firsts.index.tolist(), firsts.dt.to_pydatetime(), strict=True)
+        if reader in known and day.date() < known[reader]
+    }
+    if earlier:
+        _move_first_days(earlier, known)
+        known.update(earlier)
     new = firsts[~firsts.index.isin(list(known))]
     if not new.empty:
         db.session.execute(
@@ -370,56 +378,72 @@ def last_folded_at() -> datetime | None:
 def merge_buyer(guest_id: int, target_id: int) -> None:
     """Make the guest's rows the WeChat reader's, as a rebuild would: they are one person.
 
-    One paying reader a day, one first day, one cohort. Only the days either of them paid on are
-    read. Events not folded yet need nothing: a fold reads an order's reader as it is then. The
-    caller commits, with the rest of the merge.
+    One paying reader a day, one first day, one cohort. Events not folded yet need nothing: a
+    fold reads an order's reader as it is then. The caller commits, with the rest of the merge.
     """
-    state = db.session.scalar(sa.select(RollupState))
-    if state is None:
-        return  # never built: the first build reads the orders as they are
-    zone = ZoneInfo(state.timezone)
-    paid = db.session.scalars(
-        sa.select(Order.paid_at).where(
-            Order.reader_id.in_((guest_id, target_id)), Order.paid_at.is_not(None)
-        )
-    )
-    days = {moment.astimezone(zone).date() for moment in paid}
-    guest_days, target_days = set(), set()
-    for row in db.session.scalars(sa.select(BuyerDay).where(BuyerDay.day.in_(days))):
+    days = _days_bought((guest_id, target_id))
+    if not days[guest_id]:
+        return  # bought nothing that was folded (or the rollups were never built)
+    for row in db.session.scalars(sa.select(BuyerDay).where(BuyerDay.day.in_(days[guest_id]))):
         ids = _ids(row.reader_ids)
-        if target_id in ids:
-            target_days.add(row.day)
-        if guest_id in ids:
-            guest_days.add(row.day)
-            merged = np.union1d(ids[ids != guest_id], [target_id])
-            row.reader_ids = merged.astype(np.int32).tobytes()
-    if not guest_days:
-        return
-    firsts = dict(
+        merged = np.union1d(ids[ids != guest_id], [target_id])
+        row.reader_ids = merged.astype(np.int32).tobytes()
+    firsts = _stored_firsts((guest_id, target_id))
+    first = min(firsts.values())
+    changes: Counter = Counter()
+    for reader_id, first_of_reader in firsts.items():
+        changes.subtract((_month_of(first_of_reader), m) for m in _months(days[reader_id]))
+    changes.update((_month_of(first), m) for m in _months(days[guest_id] | days[target_id]))
+    _add_to_cohorts(changes)
+    db.session.execute(sa.delete(BuyerFirst).where(BuyerFirst.reader_id.in_(list(firsts))))
+    db.session.execute(sa.insert(BuyerFirst), [{"reader_id": target_id, "first_day": first}])
+
+
+def _move_first_days(earlier: dict[int, date], known: dict[int, date]) -> None:
+    """Readers whose first purchase turned out earlier: their cohort cells move with them."""
+    days = _days_bought(earlier)
+    changes: Counter = Counter()
+    for reader_id, first in earlier.items():
+        months = _months(days[reader_id])
+        changes.subtract((_month_of(known[reader_id]), m) for m in months)
+        changes.update((_month_of(first), m) for m in months)
+        db.session.execute(
+            sa.update(BuyerFirst).where(BuyerFirst.reader_id == reader_id).values(first_day=first)
+        )
+    _add_to_cohorts(changes)
+
+
+def _days_bought(reader_ids) -> dict[int, set[date]]:
+    """The days on which each of these readers bought, from `buyer_days`.
+
+    It reads every day's row: only the rare corrections (a merge, a late notification) ask.
+    """
+    wanted = np.array(sorted(reader_ids), dtype=np.int32)
+    days: dict[int, set[date]] = {int(r): set() for r in wanted}
+    for day, blob in db.session.execute(sa.select(BuyerDay.day, BuyerDay.reader_ids)):
+        for reader_id in wanted[np.isin(wanted, _ids(blob))].tolist():
+            days[reader_id].add(day)
+    return days
+
+
+def _stored_firsts(reader_ids) -> dict[int, date]:
+    return dict(
         db.session.execute(
             sa.select(BuyerFirst.reader_id, BuyerFirst.first_day).where(
-                BuyerFirst.reader_id.in_((guest_id, target_id))
+                BuyerFirst.reader_id.in_(list(reader_ids))
             )
         ).all()
     )
-    first = min(firsts.values())
-    changes: Counter = Counter()
-    for reader_id, bought_on in ((guest_id, guest_days), (target_id, target_days)):
-        if reader_id in firsts:
-            changes.subtract((_month_of(firsts[reader_id]), m) for m in _months(bought_on))
-    changes.update((_month_of(first), m) for m in _months(guest_days | target_days))
-    changed = [
-        {"cohort": cohort, "month": month, "readers": n}
-        for (cohort, month), n in changes.items()
-        if n
-    ]
-    if changed:
+
+
+def _add_to_cohorts(changes: Counter) -> None:
+    """Add (or take) readers to (from) cohort cells; a cell left empty is dropped."""
+    rows = [{"cohort": c, "month": m, "readers": n} for (c, m), n in changes.items() if n]
+    if rows:
         db.session.execute(
-            upsert_adding(CohortMonthly.__table__, ("cohort", "month"), ("readers",)), changed
+            upsert_adding(CohortMonthly.__table__, ("cohort", "month"), ("readers",)), rows
         )
         db.session.execute(sa.delete(CohortMonthly).where(CohortMonthly.readers <= 0))
-    db.session.execute(sa.delete(BuyerFirst).where(BuyerFirst.reader_id.in_(list(firsts))))
-    db.session.execute(sa.insert(BuyerFirst), [{"reader_id": target_id, "first_day": first}])
 
 
 def _month_of(day: date) -> date:

@@ -186,6 +186,24 @@ def test_cohorts_count_each_reader_once_a_month(app):
         }
 
 
+def test_late_news_of_an_earlier_purchase_moves_the_reader_to_its_cohort(app):
+    with app.app_context():
+        rollups.rebuild(TZ)
+        reader = _paid_at(app, datetime(2026, 10, 5, 4, tzinfo=UTC))
+        _paid_at(app, datetime(2026, 11, 2, 4, tzinfo=UTC), reader=reader)
+        rollups.ensure_current(TZ, lag=timedelta(0))
+        # Then the notification of a September payment, days late.
+        _paid_at(app, datetime(2026, 9, 20, 4, tzinfo=UTC), reader=reader)
+        rollups.ensure_current(TZ, lag=timedelta(0))
+        folded = {**_snapshot(), "buyer_days": _buyer_days()}
+        assert folded["buyer_firsts"] == [(reader.id, date(2026, 9, 20))]
+        assert [(c, m, n) for c, m, n in folded["cohort_monthly"]] == [
+            (date(2026, 9, 1), date(2026, m, 1), 1) for m in (9, 10, 11)
+        ]
+        rollups.rebuild(TZ)
+        assert {**_snapshot(), "buyer_days": _buyer_days()} == folded
+
+
 def test_figures_match_plain_sql_on_generated_orders(app):
     """The dashboard's numbers for a range against SQL straight over the orders."""
     with app.app_context():
