@@ -19,7 +19,17 @@ import sqlalchemy as sa
 
 from app import catalog, cover_uploads
 from app.extensions import db
-from app.models import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
+from app.models import (
+    Entitlement,
+    Order,
+    PageViewsDaily,
+    Product,
+    ProductFile,
+    ProductKind,
+    ProductStatus,
+    Section,
+    Tag,
+)
 from app.money import InvalidAmount, parse_yuan, yuan_for_input
 from app.richtext import render_markdown, split_at_marker, strip_marker
 
@@ -205,6 +215,42 @@ def unpublish(product: Product) -> None:
     """
     product.status = ProductStatus.DRAFT
     catalog.mark_content_changed()
+
+
+def deletion_refused(product: Product) -> str | None:
+    """Why this product may not be deleted, or None.
+
+    Only a draft that nobody ever ordered or owns goes: orders are records of what happened, and
+    a reader's access must never vanish. Anything else leaves the shop by 下架 instead.
+    """
+    if product.is_published:
+        return "请先下架，再删除"
+    ordered = sa.exists().where(Order.product_id == product.id)
+    owned = sa.exists().where(Entitlement.product_id == product.id)
+    if db.session.scalar(sa.select(ordered | owned)):
+        return "有读者下过单或拥有它，不能删除；保持下架即可，已购读者仍可阅读"
+    return None
+
+
+def delete_product(product: Product, upload_folder: Path) -> list[Path]:
+    """Delete a draft with its lessons, files, tags, reading progress and page views.
+
+    Raises Rejected when `deletion_refused` says no. Returns the files on disk (downloads, the
+    cover and its thumbnail) for the caller to remove once the deletion is committed.
+    """
+    refusal = deletion_refused(product)
+    if refusal:
+        raise Rejected({"delete": refusal})
+    leftovers = [upload_folder / "files" / record.stored_name for record in product.files]
+    if product.cover_image:
+        covers_folder = upload_folder / "covers"
+        name = product.cover_image
+        leftovers += [covers_folder / name, covers_folder / cover_uploads.thumbnail_name(name)]
+    db.session.execute(sa.delete(PageViewsDaily).where(PageViewsDaily.product_key == product.id))
+    db.session.delete(product)  # sections and files by the ORM; progress and lists by the database
+    db.session.flush()
+    catalog.mark_content_changed()
+    return leftovers
 
 
 # --- field rules -------------------------------------------------------------------------

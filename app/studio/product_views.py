@@ -84,6 +84,7 @@ def _product_form(kind: ProductKind, fields: ProductFields, product=None, errors
         errors=errors or {},
         max_cover_mb=cover_uploads.MAX_COVER_BYTES // (1024 * 1024),
         max_file_mb=catalog_admin.MAX_FILE_BYTES // (1024 * 1024),
+        deletion_refused=catalog_admin.deletion_refused(product) if product else None,
     ), status
 
 
@@ -126,6 +127,24 @@ def product_edit(product_id: int):
         cover_uploads.remove_cover(_upload_folder() / "covers", replaced)
     flash("已保存", "info")
     return redirect(_edit_url(product))
+
+
+@bp.post("/products/<int:product_id>/delete")
+def product_delete(product_id: int):
+    begin_write()
+    product = _product_or_404(product_id)
+    title = product.title
+    try:
+        leftovers = catalog_admin.delete_product(product, _upload_folder())
+    except Rejected as rejected:
+        db.session.rollback()
+        flash(rejected.errors["delete"], "error")
+        return redirect(_edit_url(product))
+    db.session.commit()
+    for path in leftovers:  # only now: had the commit failed, the product would still use them
+        path.unlink(missing_ok=True)
+    flash(f"已删除：{title}", "info")
+    return redirect(url_for(".products"))
 
 
 @bp.post("/products/<int:product_id>/publish")

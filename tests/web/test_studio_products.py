@@ -2,15 +2,27 @@
 
 import io
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app import cover_uploads
+from app import catalog_admin, cover_uploads
 from app.extensions import db
-from app.models import Product, ProductKind, ProductStatus
+from app.models import (
+    PageViewsDaily,
+    PayChannel,
+    Product,
+    ProductFile,
+    ProductKind,
+    ProductStatus,
+    ReadingProgress,
+    Section,
+)
+from app.payments import orders
+from app.transactions import begin_write
 from tests import factories
 from tests.payflow import csrf_token_in
 
@@ -315,3 +327,79 @@ def test_the_editor_page_carries_the_preview_endpoint_and_token(app, studio):
     assert 'data-preview-url="/studio/products/preview"' in page
     assert re.search(r'data-csrf-token="[^"]+"', page)
     assert "data-insert-marker" in page
+
+
+# --- deleting ----------------------------------------------------------------------------------
+
+
+def _delete(studio, product_id: int):
+    edit = f"/studio/products/{product_id}"
+    return _post(studio, f"{edit}/delete", form_path=edit)
+
+
+def test_a_draft_nobody_ordered_is_deleted_with_its_files(app, studio):
+    with app.app_context():
+        draft = factories.product(
+            ProductKind.DOWNLOAD, title="没人买的草稿", published=False, sections=[("一", "", True)]
+        )
+        stored = factories.attach_file(draft, Path(app.config["UPLOAD_FOLDER"])).stored_name
+        reader = factories.reader()
+        db.session.add(ReadingProgress(reader_id=reader.id, product_id=draft.id))
+        db.session.add(PageViewsDaily(day=date(2026, 11, 1), product_key=draft.id, views=3))
+        draft_id, file_path = draft.id, Path(app.config["UPLOAD_FOLDER"]) / "files" / stored
+        db.session.commit()
+    edit = f"/studio/products/{draft_id}"
+    cover = {"cover": (io.BytesIO(_png()), "photo.png")}
+    assert _post(studio, edit, title="没人买的草稿", price_yuan="1", **cover).status_code == 302
+    covers = Path(app.config["UPLOAD_FOLDER"]) / "covers"
+    cover = _product(app, id=draft_id).cover_image
+    assert file_path.is_file() and (covers / cover).is_file()
+    assert "删除「没人买的草稿」？它的章节、文件和封面会一起删除" in studio.get(edit).get_data(
+        as_text=True
+    )
+
+    response = _delete(studio, draft_id)
+    assert response.status_code == 302 and response.location.endswith("/studio/products")
+    assert "已删除：没人买的草稿" in studio.get("/studio/products").get_data(as_text=True)
+    with app.app_context():
+        for model in (Product, Section, ProductFile, ReadingProgress, PageViewsDaily):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
+    assert not file_path.exists()
+    assert not (covers / cover).exists()
+    assert not (covers / cover_uploads.thumbnail_name(cover)).exists()
+    assert studio.get(edit).status_code == 404
+
+
+@pytest.mark.parametrize("history", ["published", "ordered", "owned"])
+def test_what_was_published_ordered_or_owned_is_never_deleted(app, studio, history):
+    with app.app_context():
+        item = factories.product(title="有过历史的")
+        if history == "ordered":
+            begin_write()
+            orders.place_order(
+                factories.reader(), item, PayChannel.NATIVE, "127.0.0.1", timedelta(hours=2)
+            )
+        if history != "published":
+            catalog_admin.unpublish(item)
+        if history == "owned":
+            factories.give(factories.reader(), item)
+        item_id = item.id
+        db.session.commit()
+    edit = f"/studio/products/{item_id}"
+    assert "它的章节、文件和封面会一起删除" not in studio.get(edit).get_data(as_text=True)
+    response = _delete(studio, item_id)
+    assert response.status_code == 302 and response.location.endswith(edit)
+    page = studio.get(edit).get_data(as_text=True)
+    assert ("请先下架" if history == "published" else "不能删除") in page
+    assert _product(app, id=item_id).title == "有过历史的"
+
+
+def test_only_the_creator_deletes(app, client):
+    with app.app_context():
+        item_id = factories.product(published=False).id
+        db.session.commit()
+    login_page = client.get("/creator/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    response = client.post(f"/studio/products/{item_id}/delete", data={"csrf_token": token})
+    assert "/creator/login" in response.location
+    assert _product(app, id=item_id) is not None
