@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.creators import CreatorError, create_creator
+from app.creators import CreatorError, create_creator, reset_password
 from app.extensions import db
 
 shop_cli = AppGroup("shop", help="Manage the shop.")
@@ -25,6 +25,19 @@ def create_admin(username: str, password: str) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"已创建创作者账号 {username}，登录地址 /creator/login")
+
+
+@shop_cli.command("reset-password")
+@click.option("--username", prompt="用户名")
+@click.option("--password", prompt="新密码", hide_input=True, confirmation_prompt=True)
+def reset_admin_password(username: str, password: str) -> None:
+    """Set a new studio password for a creator who cannot log in; every session ends."""
+    try:
+        reset_password(username, password)
+    except CreatorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"已为 {username} 设置新密码，所有设备需要重新登录")
 
 
 @shop_cli.command("demo")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import catalog
+from app import catalog, creators
 from app.config import SANDBOX_APPID, SANDBOX_MCH_ID
 from app.models import Creator, ShopProfile
 from app.richtext import render_markdown
@@ -96,9 +96,6 @@ def _one_line(text: str | None) -> str:
 
 # --- the creator's password ---------------------------------------------------------------------
 
-NEW_PASSWORD_MIN_CHARS = 10
-PASSWORD_MAX_CHARS = 200  # the login form takes no longer password
-
 
 class PasswordRefused(ValueError):
     def __init__(self, field: str, message: str):
@@ -111,10 +108,8 @@ def change_password(creator: Creator, current: str, new: str) -> None:
     """Replace the password after checking the current one; hashed as app/creators.py does."""
     if not check_password_hash(creator.password_hash, current or ""):
         raise PasswordRefused("current", "当前密码不正确")
-    if len(new) < NEW_PASSWORD_MIN_CHARS:
-        raise PasswordRefused("new", f"新密码至少 {NEW_PASSWORD_MIN_CHARS} 位")
-    if len(new) > PASSWORD_MAX_CHARS:
-        raise PasswordRefused("new", f"新密码最多 {PASSWORD_MAX_CHARS} 位")
+    if problem := creators.password_problem(new):
+        raise PasswordRefused("new", "新" + problem)
     if new == current:
         raise PasswordRefused("new", "新密码不能与当前密码相同")
     creator.password_hash = generate_password_hash(new)

@@ -3,7 +3,7 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from app import catalog, shop_settings, tips
+from app import catalog, creators, shop_settings, tips
 from app.checkout.common import public_url
 from app.extensions import db
 from app.studio import bp
@@ -26,8 +26,8 @@ def _render(profile=None, profile_errors=None, password_errors=None, status=200)
         tip_settings=tips.settings(),
         wechat=shop_settings.wechat_status(current_app.config, urls),
         username=current_user.username,
-        password_min=shop_settings.NEW_PASSWORD_MIN_CHARS,
-        password_max=shop_settings.PASSWORD_MAX_CHARS,
+        password_min=creators.PASSWORD_MIN_CHARS,
+        password_max=creators.PASSWORD_MAX_CHARS,
     )
     return page, status
 

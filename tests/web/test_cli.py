@@ -1,5 +1,6 @@
 import sqlalchemy as sa
 
+from app.creators import authenticate
 from app.extensions import db
 from app.models import (
     Creator,
@@ -75,3 +76,24 @@ def test_demo_shop_pages_render(app, runner, client):
     assert client.get("/about").status_code == 200
     for slug in slugs:
         assert client.get(f"/p/{slug}").status_code == 200
+
+
+def test_reset_password_lets_a_locked_out_creator_back_in_and_ends_every_session(app, runner):
+    create = ["shop", "create-admin", "--username", "mubai", "--password", "long-enough-pw"]
+    assert runner.invoke(args=create).exit_code == 0
+    with app.app_context():
+        old_stamp = db.session.scalar(sa.select(Creator)).session_stamp
+
+    reset = ["shop", "reset-password", "--username", "mubai", "--password", "a-brand-new-pw"]
+    result = runner.invoke(args=reset)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        creator = db.session.scalar(sa.select(Creator))
+        assert creator.session_stamp != old_stamp  # sessions opened before load nobody now
+        assert authenticate("mubai", "a-brand-new-pw") is creator
+        assert authenticate("mubai", "long-enough-pw") is None
+
+    unknown = ["shop", "reset-password", "--username", "nobody", "--password", "a-brand-new-pw"]
+    assert "没有用户名为 nobody 的创作者" in runner.invoke(args=unknown).output
+    short = ["shop", "reset-password", "--username", "mubai", "--password", "short-pw1"]
+    assert "密码至少 10 位" in runner.invoke(args=short).output
