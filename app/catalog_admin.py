@@ -243,9 +243,7 @@ def delete_product(product: Product, upload_folder: Path) -> list[Path]:
         raise Rejected({"delete": refusal})
     leftovers = [upload_folder / "files" / record.stored_name for record in product.files]
     if product.cover_image:
-        covers_folder = upload_folder / "covers"
-        name = product.cover_image
-        leftovers += [covers_folder / name, covers_folder / cover_uploads.thumbnail_name(name)]
+        leftovers += cover_uploads.cover_files(upload_folder / "covers", product.cover_image)
     db.session.execute(sa.delete(PageViewsDaily).where(PageViewsDaily.product_key == product.id))
     db.session.delete(product)  # sections and files by the ORM; progress and lists by the database
     db.session.flush()

@@ -62,10 +62,15 @@ def store_drawn_cover(folder: Path, slug: str, title: str, kind_label: str) -> s
         return store_cover(folder, slug, image)
 
 
+def cover_files(folder: Path, cover_name: str) -> list[Path]:
+    """A cover's files on disk: the picture and its thumbnail (either may be missing)."""
+    return [folder / cover_name, folder / thumbnail_name(cover_name)]
+
+
 def remove_cover(folder: Path, cover_name: str) -> None:
-    """Delete a cover no product uses any more, and its thumbnail (either may be gone already)."""
-    for name in (cover_name, thumbnail_name(cover_name)):
-        (folder / name).unlink(missing_ok=True)
+    """Delete a cover no product uses any more, with its thumbnail."""
+    for path in cover_files(folder, cover_name):
+        path.unlink(missing_ok=True)
 
 
 def thumbnail_name(cover_name: str) -> str:

@@ -302,14 +302,7 @@ def _first_days(pairs: pd.DataFrame) -> pd.Series:
     known = {}
     readers = [int(r) for r in firsts.index]
     for start in range(0, len(readers), 10_000):  # SQLite caps the number of parameters
-        chunk = readers[start : start + 10_000]
-        known.update(
-            db.session.execute(
-                sa.select(BuyerFirst.reader_id, BuyerFirst.first_day).where(
-                    BuyerFirst.reader_id.in_(chunk)
-                )
-            ).all()
-        )
+        known.update(_stored_firsts(readers[start : start + 10_000]))
     earlier = {
         reader: day.date()
         for reader, day in zip(firsts.index.tolist(), firsts.dt.to_pydatetime(), strict=True)
@@ -381,14 +374,14 @@ def merge_buyer(guest_id: int, target_id: int) -> None:
     One paying reader a day, one first day, one cohort. Events not folded yet need nothing: a
     fold reads an order's reader as it is then. The caller commits, with the rest of the merge.
     """
-    days = _days_bought((guest_id, target_id))
-    if not days[guest_id]:
+    firsts = _stored_firsts((guest_id, target_id))
+    if guest_id not in firsts:
         return  # bought nothing that was folded (or the rollups were never built)
+    days = _days_bought((guest_id, target_id))
     for row in db.session.scalars(sa.select(BuyerDay).where(BuyerDay.day.in_(days[guest_id]))):
         ids = _ids(row.reader_ids)
         merged = np.union1d(ids[ids != guest_id], [target_id])
         row.reader_ids = merged.astype(np.int32).tobytes()
-    firsts = _stored_firsts((guest_id, target_id))
     first = min(firsts.values())
     changes: Counter = Counter()
     for reader_id, first_of_reader in firsts.items():
