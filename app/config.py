@@ -7,10 +7,13 @@ fills in what depends on the instance folder and decides whether the sandbox is 
 
 import hashlib
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import click
 from flask import Flask
 
 
@@ -24,7 +27,8 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
-    # WeChat: all empty means "no real credentials", which turns the sandbox on.
+    # WeChat: all four credentials empty is the demo, which runs the sandbox; any of them set
+    # means a live shop, which needs all of them (see check_wechat).
     WECHAT_APPID = ""
     WECHAT_APP_SECRET = ""
     WECHAT_MCH_ID = ""
@@ -32,7 +36,7 @@ class DefaultConfig:
     WECHAT_PAY_CERT_PATH = ""
     WECHAT_PAY_KEY_PATH = ""
     WECHAT_PAY_API_BASE = ""
-    WECHAT_SANDBOX = None  # None: on while WECHAT_APPID or WECHAT_APP_SECRET is missing
+    WECHAT_SANDBOX = None  # None: on only while every WeChat credential is empty
     WECHAT_HTTP_TIMEOUT = 10  # seconds, for every call to WeChat
     # Where wechatpy sends OAuth calls; empty means WeChat itself (or the sandbox when it is on).
     WECHAT_OAUTH_BASE_URL = ""
@@ -89,13 +93,22 @@ SANDBOX_APPID = "wx5a4db0d8e0sandbx"
 SANDBOX_MCH_ID = "1900000109"
 
 
+class ConfigurationError(click.ClickException):
+    """A configuration the shop must not start with. A ClickException, so `flask` commands end
+    with this one message rather than a traceback; gunicorn stops on it ("failed to boot")."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("配置不完整，商店不会启动:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
 def finalize(app: Flask) -> None:
     config = app.config
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
 
     for key in _STRING_KEYS:
-        config[key] = "" if config.get(key) is None else str(config[key])
+        config[key] = "" if config.get(key) is None else str(config[key]).strip()
 
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _load_or_create_secret(instance / "secret_key")
@@ -104,10 +117,82 @@ def finalize(app: Flask) -> None:
     if not config.get("UPLOAD_FOLDER"):
         config["UPLOAD_FOLDER"] = str(instance / "uploads")
 
-    if config.get("WECHAT_SANDBOX") is None:
-        config["WECHAT_SANDBOX"] = not (config["WECHAT_APPID"] and config["WECHAT_APP_SECRET"])
+    config["WECHAT_SANDBOX"] = sandbox_mode(config)
     if config["WECHAT_SANDBOX"]:
         _fill_sandbox_credentials(config)
+    else:
+        problems = check_wechat(config)
+        if problems:
+            raise ConfigurationError(problems)
+
+
+# The credentials of a live shop. Any one of them set means the creator is going live.
+WECHAT_CREDENTIALS = ("WECHAT_APPID", "WECHAT_APP_SECRET", "WECHAT_MCH_ID", "WECHAT_PAY_API_KEY")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def sandbox_mode(config) -> bool:
+    """Whether the built-in WeChat stand-in runs: when asked for by name, or when no WeChat
+    credential is set at all (the demo). Never because one key of a live shop is missing:
+    the sandbox lets anyone pay any order, so half a live configuration must refuse to start."""
+    value = config.get("WECHAT_SANDBOX")
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE | _FALSE:
+            return word in _TRUE
+        if word:
+            raise ConfigurationError([f"WECHAT_SANDBOX 只能是 true 或 false（现在是 {value!r}）"])
+        value = None
+    if value is None:
+        return not any(config[key] for key in WECHAT_CREDENTIALS)
+    return bool(value)
+
+
+# WeChat's own formats: an AppID is "wx" and 16 letters or digits; a merchant id is digits;
+# an APIv2 key is exactly 32 letters or digits (商户平台 refuses any other).
+_FORMATS = {
+    "WECHAT_APPID": (re.compile(r"wx[0-9A-Za-z]{16}"), "应为 wx 加 16 位字母或数字"),
+    "WECHAT_MCH_ID": (re.compile(r"[0-9]{6,20}"), "应为数字"),
+    "WECHAT_PAY_API_KEY": (re.compile(r"[0-9A-Za-z]{32}"), "应为 32 位字母或数字"),
+}
+_LABELS = {
+    "WECHAT_APPID": "公众号 AppID",
+    "WECHAT_APP_SECRET": "公众号 AppSecret",
+    "WECHAT_MCH_ID": "商户号",
+    "WECHAT_PAY_API_KEY": "APIv2 密钥",
+    "WECHAT_PAY_CERT_PATH": "商户证书",
+    "WECHAT_PAY_KEY_PATH": "证书私钥",
+}
+
+
+def check_wechat(config) -> list[str]:
+    """Every problem with a live shop's WeChat settings, one line each (empty: all good).
+    Values are never quoted: they may be secrets."""
+    problems = []
+    for key in WECHAT_CREDENTIALS:
+        value = config[key]
+        if not value:
+            problems.append(f"{key}（{_LABELS[key]}）未设置")
+        elif key in _FORMATS and not _FORMATS[key][0].fullmatch(value):
+            problems.append(f"{key}（{_LABELS[key]}）格式不对：{_FORMATS[key][1]}")
+
+    cert, key = config["WECHAT_PAY_CERT_PATH"], config["WECHAT_PAY_KEY_PATH"]
+    if bool(cert) != bool(key):
+        missing = "WECHAT_PAY_KEY_PATH" if cert else "WECHAT_PAY_CERT_PATH"
+        problems.append(f"{missing}（{_LABELS[missing]}）未设置：退款需要证书和私钥两个文件")
+    for name, path in (("WECHAT_PAY_CERT_PATH", cert), ("WECHAT_PAY_KEY_PATH", key)):
+        if path and not Path(path).is_file():
+            problems.append(f"{name}（{_LABELS[name]}）指向的文件不存在")
+
+    base = urlsplit(config["PUBLIC_BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.netloc:
+        problems.append(
+            "PUBLIC_BASE_URL 未设置或不是网址：微信的支付通知要发到店铺的公网地址，"
+            "如 https://shop.example.com"
+        )
+    return problems
 
 
 def _load_or_create_secret(path: Path) -> str:

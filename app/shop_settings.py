@@ -185,7 +185,8 @@ def wechat_status(config: Mapping, urls: ShopUrls) -> WeChatStatus:
     real_ids = bool(appid) and appid != SANDBOX_APPID and bool(mch_id) and mch_id != SANDBOX_MCH_ID
     checklist = [
         ChecklistStep(
-            "关闭沙箱：在 instance/config.py 中填写公众号的 WECHAT_APPID 与 WECHAT_APP_SECRET",
+            "关闭沙箱：在 instance/config.py 中一并填写 WECHAT_APPID、WECHAT_APP_SECRET、"
+            "商户号与密钥（缺一项商店就不启动，并说明缺什么）",
             not sandbox and bool(config["WECHAT_APP_SECRET"]) and real_ids,
         ),
         ChecklistStep(

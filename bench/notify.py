@@ -480,13 +480,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def bench_env(instance: Path) -> tuple[dict[str, str], str]:
     env = shop_env(instance)
     # Sandbox mode, SQLite in the instance folder: nothing from the caller's shop config.
-    for name in (
-        "FLASK_WECHAT_APPID",
-        "FLASK_WECHAT_APP_SECRET",
-        "FLASK_WECHAT_SANDBOX",
-        "FLASK_SQLALCHEMY_DATABASE_URI",
-    ):
+    for name in ("FLASK_WECHAT_APPID", "FLASK_WECHAT_APP_SECRET", "FLASK_SQLALCHEMY_DATABASE_URI"):
         env.pop(name, None)
+    # A pay key is a credential: without the sandbox asked for by name the shop would start live.
+    env["FLASK_WECHAT_SANDBOX"] = "true"
     # Letters first, so from_prefixed_env cannot read either as a JSON number.
     key = "k" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(31))
     env["FLASK_WECHAT_PAY_API_KEY"] = key

@@ -16,6 +16,7 @@ from flask import Flask
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 
+from app.config import ConfigurationError
 from app.payments.gateway import (
     BillRow,
     GatewayError,
@@ -43,6 +44,9 @@ class WeChatPayV2Gateway:
     @classmethod
     def from_app(cls, app: Flask) -> "WeChatPayV2Gateway":
         config = app.config
+        if not config["WECHAT_PAY_API_KEY"]:
+            # wechatpy would sign and verify with it: a forged notification would pass.
+            raise ConfigurationError(["WECHAT_PAY_API_KEY（APIv2 密钥）未设置"])
         cert, key = config["WECHAT_PAY_CERT_PATH"], config["WECHAT_PAY_KEY_PATH"]
         client = WeChatPay(
             config["WECHAT_APPID"],

@@ -35,6 +35,9 @@ class MalformedXML(ValueError):
 
 def string_to_sign(params: dict, key: str) -> str:
     """Every non-empty field but sign, sorted by name, as raw k=v joined by &, then &key=."""
+    if not key:
+        # An empty key signs what anyone can forge: never sign or verify with one.
+        raise ValueError("refusing to sign with an empty key")
     pairs = [f"{name}={params[name]}" for name in sorted(params) if name != "sign" and params[name]]
     return "&".join([*pairs, f"key={key}"])
 

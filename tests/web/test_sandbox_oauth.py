@@ -107,6 +107,9 @@ def test_the_sandbox_is_absent_with_real_credentials(tmp_path):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
             "WECHAT_APPID": "wx1234567890abcdef",
             "WECHAT_APP_SECRET": "real-secret",
+            "WECHAT_MCH_ID": "1612345678",
+            "WECHAT_PAY_API_KEY": "livepaykey0123456789abcdefABCDEF",
+            "PUBLIC_BASE_URL": "https://shop.example.com",
         },
         instance_path=str(tmp_path),
     )

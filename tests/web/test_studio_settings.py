@@ -113,7 +113,7 @@ def test_the_tip_settings_form_is_on_the_settings_page(app, studio):
 # --- WeChat configuration -----------------------------------------------------------------------
 
 LIVE_SECRET = "app-secret-9f8e7d6c5b4a"
-LIVE_KEY = "live-pay-key-0123456789abcdefABCD"
+LIVE_KEY = "livepaykey0123456789abcdefABCDEF"
 
 
 def _creator_client(app):
@@ -140,6 +140,8 @@ def test_the_sandbox_shows_its_mode_and_no_secret(app, studio):
 def test_a_live_shop_shows_ids_in_full_and_secrets_as_set(app_factory, tmp_path):
     cert = tmp_path / "apiclient_cert.pem"
     cert.write_text("-----BEGIN CERTIFICATE-----")
+    key = tmp_path / "apiclient_key.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----")
     app = app_factory(
         WECHAT_SANDBOX=False,
         WECHAT_APPID="wx1234567890abcdef",
@@ -147,23 +149,23 @@ def test_a_live_shop_shows_ids_in_full_and_secrets_as_set(app_factory, tmp_path)
         WECHAT_MCH_ID="1612345678",
         WECHAT_PAY_API_KEY=LIVE_KEY,
         WECHAT_PAY_CERT_PATH=str(cert),
-        WECHAT_PAY_KEY_PATH=str(tmp_path / "missing_key.pem"),
+        WECHAT_PAY_KEY_PATH=str(key),
         PUBLIC_BASE_URL="https://shop.example.com/",
     )
     page = _creator_client(app).get("/studio/settings").get_data(as_text=True)
-    for secret in (LIVE_SECRET, LIVE_KEY, str(cert), "missing_key.pem"):
+    for secret in (LIVE_SECRET, LIVE_KEY, str(cert), "apiclient_key.pem"):
         assert secret not in page
     status = page[page.index('id="wechat"') :]
     assert re.search(r"data-wechat-mode>正式<", status)
     assert "wx1234567890abcdef" in status and "1612345678" in status
-    assert status.count("已设置") >= 4 and "文件不存在" in status
+    assert status.count("已设置") >= 4 and "文件不存在" not in status
     assert "https://shop.example.com/pay/wechat/notify<" in status
     assert "https://shop.example.com/pay/wechat/refund-notify<" in status
     assert re.search(r"data-oauth-domain>shop.example.com<", status)
     assert "https://shop.example.com/orders/" in status
     assert "沙箱测试" not in status and "自动生成测试值" not in status
-    # Checked here: credentials, merchant keys, https address; the key file is missing.
-    assert status.count('class="is-done"') == 3 and status.count('class="is-todo"') == 1
+    # Checked here: credentials, merchant keys, certificate files, https address.
+    assert status.count('class="is-done"') == 4 and status.count('class="is-todo"') == 0
 
 
 # --- the password -------------------------------------------------------------------------------
