@@ -12,14 +12,19 @@ from flask import (
     url_for,
 )
 from flask_login import login_required, login_user, logout_user
-from wechatpy.exceptions import WeChatOAuthException
 
 from app import creators, readers
 from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
 from app.accounts.session import current_reader, is_wechat_browser, remember_reader, safe_next
 from app.extensions import db, limiter
-from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, oauth_client
+from app.wechat.oauth import (
+    SCOPE_BASE,
+    SCOPE_USERINFO,
+    OAuthFailed,
+    exchange_code,
+    oauth_client,
+)
 
 OAUTH_SESSION_KEY = "wechat_oauth"
 
@@ -56,11 +61,10 @@ def wechat_callback():
 
     client = oauth_client(url_for(".wechat_callback", _external=True), pending["scope"])
     try:
-        token = client.fetch_access_token(code)
-        info = client.get_user_info() if pending["scope"] == SCOPE_USERINFO else {}
-    except WeChatOAuthException as exc:
-        current_app.logger.warning("WeChat OAuth failed: %s", exc)
-        flash("微信授权没有成功，请稍后重试", "error")
+        token, info = exchange_code(client, code)
+    except OAuthFailed as failure:
+        current_app.logger.warning("WeChat OAuth failed: %s", failure)
+        flash(failure.reader_message, "error")
         return redirect(pending["next"])
 
     profile = readers.WeChatProfile(

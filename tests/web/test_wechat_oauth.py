@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models import Reader
 from app.sandbox.models import SandboxUser
 from tests import factories
-from tests.conftest import WECHAT_UA, path_of
+from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
 
 
 def _reader_in_session(client):
@@ -143,3 +143,39 @@ def test_next_never_leads_off_the_shop(client, wechat):
         client.get("/auth/wechat", query_string={"next": target})
         with client.session_transaction() as session:
             assert session["wechat_oauth"]["next"] == "/"
+
+
+# WeChat unreachable or answering nonsense: a clear page, and the AppSecret in no log line.
+UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens, the connection is refused
+NOT_WECHAT = "http://wechat-sandbox.internal/nowhere/"  # the shop's own 404 page, in-process
+
+
+def test_wechat_unreachable_is_a_clear_page_and_the_secret_stays_out_of_the_log(
+    app_factory, caplog
+):
+    app = app_factory(WECHAT_API_BASE_URL=UNREACHABLE)
+    client = app.test_client()
+    wechat = WeChatSignIn(client)
+    secret = app.config["WECHAT_APP_SECRET"]
+    callback = wechat.decide(wechat.start("/library"), nickname="小明")
+
+    with caplog.at_level("DEBUG"):
+        response = wechat.finish(callback)
+    assert response.status_code == 302 and path_of(response.location) == "/library"
+    assert _reader_in_session(client) is None
+    page = client.get("/library").get_data(as_text=True)
+    assert "暂时连不上微信" in page
+    assert "WeChat OAuth failed" in caplog.text
+    assert secret not in caplog.text and secret not in page
+
+
+def test_a_wechat_answer_that_is_not_json_is_a_clear_page(app_factory, caplog):
+    app = app_factory(WECHAT_API_BASE_URL=NOT_WECHAT)
+    client = app.test_client()
+    wechat = WeChatSignIn(client)
+    callback = wechat.decide(wechat.start("/"), nickname="小明")
+    with caplog.at_level("DEBUG"):
+        response = wechat.finish(callback)
+    assert response.status_code == 302
+    assert "微信授权没有成功" in client.get("/").get_data(as_text=True)
+    assert app.config["WECHAT_APP_SECRET"] not in caplog.text
