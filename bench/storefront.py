@@ -1,4 +1,4 @@
-"""Storefront throughput benchmark (issue 2): the shop's anonymous pages against hello-world.
+"""Storefront throughput benchmark: the shop's anonymous pages against hello-world.
 
 Run from the repository root:
 
@@ -17,7 +17,7 @@ The last line is machine-readable:
     RESULT home_rps=... product_rps=... hello_rps=... home_ratio=... product_ratio=...
     home_p99_ms=... product_p99_ms=...
 
-(on one line). Targets (issue 2): home and product >= 0.4 of hello-world req/s, p99 < 50 ms
+(on one line). Targets: home and product >= 0.4 of hello-world req/s, p99 < 50 ms
 at 32 connections.
 """
 
@@ -528,7 +528,7 @@ def measure(load, url: str, args: argparse.Namespace) -> Measurement:
 def print_header(wrk: str | None, args: argparse.Namespace) -> None:
     loader = wrk or "built-in Python load generator (asyncio, one process per thread)"
     cache = os.environ.get("FLASK_PAGE_CACHE_SIZE", "unset (app default)")
-    print("Storefront benchmark (issue 2)")
+    print("Storefront benchmark")
     python = platform.python_version()
     print(f"  machine  {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
     # Anything else running shares the CPUs with gunicorn and the loader: numbers will be low.
