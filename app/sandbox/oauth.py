@@ -1,7 +1,7 @@
 """The sandbox's side of WeChat web OAuth: codes, tokens and user info, as WeChat hands them out.
 
 Plain functions over the sandbox tables; the blueprint turns them into WeChat's URLs and JSON.
-Error codes and messages are WeChat's (see PROTOCOL.md §8).
+Error codes and messages are WeChat's (see docs/wechat-protocol.md §8).
 """
 
 import secrets

@@ -1,4 +1,5 @@
-"""Signatures, XML and req_info against the official vectors (PROTOCOL.md §1, §6, §7)."""
+"""Signatures, XML and req_info against the vectors in tests/data (docs/wechat-protocol.md
+§1, §6, §7)."""
 
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The sandbox answers wechatpy as WeChat does, errors included (PROTOCOL.md §8)."""
+"""The sandbox answers wechatpy as WeChat does, errors included (docs/wechat-protocol.md §8)."""
 
 import pytest
 from wechatpy.exceptions import WeChatOAuthException
