@@ -84,7 +84,7 @@ def tag(slug: str):
 
 @bp.get("/search")
 def search():
-    query = request.args.get("q", "").strip()[:50]
+    query = catalog.search_query(request.args.get("q"))
     return render_template(
         "storefront/search.html",
         query=query,

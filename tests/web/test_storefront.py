@@ -1,5 +1,7 @@
 """What a visitor sees: home, tags, search, product pages, errors."""
 
+import pytest
+
 from app.extensions import db
 from app.models import ProductKind
 from tests import factories
@@ -57,6 +59,27 @@ def test_search_treats_like_wildcards_as_text(app, client):
     page = client.get("/search", query_string={"q": "%"}).get_data(as_text=True)
     assert "百分百的方法" not in page
     assert "没有找到" in page
+
+
+@pytest.mark.parametrize("q", ["%00", "%00%1F%7F", "%20%00%20", "%C2%85"])
+def test_search_for_control_characters_alone_is_an_empty_search(app, client, q):
+    with app.app_context():
+        factories.product(title="高效写作课")
+        db.session.commit()
+    response = client.get(f"/search?q={q}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "高效写作课" not in page and "\x00" not in page
+
+
+def test_control_characters_in_a_search_separate_words(app, client):
+    with app.app_context():
+        factories.product(title="高效写作课", summary="写给文档")
+        factories.product(title="另一门课")
+        db.session.commit()
+    page = client.get("/search", query_string={"q": "写作\x00文档"}).get_data(as_text=True)
+    assert "高效写作课" in page and "另一门课" not in page
+    assert 'value="写作 文档"' in page
 
 
 def test_product_page_shows_price_preview_and_paywall(app, client):
