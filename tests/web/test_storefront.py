@@ -1,5 +1,7 @@
 """What a visitor sees: home, tags, search, product pages, errors."""
 
+from pathlib import Path
+
 import pytest
 
 from app.extensions import db
@@ -163,3 +165,24 @@ def test_cover_images_are_served_with_long_cache(app, client, tmp_path):
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
     assert client.get("/media/covers/../secret_key").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [
+        ("清单.md", "text/markdown; charset=utf-8"),
+        ("notes.txt", "text/plain; charset=utf-8"),
+        ("kit.zip", "application/zip"),
+    ],
+)
+def test_a_download_says_its_type_and_charset_once(app, client, filename, content_type):
+    with app.app_context():
+        item = factories.product(title="资料包", price_fen=0)
+        record = factories.attach_file(item, Path(app.config["UPLOAD_FOLDER"]), filename)
+        record.content_type = content_type
+        db.session.commit()
+        url = f"/p/{item.slug}/files/{record.id}"
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == content_type
+        assert "attachment" in response.headers["Content-Disposition"]
