@@ -3,6 +3,7 @@
 Plain Python over the models; views and CLI commands call these, nothing here reads a request.
 """
 
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -110,13 +111,26 @@ def products_tagged(tag: Tag) -> Sequence[Product]:
     return db.session.scalars(query).all()
 
 
+SEARCH_MAX_CHARS = 50
+
+
+def search_query(text: str | None) -> str:
+    """The search box's text as searched and shown again: control characters count as spaces.
+
+    A NUL (`?q=%00`) ends SQLite's LIKE pattern early, so "%<NUL>%" matched every product,
+    and PostgreSQL refuses NUL in a string outright; no product has them in its title.
+    """
+    cleaned = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text or "")
+    return cleaned.strip()[:SEARCH_MAX_CHARS]
+
+
 def search_products(text: str, limit: int = 50) -> Sequence[Product]:
     """Products whose title or summary contain every word of the query.
 
     Substring matching suits Chinese, which has no spaces between words: "写作" finds
     "高效写作课". Words separated by spaces must all match.
     """
-    words = [w for w in (text or "").split() if w][:5]
+    words = search_query(text).split()[:5]
     if not words:
         return []
     query = _published()

@@ -93,6 +93,9 @@ def open_cover(data: bytes) -> Image.Image:
     if not data:
         raise CoverRejected("封面图片是空文件")
     refused = CoverRejected("封面只支持 JPEG、PNG 或 WebP 图片")
+    too_large = CoverRejected(
+        f"封面图片太大了：最多 {MAX_COVER_PIXELS // 10_000} 万像素，请换一张小一些的图"
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -101,14 +104,16 @@ def open_cover(data: bytes) -> Image.Image:
                 raise refused
             width, height = image.size
             if width * height > MAX_COVER_PIXELS:
-                raise CoverRejected("封面图片的像素太多了，请换一张小一些的图")
+                raise too_large
             image.load()  # decodes now, so a truncated or corrupt file is refused here
     except CoverRejected:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own bomb guards fire at open, before our pixel check, on pictures far
+        # larger than it: still a real picture, too large, not a wrong format.
+        raise too_large from error
     except (
         UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
         OSError,
         SyntaxError,
         ValueError,

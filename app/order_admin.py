@@ -360,6 +360,9 @@ class DuplicateConfirmation(RefundError):
     """The confirm form was sent again (a double click, a resubmit): nothing more is sent."""
 
 
+CONFIRMATION_TOKEN_MAX = 64
+
+
 @dataclass(frozen=True)
 class RefundPlan:
     """A refund the creator asked for, checked and ready to restate on the confirm page."""
@@ -437,8 +440,12 @@ def confirm_refund(
     commits before it asks WeChat; the second finds it and sends nothing. The event also
     tells the audit trail that the refund came from the studio. The token is claimed before
     anything else is checked, so the second request says "already sent", not a puzzling
-    "amount too large".
+    "amount too large". A form without a usable token did not come from a confirm page that
+    this shop served (an expired or hand-made form): it is refused, nothing sent, and told
+    to start again rather than that it was sent already.
     """
+    if not token or len(token) > CONFIRMATION_TOKEN_MAX:
+        raise RefundError("这个确认页已失效，退款没有提交。请重新打开订单的退款页面再确认一次")
     if not _claim_token(order, token):
         raise DuplicateConfirmation("这笔退款已经提交过了，没有重复退款")
     plan = plan_refund(order, amount_text, reason, revoke_access)
@@ -446,8 +453,6 @@ def confirm_refund(
 
 
 def _claim_token(order: Order, token: str) -> bool:
-    if not token or len(token) > 64:
-        return False
     begin_write()
     locked = orders.find(order.out_trade_no, for_update=True)
     used = db.session.scalars(

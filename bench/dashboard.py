@@ -1,4 +1,4 @@
-"""Dashboard benchmark (issue 5): the studio's dashboard at 100k and at 1M orders.
+"""Dashboard benchmark: the studio's dashboard at 100k and at 1M orders.
 
 Run from the repository root:
 

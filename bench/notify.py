@@ -1,4 +1,4 @@
-"""Payment notification benchmark (issue 3): signed WeChat Pay notifications, with duplicates.
+"""Payment notification benchmark: signed WeChat Pay notifications, with duplicates.
 
 Run from the repository root:
 
@@ -26,7 +26,7 @@ The last line is machine-readable:
 
 notify_per_s counts every notification the shop verified and answered SUCCESS, repeats
 included (a repeat is checked exactly like the first); payments_per_s counts only the N new
-payments. Targets (issue 3): >= 300 verified notifications/s on SQLite, none lost, none
+payments. Targets: >= 300 verified notifications/s on SQLite, none lost, none
 fulfilled twice. The client half-closes after each request, as a prompt HTTP client may, so
 gunicorn's wait for the client's close (RFC 9112 section 9.6) does not count against the shop.
 """
@@ -545,7 +545,7 @@ def _app_log_summary(log: Path) -> str:
 
 
 def print_header(args: argparse.Namespace) -> None:
-    print("Payment notification benchmark (issue 3)")
+    print("Payment notification benchmark")
     python = platform.python_version()
     print(f"  machine  {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
     # Anything else running shares the CPUs with gunicorn and the client: numbers will be low.

@@ -1,10 +1,14 @@
-"""Offline evaluation of the recommenders (issue 6) on MovieLens ml-latest-small.
+"""Offline evaluation of the recommenders on MovieLens ml-latest-small.
 
 Run from the repository root:
 
-    .venv/bin/python bench/recs_eval.py
+    .venv/bin/python bench/recs_eval.py [--data DIR]
 
-Data: ../shared/datasets/ml-latest-small (610 readers, 9,742 movies; see its README.txt). A
+Data: MovieLens ml-latest-small (610 readers, 9,742 movies; see its README.txt), which is not in
+the repository: GroupLens publishes it at
+https://files.grouplens.org/datasets/movielens/ml-latest-small.zip. Unzip it into bench/data/
+(ignored by git), which gives bench/data/ml-latest-small/, or pass its folder with --data.
+Without it the benchmark stops at once and says where to get it. A
 rating of 4 or more counts as a purchase. Each reader's last purchase by time is held out
 (app.recs.evaluation.leave_last_out); readers with fewer than two purchases are not evaluated.
 Every method sees the same training purchases and never recommends a reader's training items.
@@ -33,6 +37,7 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import argparse
 import itertools
 import math
 import sys
@@ -58,7 +63,9 @@ from app.recs.interactions import interaction_matrix  # noqa: E402
 from app.recs.popularity import decayed_popularity  # noqa: E402
 from app.recs.similarity import Neighbours, item_neighbours  # noqa: E402
 
-DATA = REPO.parent / "shared" / "datasets" / "ml-latest-small"
+DATA_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
+DEFAULT_DATA = REPO / "bench" / "data" / "ml-latest-small"
+DATA_FILES = ("movies.csv", "ratings.csv")
 PURCHASE_RATING = 4.0
 N = 10
 THREADS = 2
@@ -92,9 +99,21 @@ class Purchases:
         return interaction_matrix(self.n_readers, self.n_items, (self.readers, self.items))
 
 
-def load() -> tuple[Purchases, list[list[str]]]:
-    movies = pd.read_csv(DATA / "movies.csv")
-    ratings = pd.read_csv(DATA / "ratings.csv")
+def missing_data(data: Path) -> str | None:
+    """What to tell the user when the data set is not at `data`; None when it is there."""
+    missing = [name for name in DATA_FILES if not (data / name).is_file()]
+    if not missing:
+        return None
+    return (
+        f"MovieLens ml-latest-small is missing: no {', '.join(missing)} in {data}.\n"
+        f"Download {DATA_URL} and unzip it into {DEFAULT_DATA.parent}"
+        " (or pass the unzipped folder with --data DIR)."
+    )
+
+
+def load(data: Path) -> tuple[Purchases, list[list[str]]]:
+    movies = pd.read_csv(data / "movies.csv")
+    ratings = pd.read_csv(data / "ratings.csv")
     liked = ratings[ratings["rating"] >= PURCHASE_RATING]
     item_of = pd.Series(np.arange(len(movies)), index=movies["movieId"])
     reader_ids, readers = np.unique(liked["userId"].to_numpy(), return_inverse=True)
@@ -219,9 +238,17 @@ def _list(scores: dict) -> str:
     return ", ".join(f"{key}: HR {hr:.4f}" for key, (hr, _) in scores.items())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="the unzipped ml-latest-small folder"
+    )
+    data = parser.parse_args(argv).data
+    problem = missing_data(data)
+    if problem:
+        raise SystemExit(problem)  # printed to stderr, exit status 1
     started = time.perf_counter()
-    purchases, documents = load()
+    purchases, documents = load(data)
     train, held_out = split(purchases)
     validation_train, validation_held_out = split(train)
     print(

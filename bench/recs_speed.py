@@ -1,4 +1,4 @@
-"""Recommendation engine speed (issue 6): item-to-item fit against implicit, and the page lookup.
+"""Recommendation engine speed: item-to-item fit against implicit, and the page lookup.
 
 Run from the repository root:
 

@@ -1,4 +1,4 @@
-"""Storefront throughput benchmark (issue 2): the shop's anonymous pages against hello-world.
+"""Storefront throughput benchmark: the shop's anonymous pages against hello-world.
 
 Run from the repository root:
 
@@ -17,7 +17,7 @@ The last line is machine-readable:
     RESULT home_rps=... product_rps=... hello_rps=... home_ratio=... product_ratio=...
     home_p99_ms=... product_p99_ms=...
 
-(on one line). Targets (issue 2): home and product >= 0.4 of hello-world req/s, p99 < 50 ms
+(on one line). Targets: home and product >= 0.4 of hello-world req/s, p99 < 50 ms
 at 32 connections.
 """
 
@@ -52,7 +52,7 @@ USER_AGENT = (
 )
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PREFERRED_PRODUCT = "first-1000-readers"
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # the issue asks for 2; 1 shows scaling
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # 2, as on a small server; 1 shows scaling
 MIN_RATIO = 0.4
 MAX_P99_MS = 50.0
 READY_TIMEOUT = 60.0
@@ -152,7 +152,7 @@ def prepare_demo(env: dict[str, str], procs: Processes) -> None:
 
 
 def pick_product_slug(database: Path) -> str:
-    """A published paid product from the demo, preferring the one the issue names."""
+    """A published paid product from the demo, preferring PREFERRED_PRODUCT."""
     if not database.exists():
         return PREFERRED_PRODUCT
     with contextlib.closing(sqlite3.connect(database)) as conn:
@@ -528,7 +528,7 @@ def measure(load, url: str, args: argparse.Namespace) -> Measurement:
 def print_header(wrk: str | None, args: argparse.Namespace) -> None:
     loader = wrk or "built-in Python load generator (asyncio, one process per thread)"
     cache = os.environ.get("FLASK_PAGE_CACHE_SIZE", "unset (app default)")
-    print("Storefront benchmark (issue 2)")
+    print("Storefront benchmark")
     python = platform.python_version()
     print(f"  machine  {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
     # Anything else running shares the CPUs with gunicorn and the loader: numbers will be low.

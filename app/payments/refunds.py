@@ -40,7 +40,7 @@ def refund_order(
 def send_refund(gateway: PaymentGateway, out_refund_no: str, notify_url: str) -> Refund:
     """Ask WeChat for a recorded refund. Asking again is safe: WeChat refunds one
     out_refund_no once, and a refund that failed for a passing reason is retried with
-    the same number (PROTOCOL.md §3.3)."""
+    the same number (docs/wechat-protocol.md §3.3)."""
     refund = _find(out_refund_no)
     order = refund.order
     try:

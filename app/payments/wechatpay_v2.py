@@ -1,6 +1,6 @@
 """WeChat Pay API v2 through wechatpy 1.8.18, behind the PaymentGateway interface.
 
-wechatpy's quirks (see PROTOCOL.md §4) are handled here and nowhere else: it checks no
+wechatpy's quirks (see docs/wechat-protocol.md §4) are handled here and nowhere else: it checks no
 response signature and no amount, appid or mch_id in notifications; it returns strings; it
 lets ValueError out of its XML parser; it recomputes times on every call.
 """
@@ -30,7 +30,7 @@ from app.payments.gateway import (
 from app.wechat.transport import IN_PROCESS_ORIGIN, http_session
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-# Business errors worth trying again with the same parameters (PROTOCOL.md §3.4).
+# Business errors worth trying again with the same parameters (docs/wechat-protocol.md §3.4).
 _RETRYABLE = {"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"}
 MAX_NOTIFICATION_BYTES = 64 * 1024
 
@@ -245,7 +245,7 @@ class WeChatPayV2Gateway:
 
 
 def _answer(code: str, message: str) -> str:
-    """The merchant's reply to a notification (PROTOCOL.md §5)."""
+    """The merchant's reply to a notification (docs/wechat-protocol.md §5)."""
     message = message.replace("]]>", "")
     return (
         f"<xml><return_code><![CDATA[{code}]]></return_code>"

@@ -2,7 +2,7 @@
 
 Nothing is announced from inside the request that paid or refunded (WeChat never calls back
 synchronously either): a row is queued, and a deliverer POSTs it to notify_url later, then
-retries on WeChat's schedule (PROTOCOL.md §5) compressed by SANDBOX_NOTIFY_TIME_SCALE.
+retries on WeChat's schedule (docs/wechat-protocol.md §5) compressed by SANDBOX_NOTIFY_TIME_SCALE.
 
 Delivery is in-process, like wechatpy's calls to the sandbox (app/wechat/transport.py): the
 app's WSGI callable gets the request at notify_url's path and host, so a notification never

@@ -1,12 +1,13 @@
 """The sandbox's side of WeChat web OAuth: codes, tokens and user info, as WeChat hands them out.
 
 Plain functions over the sandbox tables; the blueprint turns them into WeChat's URLs and JSON.
-Error codes and messages are WeChat's (see PROTOCOL.md §8).
+Error codes and messages are WeChat's (see docs/wechat-protocol.md §8).
 """
 
 import secrets
 import string
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -20,6 +21,10 @@ SCOPES = ("snsapi_base", "snsapi_userinfo")
 
 _OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 
+# What WeChat's error page says about a callback it will not send a reader's code to.
+REDIRECT_URI_MALFORMED = "redirect_uri 参数错误"
+REDIRECT_URI_FOREIGN = "redirect_uri 域名与后台配置不一致（10003）"
+
 
 class OAuthError(Exception):
     def __init__(self, errcode: int, errmsg: str):
@@ -29,6 +34,27 @@ class OAuthError(Exception):
 
     def as_json(self) -> dict:
         return {"errcode": self.errcode, "errmsg": self.errmsg}
+
+
+def redirect_uri_problem(redirect_uri: str, shop_host: str) -> str | None:
+    """What WeChat's error page would say about this callback, or None when it is acceptable.
+
+    WeChat hands a reader's code only to an http(s) URL on the account's registered 网页授权域名;
+    the sandbox's registered domain is the shop's own host. Anything else (javascript:, a
+    relative or protocol-relative URL, another host, user info before the host) is refused, as
+    are spaces and control characters, which browsers would strip before following it.
+    """
+    if any(char <= " " or char == "\x7f" or char == "\\" for char in redirect_uri):
+        return REDIRECT_URI_MALFORMED
+    try:
+        parts = urlsplit(redirect_uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return REDIRECT_URI_MALFORMED
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return REDIRECT_URI_MALFORMED
+    if parts.netloc.lower() != shop_host.lower():
+        return REDIRECT_URI_FOREIGN
+    return None
 
 
 def new_openid() -> str:

@@ -1,8 +1,8 @@
 """WeChat Pay's rules for orders: 统一下单, 查询订单, 关闭订单, and a payer paying.
 
 Plain functions over the sandbox tables. The views hand them the request's fields once the
-XML is parsed and `authenticate` has passed; errors carry WeChat's err_code (PROTOCOL.md §3.4).
-Refunds are in pay_refunds, bills in pay_bill.
+XML is parsed and `authenticate` has passed; errors carry WeChat's err_code
+(docs/wechat-protocol.md §3.4). Refunds are in pay_refunds, bills in pay_bill.
 """
 
 import ipaddress
@@ -423,7 +423,8 @@ def _transaction_id(now: datetime) -> str:
 
 
 def payment_notification(order: SandboxPayOrder) -> str:
-    """支付结果通知: exactly PROTOCOL.md §5's SUCCESS fields, signed as the order was."""
+    """支付结果通知: exactly the SUCCESS fields of docs/wechat-protocol.md §5, signed as the
+    order was."""
     return proto.signed_xml(
         {
             "appid": order.appid,

@@ -1,7 +1,7 @@
 """WeChat Pay v2 on the wire: signatures, XML both ways, req_info encryption, Beijing times.
 
 Pure functions with no database and no Flask, so the protocol can be checked against the
-official vectors on its own (PROTOCOL.md §1, §6, §7).
+official vectors on its own (docs/wechat-protocol.md §1, §6, §7).
 """
 
 import base64

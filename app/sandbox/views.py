@@ -4,10 +4,11 @@ WeChat Pay's routes are in pay_views (the XML API) and pay_pages (what the payer
 """
 
 import json
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from app.accounts.session import safe_next
 from app.extensions import db
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
@@ -39,7 +40,7 @@ def index():
 def create_user():
     user = sandbox_oauth.create_user(request.form.get("nickname", ""))
     db.session.commit()
-    response = redirect(request.form.get("next") or url_for(".index"))
+    response = redirect(safe_next(request.form.get("next"), url_for(".index")))
     response.set_cookie(CURRENT_USER_COOKIE, user.openid, samesite="Lax", httponly=True)
     return response
 
@@ -66,10 +67,9 @@ def _authorize_params() -> dict:
         abort(400, description="appid 无效（40013 invalid appid）")
     if params["response_type"] != "code" or params["scope"] not in sandbox_oauth.SCOPES:
         abort(400, description="参数错误：response_type 或 scope 无效")
-    redirect_host = urlsplit(params["redirect_uri"]).netloc
-    if redirect_host != request.host:
-        # WeChat's 10003: the callback must be on the configured 网页授权域名.
-        abort(400, description="redirect_uri 域名与后台配置不一致（10003）")
+    problem = sandbox_oauth.redirect_uri_problem(params["redirect_uri"], request.host)
+    if problem:
+        abort(400, description=problem)
     if len(params["state"]) > 128:
         abort(400, description="state 参数过长")
     return params

@@ -84,7 +84,7 @@ def tag(slug: str):
 
 @bp.get("/search")
 def search():
-    query = request.args.get("q", "").strip()[:50]
+    query = catalog.search_query(request.args.get("q"))
     return render_template(
         "storefront/search.html",
         query=query,
@@ -180,14 +180,17 @@ def download(slug: str, file_id: int):
     if not entitlements.can_read_product(current_viewer(), item):
         return render_template("storefront/paywall.html", product=item), 403
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / "files"
-    return send_from_directory(
+    response = send_from_directory(
         folder,
         attachment.stored_name,
-        mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,
         max_age=0,
     )
+    # The stored type is the whole header, a text file's charset included; handed to
+    # send_file as its mimetype, werkzeug would append a second charset to it.
+    response.content_type = attachment.content_type
+    return response
 
 
 @bp.get("/library")

@@ -92,7 +92,10 @@ def order_refund_confirm(out_trade_no: str):
     order = _order_or_404(out_trade_no)
     amount = request.form.get("amount", "")
     reason = request.form.get("reason", "")
-    token = request.form.get("token", "")[:64] or order_admin.new_confirmation_token()
+    token = (
+        request.form.get("token", "")[: order_admin.CONFIRMATION_TOKEN_MAX]
+        or order_admin.new_confirmation_token()
+    )
     try:
         plan = order_admin.plan_refund(order, amount, reason, _revokes())
     except RefundError as error:

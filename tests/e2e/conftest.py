@@ -1,10 +1,15 @@
-"""End-to-end fixtures: the demo shop on a live local server, driven by Debian's Chromium.
+"""End-to-end fixtures and browser helpers: the demo shop on a live local server, driven by
+Debian's Chromium. Every browser helper lives here, so the test files import only from here.
 
 The browser is the system one (/usr/bin/chromium); nothing is downloaded. Without it the e2e
 tests skip, unless REQUIRE_BROWSER=1 (as CI sets), which turns the skip into a failure.
+Every test in this folder is marked e2e by the hook below, so the suite's non-browser pass
+(`pytest -m "not e2e"`) leaves them out without each file having to say so.
 """
 
+import io
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -12,9 +17,12 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app.demo import content
 from tests.conftest import WECHAT_UA
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+HERE = Path(__file__).parent
+
+SCREENSHOTS = HERE / "screenshots"
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,6 +47,19 @@ SAFARI_UA = (
 
 # Playwright's per-action wait; a page of the local shop answers in milliseconds.
 TIMEOUT_MS = 10_000
+
+PHONE_WIDTH = 390
+ORDER_URL = re.compile(r"/orders/(\w{32})$")
+# The status poll runs every 2 s and the notification worker every 0.5 s: 15 s is generous.
+PAID_WITHIN_MS = 15_000
+PAYEE = content.SHOP["name"]  # the order's body is "店名-商品名"; WeChat shows the shop
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test under this folder e2e, so that a new file cannot forget to."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 def _find_chromium() -> str | None:
@@ -183,9 +204,10 @@ def browser(chromium_path):
             browser.close()
 
 
-def _context(browser, live_server, **options):
-    """A fresh browser context (own cookies) that remembers every 5xx the shop answered."""
-    context = browser.new_context(base_url=live_server, **options)
+def browser_context(browser, base_url: str, **options):
+    """A fresh browser context (own cookies) that remembers every 5xx the server answered;
+    hand both to close_context when done."""
+    context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
 
@@ -197,14 +219,14 @@ def _context(browser, live_server, **options):
     return context, errors
 
 
-def _close(context, errors):
+def close_context(context, errors):
     context.close()
     assert not errors, f"the shop answered with server errors: {errors}"
 
 
 def _iphone(browser, live_server, user_agent):
     """390×844 at 2x with touch and a Chinese locale; the user agent says where it is."""
-    return _context(
+    return browser_context(
         browser,
         live_server,
         viewport={"width": 390, "height": 844},
@@ -221,7 +243,7 @@ def phone(browser, live_server):
     """An iPhone inside WeChat."""
     context, errors = _iphone(browser, live_server, WECHAT_UA)
     yield context
-    _close(context, errors)
+    close_context(context, errors)
 
 
 @pytest.fixture
@@ -229,13 +251,13 @@ def safari(browser, live_server):
     """An iPhone's Safari, outside WeChat (the H5 channel)."""
     context, errors = _iphone(browser, live_server, SAFARI_UA)
     yield context
-    _close(context, errors)
+    close_context(context, errors)
 
 
 @pytest.fixture
 def desktop(browser, live_server):
     """A desktop Chrome outside WeChat, 1280×800."""
-    context, errors = _context(
+    context, errors = browser_context(
         browser,
         live_server,
         viewport={"width": 1280, "height": 800},
@@ -243,7 +265,7 @@ def desktop(browser, live_server):
         locale="zh-CN",
     )
     yield context
-    _close(context, errors)
+    close_context(context, errors)
 
 
 # Covers below the fold are loading="lazy": scroll through once so the full-page shot shows
@@ -276,3 +298,39 @@ def screenshot():
         return path
 
     return take
+
+
+def assert_fits_phone(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {width}px > {PHONE_WIDTH}px"
+
+
+def assert_on_screen(locator) -> None:
+    """Wholly inside what the phone shows, without scrolling (for fixed overlays)."""
+    box = locator.bounding_box()
+    width, height = locator.page.evaluate("[visualViewport.width, visualViewport.height]")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"off the screen: {box}"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"off the screen: {box}"
+
+
+def decode_qr(page) -> str:
+    """What a phone's camera reads from the pay page's QR picture."""
+    import zxingcpp
+    from PIL import Image
+
+    png = page.locator("img[data-qr]").screenshot()
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1, f"expected one QR code in the picture, found {len(results)}"
+    return results[0].text
+
+
+def sign_in_in_wechat(page, nickname: str) -> None:
+    """Open the shop inside WeChat and sign in as a new sandbox user called `nickname`."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    expect(page.get_by_role("heading", name="选择沙箱中的微信用户")).to_be_visible()
+    page.get_by_label("或新建测试用户").fill(nickname)
+    page.get_by_role("button", name="允许").click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
+    expect(page.locator("nav.tabbar")).to_be_visible()

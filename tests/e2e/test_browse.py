@@ -2,8 +2,6 @@
 
 import re
 
-import pytest
-
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips these tests (or fails them under REQUIRE_BROWSER=1)
@@ -11,10 +9,7 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
 
 from app.demo import content
 from app.money import format_fen
-
-pytestmark = pytest.mark.e2e
-
-PHONE_WIDTH = 390
+from tests.e2e.conftest import assert_fits_phone
 
 
 def _product(slug: str) -> dict:
@@ -63,11 +58,6 @@ def test_demo_content_still_matches_these_tests():
 
 def _first_line(section: dict, length: int = 16) -> str:
     return section["body_md"].split("\n")[0][:length]
-
-
-def assert_fits_phone(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {width}px > {PHONE_WIDTH}px"
 
 
 def test_desktop_home_product_paywall_and_course(desktop, screenshot):

@@ -10,11 +10,8 @@ Every payer is a new sandbox WeChat user, so the demo readers' libraries stay as
 test_browse.py expects them, whatever order the tests run in.
 """
 
-import io
 import re
 from datetime import timedelta
-
-import pytest
 
 try:
     from playwright.sync_api import expect
@@ -23,13 +20,15 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
 
 from app.demo import content
 from app.money import format_fen
-
-pytestmark = pytest.mark.e2e
-
-PHONE_WIDTH = 390
-ORDER_URL = re.compile(r"/orders/(\w{32})$")
-# The status poll runs every 2 s and the notification worker every 0.5 s: 15 s is generous.
-PAID_WITHIN_MS = 15_000
+from tests.e2e.conftest import (
+    ORDER_URL,
+    PAID_WITHIN_MS,
+    PAYEE,
+    assert_fits_phone,
+    assert_on_screen,
+    decode_qr,
+    sign_in_in_wechat,
+)
 
 
 def _product(slug: str) -> dict:
@@ -55,8 +54,6 @@ H5 = _product("first-1000-readers")
 EXPIRING = _product("weekly-review-30-minutes")
 REFUNDED = _product("pricing-your-knowledge")
 
-PAYEE = content.SHOP["name"]  # the order's body is "店名-商品名"; WeChat shows the shop
-
 
 def test_demo_content_still_matches_these_tests():
     for product in (NATIVE, JSAPI, JSAPI_CANCELLED, H5, EXPIRING, REFUNDED):
@@ -64,19 +61,6 @@ def test_demo_content_still_matches_these_tests():
         assert product["price_fen"] > 0
         preview, _, _ = product["body_md"].partition(content.PREVIEW_MARKER)
         assert _paid_sentence(product) not in preview
-
-
-def assert_fits_phone(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways: {width}px > {PHONE_WIDTH}px"
-
-
-def assert_on_screen(locator) -> None:
-    """Wholly inside what the phone shows, without scrolling (for fixed overlays)."""
-    box = locator.bounding_box()
-    width, height = locator.page.evaluate("[visualViewport.width, visualViewport.height]")
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"off the screen: {box}"
-    assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"off the screen: {box}"
 
 
 def _out_trade_no(page) -> str:
@@ -113,17 +97,6 @@ def _start_native(page, product: dict, screenshot=None) -> str:
     return _out_trade_no(page)
 
 
-def _decode_qr(page) -> str:
-    """What a phone's camera reads from the pay page's QR picture."""
-    import zxingcpp
-    from PIL import Image
-
-    png = page.locator("img[data-qr]").screenshot()
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(results) == 1, f"expected one QR code in the picture, found {len(results)}"
-    return results[0].text
-
-
 def _pay_on_sandbox_cashier(
     page, product: dict, nickname: str, screenshot=None, name: str = ""
 ) -> None:
@@ -156,7 +129,7 @@ def _expect_content(page, product: dict) -> None:
 def _buy_on_desktop_and_pay_by_phone(desktop_page, phone_page, product: dict, nickname: str):
     """The whole Native purchase; the desktop ends on the content. Returns out_trade_no."""
     out_trade_no = _start_native(desktop_page, product)
-    code_url = _decode_qr(desktop_page)
+    code_url = decode_qr(desktop_page)
     _scan_and_pay(phone_page, code_url, product, nickname)
     desktop_page.wait_for_url(f"**/p/{product['slug']}/read", timeout=PAID_WITHIN_MS)
     _expect_content(desktop_page, product)
@@ -191,7 +164,7 @@ def test_desktop_native_qr_paid_by_a_phone(desktop, phone, screenshot):
     expect(page.locator("[data-status-text]")).to_have_text("等待支付…")
     screenshot(page, "pay-desktop-native")
 
-    code_url = _decode_qr(page)
+    code_url = decode_qr(page)
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/sandbox/pay/scan/[\w-]+", code_url), code_url
     # The sandbox's "phone page" link under the code is the same URL.
     expect(page.locator(f'a[href="{code_url}"]')).to_be_visible()
@@ -219,15 +192,6 @@ def test_desktop_native_qr_paid_by_a_phone(desktop, phone, screenshot):
 
 
 # --- 2. JSAPI: inside WeChat, the WeixinJSBridge sheet ----------------------------------------
-
-
-def _sign_in_in_wechat(page, nickname: str) -> None:
-    page.goto("/")
-    expect(page.get_by_role("heading", name="选择沙箱中的微信用户")).to_be_visible()
-    page.get_by_label("或新建测试用户").fill(nickname)
-    page.get_by_role("button", name="允许").click()
-    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
-    expect(page.locator("nav.tabbar")).to_be_visible()
 
 
 def _start_jsapi(page, product: dict, screenshot=None) -> str:
@@ -259,7 +223,7 @@ def _open_sheet(page, product: dict):
 
 def test_wechat_jsapi_pays_with_the_bridge_sheet_or_cancels(phone, screenshot):
     page = phone.new_page()
-    _sign_in_in_wechat(page, "微信里的读者")
+    sign_in_in_wechat(page, "微信里的读者")
 
     _start_jsapi(page, JSAPI, screenshot)
     screenshot(page, "pay-jsapi")
@@ -354,7 +318,7 @@ def _expire(app, out_trade_no: str) -> None:
 def test_expired_native_order_closes_and_its_code_is_refused(desktop, phone, live_app, screenshot):
     page = desktop.new_page()
     out_trade_no = _start_native(page, EXPIRING)
-    code_url = _decode_qr(page)
+    code_url = decode_qr(page)
 
     _expire(live_app, out_trade_no)
     # The open page notices by itself (its next poll answers "closed" and it reloads); a
@@ -385,7 +349,7 @@ def test_expired_native_order_closes_and_its_code_is_refused(desktop, phone, liv
     page.wait_for_url(ORDER_URL)
     assert _out_trade_no(page) != out_trade_no
     expect(page.locator("img[data-qr]")).to_be_visible()
-    assert _decode_qr(page) != code_url
+    assert decode_qr(page) != code_url
 
 
 # --- 5. A full refund takes the content away ---------------------------------------------------
@@ -466,7 +430,7 @@ def test_phone_shows_a_qr_for_another_phone_and_keeps_one_payable_order(safari, 
     page.wait_for_function("document.querySelector('img[data-qr]').naturalWidth > 0")
     assert_fits_phone(page)
     screenshot(page, "pay-phone-native")
-    code_url = _decode_qr(page)
+    code_url = decode_qr(page)
 
     # WeChat will not close an order in its first five minutes, so neither does the shop...
     page.get_by_role("button", name="取消订单").click()

@@ -12,8 +12,6 @@ import re
 import time
 from datetime import date, timedelta
 
-import pytest
-
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips these tests (or fails them under REQUIRE_BROWSER=1)
@@ -21,9 +19,7 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
 
 from app.demo import content
 from app.money import format_fen, yuan_for_input
-from tests.e2e.test_pay import ORDER_URL, assert_fits_phone
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import ORDER_URL, assert_fits_phone
 
 # Bought (and partly refunded) below by a new sandbox user: any paid item will do.
 REFUNDED = next(p for p in content.PRODUCTS if p["slug"] == "career-letters")

@@ -7,16 +7,12 @@ of its own to the demo shop. It only saves drafts, which no reader sees, so the 
 tests find the demo shop unchanged.
 """
 
-import pytest
-
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips these tests (or fails them under REQUIRE_BROWSER=1)
     expect = None
 
-from tests.e2e.test_browse import assert_fits_phone
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import assert_fits_phone
 
 
 def _log_in(page, creator_login) -> None:

@@ -11,8 +11,6 @@ tip never grants anything, so test_browse.py and test_pay.py see the demo shop u
 
 import re
 
-import pytest
-
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips these tests (or fails them under REQUIRE_BROWSER=1)
@@ -21,17 +19,15 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
 from app.demo import content
 from app.models.shop import DEFAULT_TIP_THANKS
 from app.money import format_fen
-from tests.e2e.test_pay import (
+from tests.e2e.conftest import (
     ORDER_URL,
     PAID_WITHIN_MS,
     PAYEE,
-    _decode_qr,
-    _sign_in_in_wechat,
     assert_fits_phone,
     assert_on_screen,
+    decode_qr,
+    sign_in_in_wechat,
 )
-
-pytestmark = pytest.mark.e2e
 
 CREATOR = content.SHOP["creator_name"]
 
@@ -168,7 +164,7 @@ def test_desktop_tip_by_qr_paid_by_a_phone_then_on_the_wall(desktop, phone, scre
     _expect_native_pay_page(page, amount, title)
     screenshot(page, "tip-desktop-native")
 
-    _scan_and_pay(phone.new_page(), _decode_qr(page), amount, title, "扫码的朋友")
+    _scan_and_pay(phone.new_page(), decode_qr(page), amount, title, "扫码的朋友")
     # No click on the desktop: its poll notices the payment and shows the thanks.
     _expect_thanks(page, amount, f"/p/{item['slug']}", back="返回")
     screenshot(page, "tip-desktop-thanks")
@@ -201,7 +197,7 @@ def test_wechat_tip_for_the_creator_with_a_custom_amount(phone, screenshot):
     message = "每周复盘的五个问题我用了半年，请你喝咖啡"
 
     page = phone.new_page()
-    _sign_in_in_wechat(page, nickname)
+    sign_in_in_wechat(page, nickname)
     page.goto("/about")
     expect(page.locator("#tips .tip-heading")).to_have_text(f"喜欢{CREATOR}的作品？请作者喝杯咖啡")
     before = _supporter_count(page)
@@ -399,7 +395,7 @@ def test_form_and_a_wall_with_long_words_fit_a_phone(safari, phone, screenshot):
     assert _submit(page, "用另一台手机扫码支付") == 302
     _expect_native_pay_page(page, amount, title)
     assert_fits_phone(page)
-    _scan_and_pay(phone.new_page(), _decode_qr(page), amount, title, "帮忙扫码的朋友")
+    _scan_and_pay(phone.new_page(), decode_qr(page), amount, title, "帮忙扫码的朋友")
     _expect_thanks(page, amount, f"/p/{item['slug']}", back="返回")
     assert_fits_phone(page)
 

@@ -38,7 +38,7 @@ def payment_notification(
     key=TEST_PAY_KEY,
     **overrides,
 ) -> bytes:
-    """A payment notification as WeChat sends it (PROTOCOL.md §5), signed with MD5."""
+    """A payment notification as WeChat sends it (docs/wechat-protocol.md §5), signed with MD5."""
     fields = {
         "appid": app.config["WECHAT_APPID"],
         "mch_id": app.config["WECHAT_MCH_ID"],

@@ -1,4 +1,4 @@
-"""Parsing WeChat's daily bill (PROTOCOL.md §7)."""
+"""Parsing WeChat's daily bill (docs/wechat-protocol.md §7)."""
 
 from app.payments.wechatpay_v2 import parse_bill
 

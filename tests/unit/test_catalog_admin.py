@@ -1,6 +1,8 @@
 """The creator's catalog rules without a request: fields, covers, publishing, sections, files."""
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -214,9 +216,31 @@ def test_an_oversized_cover_is_refused_before_it_is_opened(uploads):
     assert _rejected(_new, uploads, cover=data) == {"cover": "封面图片不能超过 5 MB"}
 
 
-def test_a_picture_with_too_many_pixels_is_refused(uploads):
+def _png_claiming_size(width: int, height: int) -> bytes:
+    """A small real PNG whose header claims another size (what Pillow reads at open)."""
+    data = _image("PNG", size=(1, 1), mode="L")
+    ihdr = data.index(b"IHDR")
+    fields = struct.pack(">II", width, height) + data[ihdr + 12 : ihdr + 17]
+    chunk = b"IHDR" + fields
+    return data[:ihdr] + chunk + struct.pack(">I", zlib.crc32(chunk)) + data[ihdr + 21 :]
+
+
+TOO_LARGE = "封面图片太大了：最多 4000 万像素，请换一张小一些的图"
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(8000, 6000), (10_000, 10_000), (30_000, 30_000)],
+    ids=["over-the-shop-limit", "pillow-bomb-warning", "pillow-bomb-error"],
+)
+def test_a_picture_with_too_many_pixels_is_refused_as_too_large(uploads, size):
+    assert _rejected(_new, uploads, cover=_png_claiming_size(*size)) == {"cover": TOO_LARGE}
+    assert not list((uploads / "covers").glob("*"))
+
+
+def test_a_real_picture_with_too_many_pixels_is_refused(uploads):
     data = _image("PNG", size=(8000, 6000), mode="L")
-    assert "像素" in _rejected(_new, uploads, cover=data)["cover"]
+    assert _rejected(_new, uploads, cover=data) == {"cover": TOO_LARGE}
 
 
 # --- the preview ------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The sandbox answers wechatpy as WeChat does, errors included (PROTOCOL.md §8)."""
+"""The sandbox answers wechatpy as WeChat does, errors included (docs/wechat-protocol.md §8)."""
+
+import re
 
 import pytest
 from wechatpy.exceptions import WeChatOAuthException
@@ -118,3 +120,78 @@ def test_the_sandbox_is_absent_with_real_credentials(tmp_path):
     assert live.config["WECHAT_SANDBOX"] is False
     assert "sandbox" not in live.blueprints
     assert live.test_client().get("/sandbox/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "message"),
+    [
+        ("javascript://localhost/%0Aalert(document.cookie)", "redirect_uri 参数错误"),
+        ("javascript:alert(1)", "redirect_uri 参数错误"),
+        ("//localhost/auth/wechat/callback", "redirect_uri 参数错误"),
+        ("/auth/wechat/callback", "redirect_uri 参数错误"),
+        ("ftp://localhost/cb", "redirect_uri 参数错误"),
+        ("http://localhost\\@evil.example/cb", "redirect_uri 参数错误"),
+        ("http://local\nhost/cb", "redirect_uri 参数错误"),
+        ("http://[::1/cb", "redirect_uri 参数错误"),
+        ("http://evil.example/cb", "10003"),
+        ("https://localhost.evil.example/cb", "10003"),
+        ("http://evil.example@localhost.evil.example/cb", "10003"),
+        ("http://user@localhost/cb", "10003"),
+    ],
+)
+def test_authorize_sends_codes_only_to_the_shop_over_http(app, client, redirect_uri, message):
+    query = {
+        "appid": app.config["WECHAT_APPID"],
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "abc",
+    }
+    response = client.get("/sandbox/open/connect/oauth2/authorize", query_string=query)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert sandbox_oauth.all_users() == []
+
+
+@pytest.mark.parametrize(
+    "callback", ["http://localhost/auth/wechat/callback", "https://LOCALHOST/cb?x=1"]
+)
+def test_authorize_accepts_the_shops_own_callbacks(app, client, callback):
+    query = {
+        "appid": app.config["WECHAT_APPID"],
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": "snsapi_base",
+        "state": "abc",
+    }
+    response = client.get("/sandbox/open/connect/oauth2/authorize", query_string=query)
+    assert response.status_code == 200
+
+
+def _csrf_token(client) -> str:
+    page = client.get("/sandbox/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "",
+    ],
+)
+def test_a_new_sandbox_user_goes_back_only_to_a_path_on_the_shop(client, target):
+    form = {"csrf_token": _csrf_token(client), "nickname": "小红", "next": target}
+    response = client.post("/sandbox/users", data=form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sandbox/"
+
+
+def test_a_new_sandbox_user_goes_back_to_the_page_that_asked(client):
+    form = {"csrf_token": _csrf_token(client), "nickname": "小红", "next": "/p/some-item?x=1"}
+    response = client.post("/sandbox/users", data=form)
+    assert response.headers["Location"] == "/p/some-item?x=1"

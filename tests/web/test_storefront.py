@@ -1,5 +1,9 @@
 """What a visitor sees: home, tags, search, product pages, errors."""
 
+from pathlib import Path
+
+import pytest
+
 from app.extensions import db
 from app.models import ProductKind
 from tests import factories
@@ -57,6 +61,27 @@ def test_search_treats_like_wildcards_as_text(app, client):
     page = client.get("/search", query_string={"q": "%"}).get_data(as_text=True)
     assert "百分百的方法" not in page
     assert "没有找到" in page
+
+
+@pytest.mark.parametrize("q", ["%00", "%00%1F%7F", "%20%00%20", "%C2%85"])
+def test_search_for_control_characters_alone_is_an_empty_search(app, client, q):
+    with app.app_context():
+        factories.product(title="高效写作课")
+        db.session.commit()
+    response = client.get(f"/search?q={q}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "高效写作课" not in page and "\x00" not in page
+
+
+def test_control_characters_in_a_search_separate_words(app, client):
+    with app.app_context():
+        factories.product(title="高效写作课", summary="写给文档")
+        factories.product(title="另一门课")
+        db.session.commit()
+    page = client.get("/search", query_string={"q": "写作\x00文档"}).get_data(as_text=True)
+    assert "高效写作课" in page and "另一门课" not in page
+    assert 'value="写作 文档"' in page
 
 
 def test_product_page_shows_price_preview_and_paywall(app, client):
@@ -140,3 +165,24 @@ def test_cover_images_are_served_with_long_cache(app, client, tmp_path):
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
     assert client.get("/media/covers/../secret_key").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [
+        ("清单.md", "text/markdown; charset=utf-8"),
+        ("notes.txt", "text/plain; charset=utf-8"),
+        ("kit.zip", "application/zip"),
+    ],
+)
+def test_a_download_says_its_type_and_charset_once(app, client, filename, content_type):
+    with app.app_context():
+        item = factories.product(title="资料包", price_fen=0)
+        record = factories.attach_file(item, Path(app.config["UPLOAD_FOLDER"]), filename)
+        record.content_type = content_type
+        db.session.commit()
+        url = f"/p/{item.slug}/files/{record.id}"
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == content_type
+        assert "attachment" in response.headers["Content-Disposition"]

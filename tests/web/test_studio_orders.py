@@ -10,6 +10,7 @@ import re
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -433,6 +434,21 @@ def test_refusals_say_why_in_chinese(app, studio, article):
     _refund(studio, no, "15")
     page = _ask_refund(studio, no, "5").get_data(as_text=True)
     assert "退款金额不能超过可退金额 ¥4.90" in page
+
+
+@pytest.mark.parametrize("token", [None, "", "x" * 65])
+def test_a_confirm_form_without_a_usable_token_says_start_again(app, studio, article, token):
+    order = _buy_and_pay(app, _desktop(app), article)
+    no = order.out_trade_no
+    form = _confirm_form(_ask_refund(studio, no, "5").get_data(as_text=True))
+    if token is None:
+        del form["token"]
+    else:
+        form["token"] = token
+    refused = studio.post(f"/studio/orders/{no}/refund/send", data=form)
+    page = studio.get(refused.location).get_data(as_text=True)
+    assert "这个确认页已失效，退款没有提交" in page and "已经提交过了" not in page
+    assert _refunds(app) == []
 
 
 def test_a_double_submit_of_the_confirm_form_sends_one_refund(app, studio, article):

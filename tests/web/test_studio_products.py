@@ -308,6 +308,7 @@ def test_files_are_uploaded_served_to_buyers_only_and_deleted(app, studio):
     assert app.test_client().get(download).status_code == 403
     with studio.get(download) as response:
         assert response.get_data() == b"col1,col2\n"
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
 
     _post(studio, f"{edit}/files/{record.id}/delete", edit)
     assert not stored.exists() and _product(app, slug="kit").files == []

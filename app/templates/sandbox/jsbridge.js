@@ -2,9 +2,9 @@
  *
  * A shop's JSAPI pay page includes this script in sandbox mode; inside real WeChat the bridge
  * already exists and this script does nothing. invoke("getBrandWCPayRequest", params, callback)
- * shows a bottom sheet like WeChat's cashier. The sandbox server checks paySign (PROTOCOL.md §7)
- * before the sheet shows the amount, and again when 支付 is pressed; then it pays the order as
- * its openid. The callback gets {err_msg: "get_brand_wcpay_request:ok" | ":cancel" | ":fail"}.
+ * shows a bottom sheet like WeChat's cashier. The sandbox server checks paySign
+ * (docs/wechat-protocol.md §7) before the sheet shows the amount, and again when 支付 is pressed;
+ * then it pays the order as its openid. The callback gets {err_msg: "get_brand_wcpay_request:ok" | ":cancel" | ":fail"}.
  * Plain DOM and inline styles: the shop's page has none of the sandbox's stylesheets.
  */
 (function () {

@@ -1,10 +1,8 @@
 """The WeixinJSBridge stand-in in a real browser (Debian's Chromium): the sheet, its three
-outcomes, and leaving a real bridge alone. Skipped when Chromium or Playwright is missing,
-unless REQUIRE_BROWSER=1."""
+outcomes, and leaving a real bridge alone. The page is a stand-in for the shop's JSAPI pay page,
+served with the test app; the sandbox's own jsbridge.js runs in it."""
 
 import json
-import os
-import shutil
 import threading
 
 import pytest
@@ -12,11 +10,8 @@ from flask import Flask
 from markupsafe import Markup
 from werkzeug.serving import make_server
 
-from tests.sandbox.conftest import make_pay, order_args
-
-pytestmark = pytest.mark.e2e
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+from tests.e2e.conftest import browser_context, close_context
+from tests.sandbox.conftest import SandboxTables, make_pay, order_args
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -39,21 +34,9 @@ document.getElementById("go").addEventListener("click", function () {{
 </script></body></html>"""
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    reason = None
-    if not os.access(path, os.X_OK):
-        reason = "Chromium not found"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason and os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
-    return path
+@pytest.fixture
+def sandbox(app):
+    return SandboxTables(app)
 
 
 @pytest.fixture
@@ -78,20 +61,14 @@ def shop_page(app: Flask):
 
 
 @pytest.fixture
-def page(shop_page):
-    from playwright.sync_api import sync_playwright
-
+def page(browser, shop_page):
+    """A phone-sized page on the test app's server."""
     base_url, _ = shop_page
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(
-                base_url=base_url, viewport={"width": 390, "height": 844}, locale="zh-CN"
-            )
-            context.set_default_timeout(10_000)
-            yield context.new_page()
-        finally:
-            browser.close()
+    context, errors = browser_context(
+        browser, base_url, viewport={"width": 390, "height": 844}, locale="zh-CN"
+    )
+    yield context.new_page()
+    close_context(context, errors)
 
 
 def _jsapi_params(app, sandbox, pages, name, **overrides):
