@@ -119,14 +119,18 @@ def _jieba_cache() -> Path:
 @orders_cli.command("bill")
 @click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
 def compare_bill(day) -> None:
-    """Download WeChat's bill for a day and report every difference from the shop's orders."""
+    """Download WeChat's bill for a day and report every difference from the shop's orders,
+    both ways; refunds made in 商户平台 that the shop lacks are recorded as they are found."""
     from app.payments.gateway import GatewayError, current_gateway
     from app.payments.reconcile import compare_bill as compare
 
     try:
-        mismatches = compare(current_gateway(), day.date())
+        found = compare(current_gateway(), day.date(), current_app.config["REFUND_REVOKES_ACCESS"])
     except GatewayError as error:
         raise click.ClickException(f"下载对账单失败：{error.code} {error.message}") from error
+    for note in (m for m in found if m.demo):
+        click.echo(f"{note.out_trade_no}\t{note.problem}（不是差异）")
+    mismatches = [m for m in found if not m.demo]
     if not mismatches:
         click.echo(f"{day:%Y-%m-%d} 对账一致。")
         return

@@ -12,17 +12,34 @@ from flask import current_app
 
 
 class GatewayError(Exception):
-    """The provider refused or could not be reached. `code` is the provider's (e.g. ORDERPAID)."""
+    """The provider refused or could not be reached. `code` is the provider's (e.g. ORDERPAID).
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False):
+    `outcome_unknown` separates "we don't know" (a time-out, a refused connection, an HTTP
+    error status, an answer that is not the protocol's XML, WeChat's own SYSTEMERROR) from
+    "WeChat said no": after an unknown outcome the request may have been carried out, so
+    whatever it asked for (a refund above all) stays in flight until a query says what
+    happened. An unknown outcome is always worth retrying with the same parameters.
+    """
+
+    def __init__(
+        self, code: str, message: str, *, retryable: bool = False, outcome_unknown: bool = False
+    ):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.retryable = retryable
+        self.retryable = retryable or outcome_unknown
+        self.outcome_unknown = outcome_unknown
 
 
 class InvalidNotification(Exception):
-    """A notification that must not be believed: bad signature, malformed, foreign merchant."""
+    """A notification that must not be believed: bad signature, malformed, foreign merchant.
+
+    `out_trade_no` is set when the notification was verified but refused anyway (another
+    merchant's appid or mch_id), so the refusal joins that order's audit trail."""
+
+    def __init__(self, message: str, *, out_trade_no: str | None = None):
+        super().__init__(message)
+        self.out_trade_no = out_trade_no
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,9 @@ class RefundResult:
     refund_id: str | None
     amount_fen: int | None = None
     finished_at: datetime | None = None
+    # Which order it refunds: in a notification and in a query by order, so a refund made
+    # outside the shop (in 商户平台, with an out_refund_no the shop never issued) is placed.
+    out_trade_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,8 @@ class PaymentGateway(Protocol):
     ) -> RefundResult: ...
 
     def query_refund(self, out_refund_no: str) -> RefundResult: ...
+
+    def query_order_refunds(self, out_trade_no: str) -> list[RefundResult]: ...
 
     def parse_payment_notification(self, body: bytes) -> PaymentNotice: ...
 

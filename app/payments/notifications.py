@@ -19,6 +19,7 @@ def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> tuple[b
         notice = gateway.parse_payment_notification(body)
     except InvalidNotification as error:
         log.warning("payment notification refused: %s", error)
+        _note_refusal(error)
         return False, gateway.failure_answer("签名失败")
     if not notice.succeeded:
         return True, gateway.success_answer()  # a failed payment changes nothing here
@@ -60,9 +61,23 @@ def handle_refund_notification(
             result.refund_id,
             result.finished_at,
             revoke_access,
+            out_trade_no=result.out_trade_no,
+            amount_fen=result.amount_fen,
         )
     except orders.OrderError as error:
         db.session.commit()
         return False, gateway.failure_answer(error.message)
     db.session.commit()
     return True, gateway.success_answer()
+
+
+def _note_refusal(error: InvalidNotification) -> None:
+    """A signed notification refused for naming another merchant belongs to the order it
+    names. Unsigned or undecryptable ones name nothing believable and are only logged."""
+    if error.out_trade_no is None:
+        return
+    begin_write()
+    order = orders.find(error.out_trade_no)
+    if order is not None:
+        orders.record_event(order, "notification_refused", why=str(error))
+    db.session.commit()

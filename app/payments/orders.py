@@ -7,6 +7,12 @@ grants access, and a tip's payment or refund refreshes the supporter walls inste
     pending -> closed (expired, cancelled, replaced)
     closed  -> paid   (WeChat took the money after we closed it: honour it, and log it)
 
+A refund is recorded processing before WeChat is asked, and WeChat's verdict settles it:
+
+    processing -> success | closed | change
+    processing -> failed  (WeChat definitely refused it)
+    failed, change -> success  (WeChat says it was refunded after all: the money is gone)
+
 Every transition is a compare-and-set UPDATE ... WHERE status IN (...) whose row count says
 whether this caller won; the loser of a race sees 0 rows and answers like a duplicate. That,
 with unique out_trade_no / transaction_id / (reader, product) constraints, makes
@@ -45,6 +51,11 @@ log = logging.getLogger(__name__)
 _ALPHABET = string.ascii_letters + string.digits
 _PAYABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
 _REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+# WeChat's word that money went back outweighs what the shop last believed: a refund marked
+# failed (or in 退款异常) that WeChat later reports refunded is applied, once.
+_REFUND_SUCCEEDS_FROM = (RefundStatus.PROCESSING, RefundStatus.FAILED, RefundStatus.CHANGE)
+# The reason shown for a refund the merchant made in 商户平台 or 商家助手, not in the shop.
+OUTSIDE_REFUND_REASON = "商户平台退款"
 
 
 class OrderError(Exception):
@@ -392,9 +403,21 @@ def refundable_fen(order: Order) -> int:
 
 
 def refund_refused(refund: Refund, message: str) -> None:
-    won = _set_refund_status(refund, RefundStatus.FAILED, finished_at=utcnow())
+    """WeChat definitely refused the refund. Never for an unknown outcome (a time-out, an
+    HTTP error): that refund may have been made, so it stays processing for reconcile."""
+    won = _set_refund_status(
+        refund, RefundStatus.FAILED, (RefundStatus.PROCESSING,), finished_at=utcnow()
+    )
     if won:
         record_event(refund.order, "refund_failed", out_refund_no=refund.out_refund_no, why=message)
+
+
+def refund_outcome_unknown(refund: Refund, message: str) -> None:
+    """WeChat may or may not have made the refund: it stays processing (still counted by
+    refundable_fen) until a notification or reconcile's query says what happened."""
+    record_event(
+        refund.order, "refund_outcome_unknown", out_refund_no=refund.out_refund_no, why=message
+    )
 
 
 def refund_accepted(refund: Refund, refund_id: str | None) -> None:
@@ -408,12 +431,19 @@ def settle_refund(
     refund_id: str | None,
     finished_at: datetime | None,
     revoke_access: bool,
+    *,
+    out_trade_no: str | None = None,
+    amount_fen: int | None = None,
 ) -> bool:
-    """WeChat's verdict on a refund (notification or query). True if this call applied it."""
-    refund = db.session.scalar(sa.select(Refund).where(Refund.out_refund_no == out_refund_no))
+    """WeChat's verdict on a refund (notification or query). True if this call applied it.
+
+    A refund the shop never asked for (made in 商户平台, so with an out_refund_no the shop
+    never issued) is recorded first, for the order `out_trade_no` names, then settled like
+    any other: the money left either way, and the books and access must follow.
+    """
+    refund = find_refund(out_refund_no)
     if refund is None:
-        record_event(None, "refund_for_unknown_refund", out_refund_no=out_refund_no)
-        raise UnknownOrder("退款单不存在")
+        refund = _record_outside_refund(out_refund_no, out_trade_no, amount_fen, refund_id)
     target = {
         "SUCCESS": RefundStatus.SUCCESS,
         "REFUNDCLOSE": RefundStatus.CLOSED,
@@ -421,8 +451,15 @@ def settle_refund(
     }.get(status)
     if target is None:  # PROCESSING: nothing to settle yet
         return False
+    allowed_from = (
+        _REFUND_SUCCEEDS_FROM if target is RefundStatus.SUCCESS else (RefundStatus.PROCESSING,)
+    )
     won = _set_refund_status(
-        refund, target, finished_at=finished_at or utcnow(), refund_id=refund_id or refund.refund_id
+        refund,
+        target,
+        allowed_from,
+        finished_at=finished_at or utcnow(),
+        refund_id=refund_id or refund.refund_id,
     )
     if not won:
         return False
@@ -433,10 +470,52 @@ def settle_refund(
     return True
 
 
-def _set_refund_status(refund: Refund, status: RefundStatus, **values) -> bool:
+def find_refund(out_refund_no: str) -> Refund | None:
+    return db.session.scalar(sa.select(Refund).where(Refund.out_refund_no == out_refund_no))
+
+
+def _record_outside_refund(
+    out_refund_no: str, out_trade_no: str | None, amount_fen: int | None, refund_id: str | None
+) -> Refund:
+    """A processing Refund row for a refund made outside the shop, for settle_refund."""
+    order = find(out_trade_no, for_update=True) if out_trade_no else None
+    if order is None:
+        record_event(
+            None,
+            "refund_for_unknown_refund",
+            out_refund_no=out_refund_no,
+            out_trade_no=out_trade_no,
+        )
+        raise UnknownOrder("退款单不存在")
+    if order.status not in _REFUNDABLE or not amount_fen or amount_fen <= 0:
+        # Paid at WeChat but not (yet) here: reconcile honours the payment first, and WeChat
+        # keeps sending the notification meanwhile; the bill reports it if that never happens.
+        record_event(
+            order, "refund_for_unknown_refund", out_refund_no=out_refund_no, fen=amount_fen
+        )
+        raise RefundNotAllowed("本店订单未支付，无法记入这笔退款")
+    refund = Refund(
+        order_id=order.id,  # not order=: the backref would add it outside the savepoint
+        out_refund_no=out_refund_no,
+        amount_fen=amount_fen,
+        reason=OUTSIDE_REFUND_REASON,
+        refund_id=refund_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(refund)
+    except IntegrityError:
+        # The same refund's notification and a query raced (PostgreSQL; SQLite's
+        # begin_write serialised them): the unique out_refund_no decided.
+        return find_refund(out_refund_no)
+    record_event(order, "refund_outside", out_refund_no=out_refund_no, fen=amount_fen)
+    return refund
+
+
+def _set_refund_status(refund: Refund, status: RefundStatus, allowed_from, **values) -> bool:
     result = db.session.execute(
         sa.update(Refund)
-        .where(Refund.id == refund.id, Refund.status == RefundStatus.PROCESSING)
+        .where(Refund.id == refund.id, Refund.status.in_(allowed_from))
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
     )

@@ -55,8 +55,17 @@ def send_refund(gateway: PaymentGateway, out_refund_no: str, notify_url: str) ->
     except GatewayError as error:
         begin_write()
         refund = _find(out_refund_no)
+        why = f"{error.code} {error.message}"
+        if error.outcome_unknown:
+            # WeChat may have refunded it: never mark it failed (the reader would keep
+            # access and a second refund could be sent); reconcile asks WeChat.
+            orders.refund_outcome_unknown(refund, why)
+            db.session.commit()
+            raise RefundError(
+                f"微信支付没有明确答复（{error.message}），退款仍在处理中，对账时会向微信查询结果"
+            ) from error
         if not error.retryable:
-            orders.refund_refused(refund, f"{error.code} {error.message}")
+            orders.refund_refused(refund, why)
         db.session.commit()
         raise RefundError(f"微信支付未受理退款：{error.message}") from error
 

@@ -2,16 +2,21 @@
 
 wechatpy's quirks (see docs/wechat-protocol.md §4) are handled here and nowhere else: it checks no
 response signature and no amount, appid or mch_id in notifications; it returns strings; it
-lets ValueError out of its XML parser; it recomputes times on every call.
+lets ValueError out of its XML parser; it recomputes times on every call; it hands back the
+raw text of an answer that is not XML (a proxy's error page, an empty or truncated body)
+instead of raising.
 """
 
 import csv
 import io
+import logging
 import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from xml.parsers.expat import ExpatError
 from zoneinfo import ZoneInfo
 
+import requests
 from flask import Flask
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
@@ -29,9 +34,16 @@ from app.payments.gateway import (
 )
 from app.wechat.transport import IN_PROCESS_ORIGIN, http_session
 
+log = logging.getLogger(__name__)
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 # Business errors worth trying again with the same parameters (docs/wechat-protocol.md §3.4).
 _RETRYABLE = {"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED"}
+# "系统超时": WeChat itself does not say whether it did it; ask again with the same parameters.
+_OUTCOME_UNKNOWN = {"SYSTEMERROR"}
+# What wechatpy lets out when an answer is not the protocol's XML: its parser's errors, and
+# KeyError or TypeError from reading a document without <xml> or <return_code>.
+_UNREADABLE = (ValueError, KeyError, TypeError, ExpatError)
 MAX_NOTIFICATION_BYTES = 64 * 1024
 
 
@@ -91,7 +103,7 @@ class WeChatPayV2Gateway:
             scene_info=scene_info,
         )
         return Prepay(
-            prepay_id=result["prepay_id"],
+            prepay_id=_required(result, "prepay_id"),
             code_url=result.get("code_url"),
             mweb_url=result.get("mweb_url"),
         )
@@ -152,27 +164,48 @@ class WeChatPayV2Gateway:
 
     def query_refund(self, out_refund_no: str) -> RefundResult:
         result = self._call(self.client.refund.query, out_refund_no=out_refund_no)
-        count = int(result.get("refund_count", "0"))
-        for n in range(count):
-            if result.get(f"out_refund_no_{n}") == out_refund_no:
-                return RefundResult(
-                    out_refund_no=out_refund_no,
-                    status=result.get(f"refund_status_{n}", ""),
-                    refund_id=result.get(f"refund_id_{n}"),
-                    amount_fen=_int_or_none(result.get(f"refund_fee_{n}")),
-                    finished_at=_parse_success_time(result.get(f"refund_success_time_{n}")),
-                )
+        for refund in _listed_refunds(result):
+            if refund.out_refund_no == out_refund_no:
+                return refund
         raise GatewayError("REFUNDNOTEXIST", "退款单不存在")
+
+    def query_order_refunds(self, out_trade_no: str) -> list[RefundResult]:
+        """Every refund of an order, the shop's and those made in 商户平台; [] if none.
+
+        WeChat lists ten at a time; wechatpy cannot send `offset`, so later pages are posted
+        through its request method with the same signing."""
+        found: list[RefundResult] = []
+        while True:
+            try:
+                result = self._call(
+                    self.client.refund._post,
+                    "pay/refundquery",
+                    data={
+                        "appid": self.appid,
+                        "out_trade_no": out_trade_no,
+                        "offset": len(found) or None,
+                    },
+                )
+            except GatewayError as error:
+                if error.code == "REFUNDNOTEXIST" and not found:
+                    return []
+                raise
+            page = _listed_refunds(result)
+            found += page
+            total = _int_or_none(result.get("total_refund_count")) or len(found)
+            if not page or len(found) >= total:
+                return found
 
     def download_bill(self, day: date) -> list[BillRow]:
         try:
-            text = self._call(self.client.tools.download_bill, day)
+            # The bill is plain text, not XML: the one call whose raw text answer is expected.
+            text = _send(self.client.tools.download_bill, day)
         except GatewayError as error:
             if "No Bill Exist" in error.message:
                 return []
             raise
-        if not isinstance(text, str):
-            raise GatewayError("BADBILL", "对账单格式不对")
+        if not isinstance(text, str) or not text.strip():
+            raise _unreadable("对账单格式不对")
         return parse_bill(text)
 
     # --- notifications ------------------------------------------------------------------------
@@ -214,6 +247,7 @@ class WeChatPayV2Gateway:
                 refund_id=data.get("refund_id"),
                 amount_fen=int(data["refund_fee"]),
                 finished_at=_parse_success_time(data.get("success_time")),
+                out_trade_no=data.get("out_trade_no") or None,
             )
         except Exception as error:
             raise InvalidNotification(f"undecryptable: {type(error).__name__}") from None
@@ -230,18 +264,77 @@ class WeChatPayV2Gateway:
 
     def _check_merchant(self, data: dict) -> None:
         if data.get("appid") != self.appid or data.get("mch_id") != self.mch_id:
-            raise InvalidNotification("appid or mch_id is not ours")
+            raise InvalidNotification(
+                "appid or mch_id is not ours", out_trade_no=data.get("out_trade_no") or None
+            )
 
     @staticmethod
-    def _call(method, *args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except WeChatPayException as error:
-            code = error.errcode or error.return_code or "HTTP"
-            message = error.errmsg or error.return_msg or "微信支付请求失败"
-            raise GatewayError(str(code), str(message), retryable=code in _RETRYABLE) from error
-        except OSError as error:  # time-outs, refused connections, missing cert files
-            raise GatewayError("NETWORK", str(error), retryable=True) from error
+    def _call(method, *args, **kwargs) -> dict:
+        """One API call whose answer must be the protocol's XML, read into a dict."""
+        result = _send(method, *args, **kwargs)
+        if not isinstance(result, dict):  # wechatpy hands back text it could not parse
+            raise _unreadable("微信支付的应答不是 XML")
+        return result
+
+
+def _send(method, *args, **kwargs):
+    """Call wechatpy; every way it can fail becomes a GatewayError, definite or unknown."""
+    name = getattr(method, "__qualname__", "call")
+    try:
+        return method(*args, **kwargs)
+    except WeChatPayException as error:
+        if error.return_code is None:  # wechatpy's wrapping of an HTTP error status
+            status = getattr(error.response, "status_code", "?")
+            log.warning("WeChat Pay %s: HTTP %s", name, status)
+            raise GatewayError(
+                "HTTP", f"微信支付应答 HTTP {status}", outcome_unknown=True
+            ) from None
+        code = str(error.errcode or error.return_code)
+        message = str(error.errmsg or error.return_msg or "微信支付请求失败")
+        raise GatewayError(
+            code,
+            message,
+            retryable=code in _RETRYABLE,
+            outcome_unknown=code in _OUTCOME_UNKNOWN,
+        ) from error
+    except OSError as error:  # requests' errors, time-outs included; a missing cert file
+        # requests and urllib3 put the whole URL in their messages: neither is logged or
+        # passed on (`from None`), only what kind of failure it was.
+        why = "超时" if isinstance(error, requests.Timeout) else "无法连接"
+        log.warning("WeChat Pay %s: %s (%s)", name, why, type(error).__name__)
+        raise GatewayError("NETWORK", f"微信支付连接失败（{why}）", outcome_unknown=True) from None
+    except _UNREADABLE as error:
+        log.warning("WeChat Pay %s: unreadable answer (%s)", name, type(error).__name__)
+        raise _unreadable("微信支付的应答无法解析") from None
+
+
+def _unreadable(message: str) -> GatewayError:
+    return GatewayError("BADRESPONSE", message, outcome_unknown=True)
+
+
+def _required(result: dict, name: str) -> str:
+    if not result.get(name):
+        log.warning("WeChat Pay answer without %s", name)
+        raise _unreadable(f"微信支付的应答缺少 {name}")
+    return result[name]
+
+
+def _listed_refunds(result: dict) -> list[RefundResult]:
+    """The refunds in a 查询退款 answer (refund_count of them, fields suffixed _0, _1, ...)."""
+    count = _int_or_none(result.get("refund_count"))
+    if count is None:
+        raise _unreadable("微信支付的退款查询应答缺少 refund_count")
+    return [
+        RefundResult(
+            out_refund_no=result.get(f"out_refund_no_{n}", ""),
+            status=result.get(f"refund_status_{n}", ""),
+            refund_id=result.get(f"refund_id_{n}"),
+            amount_fen=_int_or_none(result.get(f"refund_fee_{n}")),
+            finished_at=_parse_success_time(result.get(f"refund_success_time_{n}")),
+            out_trade_no=result.get("out_trade_no") or None,
+        )
+        for n in range(count)
+    ]
 
 
 def _answer(code: str, message: str) -> str:
@@ -259,6 +352,9 @@ def parse_bill(text: str) -> list[BillRow]:
     if not lines:
         return []
     header = [name.strip() for name in lines[0].split(",")]
+    if not {"商户订单号", "交易状态"} <= set(header):
+        # A proxy's error page would otherwise read as a bill with no rows: "all is well".
+        raise _unreadable("对账单格式不对")
     rows = []
     for values in csv.reader(io.StringIO("\n".join(lines[1:]))):
         values = [v.lstrip("`").strip() for v in values]

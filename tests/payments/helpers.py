@@ -1,15 +1,22 @@
 """Building orders and WeChat's notifications the way WeChat would sign them."""
 
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+from requests.adapters import BaseAdapter
 from wechatpy.pay.utils import calculate_signature, dict_to_xml
 
 from app.extensions import db
 from app.models import PayChannel
 from app.payments import orders
+from app.payments.gateway import current_gateway
+from app.sandbox.notify import deliver_due_notifications
+from app.wechat.transport import IN_PROCESS_ORIGIN
 from tests import factories
 from tests.conftest import TEST_PAY_KEY
+from tests.payflow import csrf_token_in, latest_order, pay_on_phone
 
 PAYER = "oPayer0000000000000000000001"
 
@@ -64,3 +71,54 @@ def payment_notification(
 def post_notification(client, body: bytes):
     response = client.post("/pay/wechat/notify", data=body)
     return response.status_code, response.get_data(as_text=True)
+
+
+def bought_and_paid(app, price_fen=1990):
+    """A reader buys a new article on a desktop and pays by scanning with a phone, through
+    the sandbox. Returns (out_trade_no, the desktop client, the article's slug)."""
+    with app.app_context():
+        slug = factories.product(price_fen=price_fen).slug
+        db.session.commit()
+    desktop = app.test_client()
+    page = desktop.get(f"/p/{slug}/buy").get_data(as_text=True)
+    desktop.post(f"/p/{slug}/buy", data={"csrf_token": csrf_token_in(page)})
+    order = latest_order(app)
+    pay_on_phone(app, order.code_url)
+    deliver_due_notifications(app)
+    return order.out_trade_no, desktop, slug
+
+
+class AnswerOnTheWayBack(BaseAdapter):
+    """Wraps the in-process route to the sandbox: WeChat does the work, then its answer to
+    one endpoint is replaced (a proxy's error page, a cut body) or never arrives (`error`)."""
+
+    def __init__(self, inner, endpoint, *, status=200, body=b"", error=None):
+        super().__init__()
+        self.inner, self.endpoint = inner, endpoint
+        self.status, self.body, self.error = status, body, error
+
+    def send(self, request, **kwargs):
+        response = self.inner.send(request, **kwargs)
+        if not urlsplit(request.url).path.endswith(self.endpoint):
+            return response
+        if self.error is not None:
+            raise self.error
+        response.status_code = self.status
+        response._content = self.body
+        return response
+
+    def close(self):
+        pass
+
+
+@contextmanager
+def wechat_answers(app, endpoint, **fault):
+    """While inside, the shop's calls to `endpoint` get the answer `fault` describes."""
+    with app.app_context():
+        session = current_gateway().client._http
+    inner = session.get_adapter(IN_PROCESS_ORIGIN + "/")
+    session.mount(IN_PROCESS_ORIGIN, AnswerOnTheWayBack(inner, endpoint, **fault))
+    try:
+        yield
+    finally:
+        session.mount(IN_PROCESS_ORIGIN, inner)

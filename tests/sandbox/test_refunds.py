@@ -232,3 +232,34 @@ def test_the_bill_can_be_gzipped(app, wxpay, paid, client):
     }
     response = client.post("/sandbox/pay/pay/downloadbill", data=signed_xml_body(params))
     assert gzip.decompress(response.data).decode().startswith("交易时间,")
+
+
+def test_a_merchant_platform_refund_notifies_with_its_own_refund_number(
+    app, wxpay, paid, sink, sandbox
+):
+    from app.models.base import utcnow
+    from app.sandbox.pay_refunds import refund_from_merchant_platform
+
+    sandbox.deliver()  # the payment notification
+    sink.bodies.clear()
+    with app.app_context():
+        made = refund_from_merchant_platform(paid["out_trade_no"], 300, SINK_URL, utcnow())
+        out_refund_no = made.out_refund_no
+    assert sandbox.deliver() == 1
+    details = wxpay.parse_refund_notify_result(sink.bodies[-1])
+    assert details["out_refund_no"] == out_refund_no and details["refund_fee"] == 300
+    assert details["refund_request_source"] == "VENDOR_PLATFORM"
+    assert details["out_trade_no"] == paid["out_trade_no"]
+    listed = wxpay.refund.query(out_trade_no=paid["out_trade_no"])
+    assert listed["out_refund_no_0"] == out_refund_no
+
+
+def test_the_platform_refund_command(app, wxpay, paid):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["sandbox", "platform-refund", paid["out_trade_no"], "--amount", "1.00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert wxpay.refund.query(out_trade_no=paid["out_trade_no"])["refund_fee_0"] == "100"
+    unpaid = runner.invoke(args=["sandbox", "platform-refund", "nope", "--amount", "1.00"])
+    assert unpaid.exit_code != 0 and "订单不存在" in unpaid.output
