@@ -118,7 +118,13 @@ class WeChatPayV2Gateway:
             if error.code == "ORDERNOTEXIST":
                 return TradeState(state="NOTEXIST", out_trade_no=out_trade_no)
             raise
-        self._check_merchant(result)
+        try:
+            self._check_merchant(result)
+        except InvalidNotification:
+            # An answer about another merchant's order (a misrouted or forged answer: wechatpy
+            # checks no answer's signature) says nothing about ours; believe none of it.
+            log.warning("WeChat Pay order query answered for another appid or mch_id")
+            raise _unreadable("微信支付的应答属于另一个商户") from None
         return TradeState(
             state=result.get("trade_state", ""),
             out_trade_no=result.get("out_trade_no", out_trade_no),

@@ -205,3 +205,19 @@ def test_reconcile_after_a_refund_answered_with_an_html_page(app, runner):
     assert latest_order(app, out_trade_no).status is OrderStatus.REFUNDED
     with app.app_context():
         assert db.session.scalar(sa.select(Refund.status)) is RefundStatus.SUCCESS
+
+
+def test_a_query_answered_for_another_merchant_is_an_unknown_outcome_not_a_crash(app, client):
+    """wechatpy checks no answer's signature: an answer that names another merchant is no
+    answer, and the pay page that polled keeps waiting instead of failing."""
+    out_trade_no, _ = pending_order(app)
+    foreign = (
+        b"<xml><return_code>SUCCESS</return_code><result_code>SUCCESS</result_code>"
+        b"<appid>wx0000000000000000</appid><mch_id>1000000001</mch_id>"
+        b"<trade_state>SUCCESS</trade_state><total_fee>990</total_fee></xml>"
+    )
+    with wechat_answers(app, "pay/orderquery", body=foreign), app.app_context():
+        with pytest.raises(GatewayError) as caught:
+            current_gateway().query(out_trade_no)
+        assert caught.value.outcome_unknown
+        assert orders.find(out_trade_no).status is OrderStatus.PENDING
