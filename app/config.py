@@ -23,6 +23,11 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(days=365)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # None: secure (sent over https only) exactly when PUBLIC_BASE_URL is https. A shop served
+    # over https must never let its session cookie travel in clear text; set True or False
+    # to decide otherwise (e.g. True behind a proxy with PUBLIC_BASE_URL unset).
+    SESSION_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SECURE = None
 
     # WeChat: all empty means "no real credentials", which turns the sandbox on.
     WECHAT_APPID = ""
@@ -103,6 +108,11 @@ def finalize(app: Flask) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'shop.db'}"
     if not config.get("UPLOAD_FOLDER"):
         config["UPLOAD_FOLDER"] = str(instance / "uploads")
+
+    served_over_https = config["PUBLIC_BASE_URL"].lower().startswith("https://")
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config.get(key) is None:
+            config[key] = served_over_https
 
     if config.get("WECHAT_SANDBOX") is None:
         config["WECHAT_SANDBOX"] = not (config["WECHAT_APPID"] and config["WECHAT_APP_SECRET"])
