@@ -50,11 +50,23 @@ def test_lesson_pages_link_previous_and_next(app, client):
     assert client.get(f"/p/{slug}/s/9").status_code == 404
 
 
-def test_a_visitor_trying_a_free_lesson_is_remembered_as_a_guest(app, client):
+def test_a_guest_trying_a_free_lesson_is_remembered(app, client):
     slug = _course(app)
+    with app.app_context():
+        guest = factories.reader()
+        db.session.commit()
+        guest_id = guest.id
+    sign_in_as(app, client, guest_id)
     assert client.get(f"/p/{slug}/s/1").status_code == 200
-    assert session_reader_id(app, client)
     assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/1")
     # A locked lesson does not count as read.
     assert client.get(f"/p/{slug}/s/2").status_code == 403
     assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/1")
+
+
+def test_a_visitor_trying_a_free_lesson_is_not_made_a_guest(app, client):
+    slug = _course(app)
+    response = client.get(f"/p/{slug}/s/1")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert session_reader_id(app, client) is None

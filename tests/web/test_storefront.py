@@ -1,7 +1,9 @@
 """What a visitor sees: home, tags, search, product pages, errors."""
 
+import sqlalchemy as sa
+
 from app.extensions import db
-from app.models import ProductKind
+from app.models import ProductKind, Reader
 from tests import factories
 
 
@@ -140,3 +142,30 @@ def test_cover_images_are_served_with_long_cache(app, client, tmp_path):
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
     assert client.get("/media/covers/../secret_key").status_code == 404
+
+
+def test_browsing_without_a_cookie_creates_no_reader_and_no_cookie(app, client):
+    with app.app_context():
+        paid = factories.product()
+        free = factories.product(price_fen=0)
+        course = factories.product(
+            ProductKind.COURSE, sections=[("试读", "一", True), ("第二课", "二", False)]
+        )
+        db.session.commit()
+        pages = [
+            "/",
+            f"/p/{paid.slug}",
+            f"/p/{free.slug}",
+            f"/p/{free.slug}/read",
+            f"/p/{course.slug}/read",
+            f"/p/{course.slug}/s/1",
+            "/me",
+            "/orders",
+            "/library",
+        ]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code in (200, 302), path
+        assert "Set-Cookie" not in response.headers, path
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Reader.id))) == 0
