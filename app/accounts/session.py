@@ -45,14 +45,15 @@ def begin_session(reader: Reader | None = None, creator: Creator | None = None) 
     """Sign this browser in afresh: end its old session and start a new one.
 
     Nothing of the old cookie survives (its CSRF token included), so a cookie planted before
-    the sign-in, and every copy of it, stays what it was. The caller commits.
+    the sign-in, and every copy of it, stays what it was. A reader's cookie lasts (a guest has
+    no other key); the creator's alone ends with the browser. The caller commits.
     """
     end_session()
     token, g.web_session = web_sessions.start(
         reader_id=reader.id if reader else None, creator_id=creator.id if creator else None
     )
     g.reader = reader
-    session.permanent = True
+    session.permanent = reader is not None
     session[SESSION_TOKEN_KEY] = token
 
 

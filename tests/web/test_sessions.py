@@ -160,13 +160,14 @@ def test_creator_login_starts_a_fresh_session(app, studio):
     victim = _victim_with_cookie_of(app, attacker)
     page = victim.get("/creator/login").get_data(as_text=True)
     token = csrf_token_in(page.replace('type="hidden" ', ""))
-    victim.post(
+    login = victim.post(
         "/creator/login",
         data={"username": "creator", "password": "correct horse battery", "csrf_token": token},
     )
 
     assert victim.get("/studio/").status_code == 200
     assert session_reader_id(app, victim) is None  # the planted guest is not carried in
+    assert "Expires" not in login.headers["Set-Cookie"]  # the studio's ends with the browser
     assert _session_token(victim) != _session_token(attacker)
     assert session_reader_id(app, attacker) is None
     assert attacker.get("/studio/").status_code == 302
