@@ -42,11 +42,15 @@ def register_extensions(app: Flask) -> None:
         page_cache,
         page_views,
     )
+    from app.accounts.session import mark_session_seen
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.sandbox import models as sandbox_models  # noqa: F401
 
     page_views.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
+    # App-context teardowns run in reverse order: registered before the database's, this one
+    # runs after the request's database session is closed.
+    app.teardown_appcontext(mark_session_seen)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
@@ -61,11 +65,16 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_creator(session_id: str):
-        """The creator of a login session, unless the password has changed since it began."""
+        """The creator of a login session, while the server-side session is live and the
+        password has not changed since it began."""
+        from app.accounts.session import current_session
         from app.models import Creator
 
         creator_id, _, stamp = session_id.partition(".")
-        creator = db.session.get(Creator, int(creator_id)) if creator_id.isdigit() else None
+        live = current_session()
+        if live is None or live.creator_id is None or str(live.creator_id) != creator_id:
+            return None
+        creator = db.session.get(Creator, live.creator_id)
         return creator if creator is not None and creator.session_stamp == stamp else None
 
 

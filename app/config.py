@@ -26,6 +26,11 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = timedelta(days=365)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # None: secure (sent over https only) exactly when PUBLIC_BASE_URL is https. A shop served
+    # over https must never let its session cookie travel in clear text; set True or False
+    # to decide otherwise (e.g. True behind a proxy with PUBLIC_BASE_URL unset).
+    SESSION_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SECURE = None
 
     # WeChat: all four credentials empty is the demo, which runs the sandbox; any of them set
     # means a live shop, which needs all of them (see check_wechat).
@@ -116,6 +121,11 @@ def finalize(app: Flask) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'shop.db'}"
     if not config.get("UPLOAD_FOLDER"):
         config["UPLOAD_FOLDER"] = str(instance / "uploads")
+
+    served_over_https = config["PUBLIC_BASE_URL"].lower().startswith("https://")
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config.get(key) is None:
+            config[key] = served_over_https
 
     config["WECHAT_SANDBOX"] = sandbox_mode(config)
     if config["WECHAT_SANDBOX"]:

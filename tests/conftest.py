@@ -86,6 +86,32 @@ def app_ctx(app):
         yield
 
 
+def sign_in_as(app, client, reader_id: int) -> None:
+    """Give the test client a live session for this reader, as a sign-in would."""
+    from app import web_sessions
+
+    with app.app_context():
+        token, _ = web_sessions.start(reader_id=reader_id)
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["sid"] = token
+
+
+def session_reader_id(app, client) -> int | None:
+    """The reader the client's session cookie opens now, if any."""
+    from datetime import timedelta
+
+    from app import web_sessions
+
+    with client.session_transaction() as session:
+        token = session.get("sid")
+    if token is None:
+        return None
+    with app.app_context():
+        live = web_sessions.find_live(token, timedelta(days=365))
+    return live.reader_id if live else None
+
+
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI"

@@ -1,22 +1,39 @@
-"""Who is looking at this page: the reader in the session cookie, and whether the creator is."""
+"""Who is looking at this page: the reader and the creator of the browser's server-side session."""
 
 from urllib.parse import urlsplit
 
-from flask import g, request, session
+import sqlalchemy as sa
+from flask import current_app, g, request, session
 from flask_login import current_user
 
+from app import web_sessions
 from app.entitlements import Viewer
 from app.extensions import db
-from app.models import Reader
+from app.models import Creator, Reader
 from app.readers import create_guest
 
-READER_KEY = "reader_id"
+SESSION_TOKEN_KEY = "sid"
+# Cookies signed before sessions lived on the server named their reader directly.
+LEGACY_READER_KEY = "reader_id"
+
+
+def current_session() -> web_sessions.LiveSession | None:
+    """This browser's server-side session, if its cookie names a live one.
+
+    Read at most once per request, and only by requests that ask who is there: a visitor
+    without a token costs no database access at all.
+    """
+    if "web_session" not in g:
+        token = session.get(SESSION_TOKEN_KEY)
+        idle_limit = current_app.permanent_session_lifetime
+        g.web_session = web_sessions.find_live(token, idle_limit) if token else None
+    return g.web_session
 
 
 def current_reader() -> Reader | None:
     if "reader" not in g:
-        reader_id = session.get(READER_KEY)
-        g.reader = db.session.get(Reader, reader_id) if reader_id else None
+        live = current_session()
+        g.reader = db.session.get(Reader, live.reader_id) if live and live.reader_id else None
     return g.reader
 
 
@@ -24,19 +41,85 @@ def current_viewer() -> Viewer:
     return Viewer(reader=current_reader(), is_creator=current_user.is_authenticated)
 
 
-def remember_reader(reader: Reader) -> None:
-    session.permanent = True
-    session[READER_KEY] = reader.id
+def begin_session(reader: Reader | None = None, creator: Creator | None = None) -> None:
+    """Sign this browser in afresh: end its old session and start a new one.
+
+    Nothing of the old cookie survives (its CSRF token included), so a cookie planted before
+    the sign-in, and every copy of it, stays what it was. A reader's cookie lasts (a guest has
+    no other key); the creator's alone ends with the browser. The caller commits.
+    """
+    end_session()
+    token, g.web_session = web_sessions.start(
+        reader_id=reader.id if reader else None, creator_id=creator.id if creator else None
+    )
     g.reader = reader
+    session.permanent = reader is not None
+    session[SESSION_TOKEN_KEY] = token
+
+
+def end_session() -> None:
+    """Sign this browser out on the server too, and forget everything its cookie held."""
+    live = current_session()
+    if live is not None:
+        web_sessions.end(live)
+    session.clear()
+    g.web_session = None
+    g.reader = None
 
 
 def ensure_reader() -> Reader:
-    """The current reader, creating a guest on first need (never for a mere page view)."""
+    """The current reader, creating a guest on first need (never for a mere page view).
+
+    A new guest is no sign-in: nobody's identity is replaced, so the cookie keeps the rest of
+    its content (the recommendation a purchase came from, say). The caller commits.
+    """
     reader = current_reader()
-    if reader is None:
-        reader = create_guest()
-        remember_reader(reader)
+    if reader is not None:
+        return reader
+    reader = create_guest()
+    live = current_session()
+    if live is not None:  # the creator's session, which had no reader yet
+        g.web_session = web_sessions.attach_reader(live, reader.id)
+    else:
+        token, g.web_session = web_sessions.start(reader_id=reader.id)
+        session.permanent = True
+        session[SESSION_TOKEN_KEY] = token
+    g.reader = reader
     return reader
+
+
+def adopt_legacy_cookie() -> None:
+    """Give a guest's cookie from before server-side sessions a session of its own.
+
+    That cookie is a guest's only key to what it bought, so it must keep working; but only
+    once: the first browser to bring it back gets the session, and every other copy opens
+    nothing. A WeChat reader's old cookie is simply dropped: WeChat signs them in again.
+    """
+    if SESSION_TOKEN_KEY in session or LEGACY_READER_KEY not in session:
+        return
+    reader_id = session.pop(LEGACY_READER_KEY)
+    reader = db.session.get(Reader, reader_id) if isinstance(reader_id, int) else None
+    if reader is None or not reader.is_guest or web_sessions.reader_has_any(reader.id):
+        return
+    token, g.web_session = web_sessions.start(reader_id=reader.id)
+    db.session.commit()
+    g.reader = reader
+    session.permanent = True
+    session[SESSION_TOKEN_KEY] = token
+
+
+def mark_session_seen(_error=None) -> None:
+    """Keep last_seen_at roughly current: at most one write an hour per session, on a
+    connection of its own once the request's database session is closed (see create_app),
+    so that it neither waits for nor commits anything of the request's."""
+    live = g.get("web_session")
+    if live is None or not web_sessions.seen_due(live):
+        return
+    try:
+        with db.engine.begin() as connection:
+            web_sessions.mark_seen(connection, live)
+    except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
+        current_app.logger.warning("could not record a session as seen", exc_info=True)
 
 
 def is_wechat_browser() -> bool:

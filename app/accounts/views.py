@@ -16,7 +16,13 @@ from flask_login import login_required, login_user, logout_user
 from app import creators, readers
 from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
-from app.accounts.session import current_reader, is_wechat_browser, remember_reader, safe_next
+from app.accounts.session import (
+    begin_session,
+    current_reader,
+    end_session,
+    is_wechat_browser,
+    safe_next,
+)
 from app.extensions import db, limiter
 from app.wechat.oauth import (
     SCOPE_BASE,
@@ -74,8 +80,8 @@ def wechat_callback():
         avatar_url=info.get("headimgurl"),
     )
     reader = readers.sign_in_with_wechat(current_reader(), profile)
+    begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
     db.session.commit()
-    remember_reader(reader)
     return redirect(pending["next"])
 
 
@@ -85,7 +91,8 @@ def reader_logout():
     their only key to what they bought."""
     reader = current_reader()
     if reader is not None and not reader.is_guest:
-        session.clear()
+        end_session()
+        db.session.commit()
         session["wechat_oauth_tried"] = True  # do not sign straight back in inside WeChat
         flash("已退出", "info")
     return redirect(url_for("storefront.home"))
@@ -105,6 +112,7 @@ def creator_login():
     if form.validate_on_submit():
         creator = creators.authenticate(form.username.data, form.password.data)
         if creator is not None:
+            begin_session(creator=creator)  # nothing of the session before the login survives
             db.session.commit()
             login_user(creator, remember=False)
             return redirect(safe_next(request.args.get("next"), url_for("studio.index")))
@@ -115,5 +123,13 @@ def creator_login():
 @bp.post("/creator/logout")
 @login_required
 def creator_logout():
+    """End the creator's session on the server. A reader this browser was stays signed in,
+    in a session of its own, so no copy of the old cookie opens the studio again."""
+    reader = current_reader()
     logout_user()
+    if reader is not None:
+        begin_session(reader)
+    else:
+        end_session()
+    db.session.commit()
     return redirect(url_for("storefront.home"))

@@ -18,7 +18,12 @@ from flask import (
 )
 
 from app import catalog, entitlements, page_views, tips
-from app.accounts.session import current_viewer, ensure_reader, is_wechat_browser
+from app.accounts.session import (
+    current_reader,
+    current_viewer,
+    ensure_reader,
+    is_wechat_browser,
+)
 from app.checkout import bp
 from app.checkout.common import (
     channel_for_this_browser,
@@ -106,9 +111,9 @@ def _claim_free(product):
 
 @bp.get("/orders")
 def my_orders():
-    reader = ensure_reader()
-    db.session.commit()
-    return render_template("checkout/orders.html", orders=orders.for_reader(reader))
+    reader = current_reader()
+    found = orders.for_reader(reader) if reader is not None else []
+    return render_template("checkout/orders.html", orders=found)
 
 
 @bp.get("/orders/<out_trade_no>")

@@ -24,6 +24,7 @@ from app.models.rollups import (
     RollupState,
     SalesDaily,
 )
+from app.models.sessions import WebSession
 from app.models.shop import Creator, ShopProfile
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "ShopProfile",
     "Tag",
     "Tip",
+    "WebSession",
 ]

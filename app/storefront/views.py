@@ -14,12 +14,7 @@ from flask import (
 )
 
 from app import catalog, entitlements, page_views, readers, recommendations, tips
-from app.accounts.session import (
-    current_reader,
-    current_viewer,
-    ensure_reader,
-    is_wechat_browser,
-)
+from app.accounts.session import current_reader, current_viewer, is_wechat_browser
 from app.extensions import db
 from app.models import Product, ProductKind
 from app.page_cache import cached_for_anonymous
@@ -156,9 +151,11 @@ def section(slug: str, position: int):
     viewer = current_viewer()
     if not entitlements.can_read_section(viewer, current):
         return render_template("storefront/paywall.html", product=item, section=current), 403
-    # Reading a lesson is worth remembering even for a first-time visitor ("continue reading").
-    readers.record_progress(ensure_reader(), current)
-    db.session.commit()
+    # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
+    # made a guest (a row and a cookie) just for that.
+    if viewer.reader is not None:
+        readers.record_progress(viewer.reader, current)
+        db.session.commit()
     index = item.sections.index(current)
     return render_template(
         "storefront/section.html",

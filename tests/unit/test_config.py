@@ -194,3 +194,31 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeyp
 def test_sqlite_database_lives_in_the_instance_folder(tmp_path, monkeypatch):
     uri = _app(tmp_path, monkeypatch).config["SQLALCHEMY_DATABASE_URI"]
     assert uri == f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(tmp_path, monkeypatch):
+    https = _app(tmp_path, monkeypatch, FLASK_PUBLIC_BASE_URL="https://shop.example.com")
+    assert https.config["SESSION_COOKIE_SECURE"] is True
+    assert https.config["REMEMBER_COOKIE_SECURE"] is True
+    with https.test_request_context("/"):
+        from flask import session
+
+        session["probe"] = 1
+        response = https.make_response("")
+        https.session_interface.save_session(https, session, response)
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_cookies_are_not_secure_over_plain_http_unless_asked(tmp_path, monkeypatch):
+    plain = _app(tmp_path / "plain", monkeypatch, FLASK_PUBLIC_BASE_URL="http://127.0.0.1:5000")
+    assert plain.config["SESSION_COOKIE_SECURE"] is False
+    monkeypatch.delenv("FLASK_PUBLIC_BASE_URL")
+    asked = _app(tmp_path / "asked", monkeypatch, FLASK_SESSION_COOKIE_SECURE="true")
+    assert asked.config["SESSION_COOKIE_SECURE"] is True
+    explicit = _app(
+        tmp_path / "explicit",
+        monkeypatch,
+        FLASK_PUBLIC_BASE_URL="https://shop.example.com",
+        FLASK_SESSION_COOKIE_SECURE="false",
+    )
+    assert explicit.config["SESSION_COOKIE_SECURE"] is False

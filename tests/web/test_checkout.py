@@ -16,7 +16,7 @@ from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
 from app.models.base import utcnow
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
-from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
+from tests.conftest import WECHAT_UA, WeChatSignIn, path_of, sign_in_as
 from tests.payflow import DESKTOP_UA, PHONE_UA
 from tests.payflow import csrf_token_in as _token
 from tests.payflow import latest_order as _order
@@ -363,8 +363,7 @@ def test_queries_stay_limited_while_wechat_is_down(app_factory):
         db.session.commit()
         no, reader_id = order.out_trade_no, reader.id
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["reader_id"] = reader_id
+    sign_in_as(app, client, reader_id)
     for _ in range(5):
         assert client.get(f"/orders/{no}/status").get_json()["status"] == "pending"
     with app.app_context():

@@ -8,6 +8,7 @@ import pytest
 from app.extensions import db
 from app.models import ProductKind
 from tests import factories
+from tests.conftest import sign_in_as
 
 LESSON_SECRET = "第二课的付费正文"
 FILE_SECRET = "资料文件里的付费内容"
@@ -58,8 +59,7 @@ def shop(app, tmp_path):
 def _visit(app, reader_id, path):
     client = app.test_client()
     if reader_id is not None:
-        with client.session_transaction() as session:
-            session["reader_id"] = reader_id
+        sign_in_as(app, client, reader_id)
     with client.get(path) as response:
         return response.status_code, response.get_data(as_text=True)
 

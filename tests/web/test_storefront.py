@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import ProductKind
+from app.models import ProductKind, Reader
 from tests import factories
 
 
@@ -186,3 +187,30 @@ def test_a_download_says_its_type_and_charset_once(app, client, filename, conten
         assert response.status_code == 200
         assert response.headers["Content-Type"] == content_type
         assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_browsing_without_a_cookie_creates_no_reader_and_no_cookie(app, client):
+    with app.app_context():
+        paid = factories.product()
+        free = factories.product(price_fen=0)
+        course = factories.product(
+            ProductKind.COURSE, sections=[("试读", "一", True), ("第二课", "二", False)]
+        )
+        db.session.commit()
+        pages = [
+            "/",
+            f"/p/{paid.slug}",
+            f"/p/{free.slug}",
+            f"/p/{free.slug}/read",
+            f"/p/{course.slug}/read",
+            f"/p/{course.slug}/s/1",
+            "/me",
+            "/orders",
+            "/library",
+        ]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code in (200, 302), path
+        assert "Set-Cookie" not in response.headers, path
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Reader.id))) == 0

@@ -6,12 +6,11 @@ from app.extensions import db
 from app.models import Reader
 from app.sandbox.models import SandboxUser
 from tests import factories
-from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
+from tests.conftest import WECHAT_UA, WeChatSignIn, path_of, session_reader_id, sign_in_as
 
 
 def _reader_in_session(client):
-    with client.session_transaction() as session:
-        return session.get("reader_id")
+    return session_reader_id(client.application, client)
 
 
 def test_base_scope_sign_in_creates_a_wechat_reader(app, client, wechat):
@@ -82,8 +81,7 @@ def test_a_guest_who_signs_in_keeps_what_they_bought(app, client, wechat):
         factories.give(guest, item)
         db.session.commit()
         guest_id, slug = guest.id, item.slug
-    with client.session_transaction() as session:
-        session["reader_id"] = guest_id
+    sign_in_as(app, client, guest_id)
 
     wechat.sign_in(nickname="小明")
     assert _reader_in_session(client) == guest_id  # the guest itself is now bound
@@ -106,8 +104,7 @@ def test_a_guest_merges_into_the_wechat_reader_who_already_exists(app, client, w
         slugs = in_wechat.slug, on_desktop.slug
 
     desktop = app.test_client()
-    with desktop.session_transaction() as session:
-        session["reader_id"] = guest_id
+    sign_in_as(app, desktop, guest_id)
     desktop_wechat = type(wechat)(desktop)
     openid = _openid_of(app, wechat_reader_id)
     desktop_wechat.sign_in(openid=openid)

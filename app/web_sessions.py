@@ -1,0 +1,98 @@
+"""Server-side sessions: start one for a reader or the creator, find it again, end it.
+
+The session cookie holds only a random token. Who the browser is (a reader, the creator)
+lives in the `web_sessions` row keyed by the token's digest, read once per request that asks.
+Signing in starts a new row and ends the old one, and signing out ends the row, so a copy of
+an earlier cookie, planted or stolen, opens nothing.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import WebSession
+from app.models.base import utcnow
+
+# last_seen_at is written at most this often per session: one write an hour, not one a page.
+SEEN_RESOLUTION = timedelta(hours=1)
+
+_table = WebSession.__table__
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    key: str  # the row's id: the digest of the cookie's token
+    reader_id: int | None
+    creator_id: int | None
+    last_seen_at: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(reader_id: int | None = None, creator_id: int | None = None) -> tuple[str, LiveSession]:
+    """A new session row; returns the token for the cookie (never stored) and the session."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    live = LiveSession(_digest(token), reader_id, creator_id, now)
+    db.session.execute(
+        sa.insert(_table).values(
+            id=live.key,
+            reader_id=reader_id,
+            creator_id=creator_id,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return token, live
+
+
+def find_live(token: str, idle_limit: timedelta) -> LiveSession | None:
+    """The session this token opens: not ended, and seen within idle_limit. One key lookup."""
+    row = db.session.execute(
+        sa.select(
+            _table.c.reader_id, _table.c.creator_id, _table.c.last_seen_at, _table.c.ended_at
+        ).where(_table.c.id == _digest(token))
+    ).first()
+    if row is None or row.ended_at is not None or row.last_seen_at < utcnow() - idle_limit:
+        return None
+    return LiveSession(_digest(token), row.reader_id, row.creator_id, row.last_seen_at)
+
+
+def attach_reader(live: LiveSession, reader_id: int) -> LiveSession:
+    """A reader joins a session that had none (the creator's browser buying as a guest)."""
+    db.session.execute(sa.update(_table).where(_table.c.id == live.key).values(reader_id=reader_id))
+    return LiveSession(live.key, reader_id, live.creator_id, live.last_seen_at)
+
+
+def reader_has_any(reader_id: int) -> bool:
+    return (
+        db.session.execute(
+            sa.select(_table.c.id).where(_table.c.reader_id == reader_id).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def end(live: LiveSession) -> None:
+    db.session.execute(
+        sa.update(_table)
+        .where(_table.c.id == live.key, _table.c.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def seen_due(live: LiveSession) -> bool:
+    return utcnow() - live.last_seen_at >= SEEN_RESOLUTION
+
+
+def mark_seen(connection: sa.Connection, live: LiveSession) -> None:
+    """Record that the session was used now (on a connection of the caller's choosing)."""
+    connection.execute(
+        sa.update(_table).where(_table.c.id == live.key).values(last_seen_at=utcnow())
+    )
