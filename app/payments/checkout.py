@@ -51,8 +51,10 @@ def start_payment(
 ) -> Order:
     _require_openid_for_jsapi(reader, channel)
     previous = orders.open_order(reader, product)
-    if previous is not None and previous.channel is not channel and previous.prepay_id:
-        _close_at_wechat(gateway, previous.out_trade_no)
+    if previous is not None and previous.prepay_id:
+        reason = orders.replacement_reason(previous, product, channel, utcnow())
+        if reason in ("replaced", "repriced"):  # an expired one can no longer be paid
+            _close_at_wechat(gateway, previous.out_trade_no, reason)
     order = _committed(
         lambda: orders.place_order(reader, product, channel, client_ip, ttl, rec_slot=rec_slot)
     )
@@ -140,9 +142,17 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
     return order
 
 
-def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
-    """Before an order is replaced (the reader moved from the desktop QR to WeChat, say),
-    close it at WeChat, so the old QR cannot take a second payment for the same thing.
+_STILL_OPEN = {
+    "replaced": "这件商品还有一笔刚发起、未完成的支付。请在原来的页面完成支付，或 5 分钟后再试。",
+    "repriced": "这件商品刚刚调整了价格，你还有一笔按原价发起、未完成的支付。"
+    "请在原来的页面按原价完成支付，或 5 分钟后按新价格购买。",
+}
+
+
+def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str, reason: str) -> None:
+    """Before an order is replaced (the reader moved from the desktop QR to WeChat, say, or
+    the price changed), close it at WeChat, so the old QR cannot take a second payment for
+    the same thing.
 
     WeChat refuses to close an order in its first five minutes. Then the old order stays
     and the reader is told to finish it, or to come back shortly: never two payable orders.
@@ -153,10 +163,7 @@ def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
         gateway.close(out_trade_no)
     except GatewayError as error:
         if error.code != "ORDERPAID":
-            raise CheckoutError(
-                "这件商品还有一笔刚发起、未完成的支付。请在原来的页面完成支付，或 5 分钟后再试。",
-                code="previous_order_open",
-            ) from error
+            raise CheckoutError(_STILL_OPEN[reason], code="previous_order_open") from error
         from app.payments.reconcile import sync_order
 
         try:

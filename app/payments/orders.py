@@ -4,7 +4,7 @@ Purchases and tips (赞赏) are both orders and move the same way; only a paid p
 grants access, and a tip's payment or refund refreshes the supporter walls instead.
 
     pending -> paid -> partially_refunded -> refunded
-    pending -> closed (expired, cancelled, replaced)
+    pending -> closed (expired, cancelled, replaced, repriced, merged)
     closed  -> paid   (WeChat took the money after we closed it: honour it, and log it)
 
 Every transition is a compare-and-set UPDATE ... WHERE status IN (...) whose row count says
@@ -149,8 +149,8 @@ def place_order(
     recommendation slot the reader came from, credited if this order is paid.
 
     A double click or a back-button resubmit finds the open order instead of making a
-    second. An order for another channel (bought on the desktop, now in WeChat) is closed
-    here and replaced: WeChat refuses a second prepay with different parameters.
+    second. An order that no longer fits (see `replacement_reason`) is closed here and
+    replaced: WeChat refuses a second prepay with different parameters.
     """
     now = now or utcnow()
     if not product.is_published or product.is_free:
@@ -160,9 +160,10 @@ def place_order(
 
     existing = open_order(reader, product)
     if existing is not None:
-        if existing.expires_at > now and existing.channel is channel:
+        reason = replacement_reason(existing, product, channel, now)
+        if reason is None:
             return existing
-        close(existing, "expired" if existing.expires_at <= now else "replaced")
+        close(existing, reason)
 
     order = Order(
         out_trade_no=new_out_trade_no(now),
@@ -185,6 +186,23 @@ def place_order(
         return open_order(reader, product)
     record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
     return order
+
+
+def replacement_reason(order: Order, product: Product, channel: PayChannel, now: datetime):
+    """Why the reader's open order cannot be reused for this purchase, or None if it can.
+
+    "expired": past its time. "replaced": another channel (bought on the desktop, now in
+    WeChat). "repriced": the price changed since it was placed; the reader pays what the
+    page showed, so a new order is made at the current price. A renamed item alone keeps
+    the order: the money is the same, and the title WeChat shows was fixed at its prepay.
+    """
+    if order.expires_at <= now:
+        return "expired"
+    if order.channel is not channel:
+        return "replaced"
+    if order.amount_fen != product.price_fen:
+        return "repriced"
+    return None
 
 
 def open_order(reader: Reader, product: Product) -> Order | None:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
+from app import catalog
 from app.extensions import db
 from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
 from app.models.base import utcnow
@@ -308,6 +309,65 @@ def test_switching_channel_within_five_minutes_keeps_the_first_order(app_factory
     page = reader.get(f"/orders/{desktop_order.out_trade_no}").get_data(as_text=True)
     reader.post(f"/orders/{desktop_order.out_trade_no}/cancel", data={"csrf_token": _token(page)})
     assert _order(app, desktop_order.out_trade_no).status is OrderStatus.PENDING
+
+
+def _set_price(app, slug, price_fen):
+    with app.app_context():
+        catalog.find_product(slug).price_fen = price_fen
+        db.session.commit()
+
+
+def test_after_a_price_change_the_reader_pays_the_new_price(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, article)
+    old = _order(app)
+    _set_price(app, article, 990)
+
+    _buy(reader, article)
+    new = _order(app)
+    assert new.out_trade_no != old.out_trade_no and new.amount_fen == 990
+    assert _order(app, old.out_trade_no).close_reason == "repriced"
+    # The old QR is dead at WeChat too: the reader cannot pay the old price by mistake.
+    old_qr = app.test_client().get(path_of(old.code_url)).get_data(as_text=True)
+    assert 'value="pay"' not in old_qr
+    _pay_on_phone(app, new.code_url)
+    deliver_due_notifications(app)
+    assert _order(app, new.out_trade_no).status is OrderStatus.PAID
+
+
+def test_a_price_change_within_five_minutes_keeps_the_first_order(app_factory):
+    """WeChat will not close the old order yet: never two payable orders, and the reader is
+    told why, and that the first order is at the old price."""
+    app = app_factory(SANDBOX_CLOSE_MIN_AGE=300)
+    with app.app_context():
+        slug = factories.product(price_fen=1990).slug
+        db.session.commit()
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, slug)
+    first = _order(app)
+    _set_price(app, slug, 990)
+
+    response = _buy(reader, slug)
+    assert response.status_code == 302 and response.location.endswith(f"/p/{slug}")
+    assert "按原价" in reader.get(f"/p/{slug}").get_data(as_text=True)
+    assert _order(app).out_trade_no == first.out_trade_no
+    assert _order(app).status is OrderStatus.PENDING
+
+
+def test_a_repriced_order_paid_at_wechat_meanwhile_is_not_lost(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, article)
+    old = _order(app)
+    _pay_on_phone(app, old.code_url)  # paid; the notification has not arrived yet
+    _set_price(app, article, 990)
+
+    response = _buy(reader, article)
+    assert response.location.endswith(f"/p/{article}/read")  # WeChat said ORDERPAID
+    assert _order(app, old.out_trade_no).status is OrderStatus.PAID
+    assert _order(app).out_trade_no == old.out_trade_no  # no second order at the new price
 
 
 def test_an_old_h5_link_is_renewed_before_the_reader_uses_it(app, article):
