@@ -19,6 +19,8 @@ from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
 from app.accounts.session import current_reader, is_wechat_browser, remember_reader, safe_next
 from app.extensions import db, limiter
+from app.payments.checkout import close_before_merge
+from app.payments.gateway import current_gateway
 from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, oauth_client
 
 OAUTH_SESSION_KEY = "wechat_oauth"
@@ -69,6 +71,7 @@ def wechat_callback():
         nickname=info.get("nickname"),
         avatar_url=info.get("headimgurl"),
     )
+    close_before_merge(current_gateway(), current_reader(), profile.openid)
     reader = readers.sign_in_with_wechat(current_reader(), profile)
     db.session.commit()
     remember_reader(reader)

@@ -4,17 +4,20 @@ Never holds a write transaction while talking to WeChat: the order is committed 
 WeChat is called, then the prepay is recorded in a second short transaction.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app import tips
+from app import readers, tips
 from app.extensions import db
 from app.models import Order, PayChannel, Product, Reader
 from app.models.base import utcnow
 from app.payments import orders
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
 from app.transactions import begin_write
+
+log = logging.getLogger(__name__)
 
 
 class CheckoutError(Exception):
@@ -149,6 +152,45 @@ _STILL_OPEN = {
 }
 
 
+def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: str) -> None:
+    """Before a guest signs in as the WeChat reader `openid` already is: where both have an
+    open order for the same item, the merge closes one (readers.open_orders_a_merge_closes);
+    close it at WeChat first, outside any write transaction.
+
+    Signing in must not fail on it. WeChat refuses in an order's first five minutes (or is
+    unreachable): the merge closes it here all the same and it stays payable at WeChat
+    until reconcile closes it there or it expires; a payment that arrives meanwhile is
+    honoured (closed -> paid). If WeChat says it was paid, that is recorded now.
+    """
+    target = readers.find_by_openid(openid)
+    if guest is None or not guest.is_guest or target is None or target.id == guest.id:
+        db.session.commit()
+        return
+    duplicates = [
+        order.out_trade_no
+        for order in readers.open_orders_a_merge_closes(guest, target)
+        if order.prepay_id
+    ]
+    db.session.commit()  # the reads end here: no transaction is held while WeChat answers
+    for out_trade_no in duplicates:
+        try:
+            gateway.close(out_trade_no)
+        except GatewayError as error:
+            if error.code == "ORDERPAID":
+                _record_paid(gateway, out_trade_no)
+            else:
+                log.info("left for reconcile to close at WeChat: %s (%s)", out_trade_no, error)
+
+
+def _record_paid(gateway: PaymentGateway, out_trade_no: str) -> None:
+    from app.payments.reconcile import sync_order
+
+    try:
+        sync_order(gateway, out_trade_no)
+    except GatewayError:
+        db.session.rollback()  # the notification or a later query records it
+
+
 def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str, reason: str) -> None:
     """Before an order is replaced (the reader moved from the desktop QR to WeChat, say, or
     the price changed), close it at WeChat, so the old QR cannot take a second payment for
@@ -164,9 +206,4 @@ def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str, reason: str) ->
     except GatewayError as error:
         if error.code != "ORDERPAID":
             raise CheckoutError(_STILL_OPEN[reason], code="previous_order_open") from error
-        from app.payments.reconcile import sync_order
-
-        try:
-            sync_order(gateway, out_trade_no)
-        except GatewayError:
-            db.session.rollback()  # the notification or a later query records it
+        _record_paid(gateway, out_trade_no)
