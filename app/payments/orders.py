@@ -368,9 +368,18 @@ def close(order: Order, reason: str) -> bool:
     return won
 
 
+# What WeChat answers while the reader has not paid yet: worth recording once, not per query.
+_WAITING_STATES = ("NOTPAY", "USERPAYING")
+
+
 def note_query(order: Order, state: str) -> None:
+    """Remember when WeChat was last asked (polling is paced by it). The first answer, and
+    any answer that says more than "not paid yet" (paid, closed, an error), is recorded as
+    a payment event; a repeated NOTPAY is not, or one abandoned tab would write hundreds."""
+    first = order.last_queried_at is None
     order.last_queried_at = utcnow()
-    record_event(order, "queried", trade_state=state)
+    if first or state not in _WAITING_STATES:
+        record_event(order, "queried", trade_state=state)
 
 
 # --- refunds --------------------------------------------------------------------------------------

@@ -6,15 +6,19 @@ reader inside WeChat (JSAPI), a phone browser handed to WeChat's cashier (H5).
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import flask
 import sqlalchemy as sa
 
 from app import catalog
 from app.extensions import db
 from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
 from app.models.base import utcnow
+from app.payments import orders as order_service
+from app.payments import reconcile
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
@@ -168,6 +172,84 @@ def test_queries_are_rate_limited_per_order(app, article):
             sa.select(sa.func.count(PaymentEvent.id)).where(PaymentEvent.kind == "queried")
         )
     assert queried == 1
+
+
+@contextmanager
+def _queries_at_wechat(app):
+    """The order queries the sandbox receives (the shop's real wechatpy calls, in process)."""
+    seen = []
+
+    def count(sender, **extra):
+        if flask.request.path.endswith("/orderquery"):
+            seen.append(flask.request.path)
+
+    flask.request_started.connect(count, app)
+    try:
+        yield seen
+    finally:
+        flask.request_started.disconnect(count, app)
+
+
+def _shop_clock(monkeypatch, start):
+    """Simulated time for the shop's pacing of queries (the sandbox keeps real time)."""
+    clock = [start]
+    monkeypatch.setattr(reconcile, "utcnow", lambda: clock[0])
+    monkeypatch.setattr(order_service, "utcnow", lambda: clock[0])
+    return clock
+
+
+def _queried_events(app, out_trade_no):
+    with app.app_context():
+        return db.session.scalars(
+            sa.select(PaymentEvent.detail)
+            .join(Order)
+            .where(Order.out_trade_no == out_trade_no, PaymentEvent.kind == "queried")
+        ).all()
+
+
+def test_an_hour_of_polling_every_second_costs_a_few_dozen_queries(app, article, monkeypatch):
+    """A script (or a tab) asking every second: WeChat is asked less often as the order ages,
+    and a NOTPAY that changes nothing is recorded once."""
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    clock = _shop_clock(monkeypatch, order.created_at)
+    with _queries_at_wechat(app) as queries:
+        for second in range(3600):
+            clock[0] = order.created_at + timedelta(seconds=second)
+            assert desktop.get(f"/orders/{order.out_trade_no}/status").status_code == 200
+    assert 20 <= len(queries) <= 50
+    assert _queried_events(app, order.out_trade_no) == [{"trade_state": "NOTPAY"}]
+
+    # What changes something is recorded: the payment, found by the next query.
+    _pay_on_phone(app, order.code_url)
+    clock[0] += timedelta(hours=1)
+    assert desktop.get(f"/orders/{order.out_trade_no}/status").get_json()["status"] == "paid"
+    states = [event["trade_state"] for event in _queried_events(app, order.out_trade_no)]
+    assert states == ["NOTPAY", "SUCCESS"]
+
+
+def test_i_have_paid_asks_at_once_unless_asked_seconds_ago(app, article, monkeypatch):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    clock = _shop_clock(monkeypatch, order.created_at + timedelta(minutes=30))
+    page = desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)  # asks once
+    clock[0] += timedelta(minutes=1)
+    check = f"/orders/{order.out_trade_no}/check"
+    with _queries_at_wechat(app) as queries:
+        desktop.get(f"/orders/{order.out_trade_no}/status")  # 30 min old: not yet again
+        assert len(queries) == 0
+        desktop.post(check, data={"csrf_token": _token(page)})  # the reader says: now
+        assert len(queries) == 1
+        clock[0] += timedelta(seconds=2)
+        desktop.post(check, data={"csrf_token": _token(page)})  # a second press, at once
+        assert len(queries) == 1
+        clock[0] += timedelta(seconds=10)
+        desktop.post(check, data={"csrf_token": _token(page)})
+        assert len(queries) == 2
 
 
 def test_someone_elses_order_is_not_found(app, article):
@@ -387,7 +469,6 @@ def test_an_old_h5_link_is_renewed_before_the_reader_uses_it(app, article):
 
 
 def test_a_refund_wechat_never_received_is_sent_again_by_reconcile(app, runner, article):
-    from app.payments import orders as order_service
     from app.transactions import begin_write
 
     desktop = app.test_client()
@@ -408,8 +489,6 @@ def test_a_refund_wechat_never_received_is_sent_again_by_reconcile(app, runner, 
 
 
 def test_queries_stay_limited_while_wechat_is_down(app_factory):
-    from app.payments import orders as order_service
-
     app = app_factory(WECHAT_PAY_API_BASE="http://127.0.0.1:9/", WECHAT_HTTP_TIMEOUT=1)
     with app.app_context():
         reader = factories.reader()
