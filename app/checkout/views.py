@@ -85,13 +85,26 @@ def place(slug: str):
             shop_address(),
             order_ttl(),
             rec_slot=page_views.clicked_slot(slug),
+            shown_price_fen=_shown_price_fen(),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))
+    except orders.PriceChanged as error:
+        flash(error.message, "error")
+        return redirect(url_for(".buy", slug=slug))  # the confirm page, at the new price
     except (orders.OrderError, CheckoutError) as error:
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
     return pay_page_redirect(order)
+
+
+def _shown_price_fen() -> int | None:
+    """The price the confirm page showed (a form from before this field existed shows none;
+    a mangled one is no price at all, so the reader is shown the price again)."""
+    shown = request.form.get("price_fen")
+    if shown is None:
+        return None
+    return int(shown) if shown.isascii() and shown.isdigit() else -1
 
 
 def _claim_free(product):

@@ -51,8 +51,12 @@ def start_payment(
     address: ShopAddress,
     ttl: timedelta,
     rec_slot: str | None = None,
+    shown_price_fen: int | None = None,
 ) -> Order:
+    """Pay for a product at its current price, which must be `shown_price_fen` when given
+    (what the reader's page showed): a price changed meanwhile is refused, nothing closed."""
     _require_openid_for_jsapi(reader, channel)
+    orders.check_price_shown(product, shown_price_fen)
     previous = orders.open_order(reader, product)
     if previous is not None and previous.prepay_id:
         reason = orders.replacement_reason(previous, product, channel, utcnow())

@@ -64,6 +64,11 @@ class NotForSale(OrderError):
     message = "这件商品现在不能购买"
 
 
+class PriceChanged(OrderError):
+    code = "price_changed"
+    message = "价格刚刚调整了，请确认新的价格后再支付"
+
+
 class AlreadyOwned(OrderError):
     code = "already_owned"
     message = "你已经购买过了"
@@ -186,6 +191,13 @@ def place_order(
         return open_order(reader, product)
     record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
     return order
+
+
+def check_price_shown(product: Product, shown_fen: int | None) -> None:
+    """The reader pays what the page showed them: a price changed since is asked again.
+    `shown_fen` is None when the caller showed no price (an API client that sent none)."""
+    if shown_fen is not None and shown_fen != product.price_fen:
+        raise PriceChanged()
 
 
 def replacement_reason(order: Order, product: Product, channel: PayChannel, now: datetime):

@@ -30,7 +30,10 @@ from tests.payflow import pay_on_phone as _pay_on_phone
 
 def _buy(client, slug, **form):
     page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
-    return client.post(f"/p/{slug}/buy", data={"csrf_token": _token(page), **form})
+    shown = re.search(r'name="price_fen" value="(\d+)"', page).group(1)
+    return client.post(
+        f"/p/{slug}/buy", data={"csrf_token": _token(page), "price_fen": shown, **form}
+    )
 
 
 def _read(client, slug) -> str:
@@ -416,6 +419,26 @@ def test_after_a_price_change_the_reader_pays_the_new_price(app, article):
     _pay_on_phone(app, new.code_url)
     deliver_due_notifications(app)
     assert _order(app, new.out_trade_no).status is OrderStatus.PAID
+
+
+def test_a_price_changed_while_the_confirm_page_was_open_is_shown_again(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    page = reader.get(f"/p/{article}/buy").get_data(as_text=True)
+    assert "¥19.90" in page
+    _set_price(app, article, 2990)
+
+    response = reader.post(
+        f"/p/{article}/buy", data={"csrf_token": _token(page), "price_fen": "1990"}
+    )
+    assert response.status_code == 302 and response.location.endswith(f"/p/{article}/buy")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+    again = reader.get(response.location).get_data(as_text=True)
+    assert "价格刚刚调整了" in again and "¥29.90" in again
+
+    _buy(reader, article)  # confirmed at the price now shown
+    assert _order(app).amount_fen == 2990
 
 
 def test_a_price_change_within_five_minutes_keeps_the_first_order(app_factory):
