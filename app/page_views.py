@@ -5,8 +5,11 @@ Counts are kept in memory per process and added to `page_views_daily` / `rec_slo
 one batch every PAGE_VIEW_FLUSH_SECONDS, after the response has gone. Views are counted
 before the page cache (cached pages are most of the views), and a cached page replays the
 impressions it was rendered with. A crash loses at most one interval of counts, which a
-funnel can afford. A click is a product page opened with `?ref=<slot>`; the slot is also
-remembered in the session, so a purchase that follows is credited to it.
+funnel can afford. A flush that fails (the database locked or down) never fails the page
+it runs after: it is logged, and its counts wait for the next flush.
+
+A click is a product page opened with `?ref=<slot>`; the slot is also remembered in the
+session, so a purchase that follows is credited to it.
 """
 
 import threading
@@ -52,6 +55,12 @@ class ViewCounter:
             self._flushed_at = time.monotonic()
         return counts
 
+    def give_back(self, counts: Counter) -> None:
+        """Counts a flush could not write, added to those counted since (tried again after
+        an interval, not at once: a database in trouble is not asked on every page)."""
+        with self._lock:
+            self._counts.update(counts)
+
 
 def init_app(app) -> None:
     """Register before the page cache, so cached pages are counted too."""
@@ -94,17 +103,37 @@ def clicked_slot(slug: str) -> str | None:
 
 def _flush_if_due(error=None) -> None:
     if _counter().due():
+        # The request is over: end its transaction first (what it left uncommitted is
+        # discarded anyway), or on SQLite the flush would wait for its own request's lock.
+        db.session.remove()
         flush()
 
 
 def flush() -> None:
-    """Add the counts to the rollups now (also used by tests and the bench)."""
-    counts = _counter().take()
+    """Add the counts to the rollups now (also used by tests and the bench).
+
+    Runs after a response: whatever goes wrong is logged, not raised, and the counts are
+    kept for the next flush (nothing was written: the batch is one transaction).
+    """
+    counter = _counter()
+    counts = counter.take()
     if not counts:
         return
+    try:
+        _write(counts)
+    except Exception:
+        counter.give_back(counts)
+        current_app.logger.exception("page views not flushed; kept for the next flush")
+
+
+def _write(counts: Counter) -> None:
     slugs = {slug for _, _, _, slug in counts}
-    # Its own connection and transaction: the request's session is done with by now.
-    with db.engine.begin() as connection:
+    # Its own connection and transaction: the request's session is done with by now. It
+    # reads, then writes, so on SQLite it takes the write lock first (see app.transactions).
+    with (
+        db.engine.connect().execution_options(sqlite_begin_immediate=True) as connection,
+        connection.begin(),
+    ):
         found = sa.select(Product.slug, Product.id).where(Product.slug.in_(slugs))
         ids = dict(connection.execute(found).all())
         views, slots = [], {}

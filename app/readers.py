@@ -7,7 +7,16 @@ from sqlalchemy.exc import IntegrityError
 
 from app import rollups
 from app.extensions import db
-from app.models import Entitlement, Order, Product, Reader, ReadingProgress, Section
+from app.models import (
+    Entitlement,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Product,
+    Reader,
+    ReadingProgress,
+    Section,
+)
 from app.models.base import insert_or_ignore, utcnow
 
 
@@ -116,13 +125,45 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
             db.session.delete(progress)
         else:
             progress.reader_id = target.id
-    # Orders are records of what happened; they follow the person, never disappear.
+    # Orders are records of what happened; they follow the person, never disappear. One
+    # person has one open order per item: of two, the one merging drops is closed first.
+    from app.payments import orders  # the state machine imports this module
+
+    for duplicate in open_orders_a_merge_closes(guest, target):
+        orders.close(duplicate, "merged")
     db.session.execute(
         sa.update(Order).where(Order.reader_id == guest.id).values(reader_id=target.id)
     )
     rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)
+
+
+def open_orders_a_merge_closes(guest: Reader, target: Reader) -> list[Order]:
+    """Where the guest and the reader it merges into both have an open order for the same
+    item: the older of each pair, which the merge closes.
+
+    The newer is kept: it is the one the reader placed last, most likely the one on their
+    screen, and the one with the most time left to pay. Closing it at WeChat is the
+    caller's, before the merge (payments.checkout.close_before_merge).
+    """
+    open_purchases = (
+        sa.select(Order)
+        .where(
+            Order.reader_id.in_((guest.id, target.id)),
+            Order.kind == OrderKind.PURCHASE,
+            Order.status == OrderStatus.PENDING,
+        )
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    newest_per_item: set[int] = set()
+    older = []
+    for order in db.session.scalars(open_purchases):
+        if order.product_id in newest_per_item:
+            older.append(order)
+        else:
+            newest_per_item.add(order.product_id)
+    return older
 
 
 def record_progress(reader: Reader, section: Section) -> None:

@@ -24,6 +24,9 @@ from app.accounts.session import (
     safe_next,
 )
 from app.extensions import db, limiter
+from app.payments.checkout import close_before_merge
+from app.payments.gateway import current_gateway
+from app.transactions import begin_write
 from app.wechat.oauth import (
     SCOPE_BASE,
     SCOPE_USERINFO,
@@ -79,6 +82,8 @@ def wechat_callback():
         nickname=info.get("nickname"),
         avatar_url=info.get("headimgurl"),
     )
+    close_before_merge(current_gateway(), current_reader(), profile.openid)
+    begin_write()  # the merge reads, then moves rows: take SQLite's write lock first
     reader = readers.sign_in_with_wechat(current_reader(), profile)
     begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
     db.session.commit()

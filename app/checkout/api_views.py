@@ -69,6 +69,10 @@ def create_order():
     if product is None or not product.is_published:
         raise ApiError(404, "not_found", "商品不存在")
 
+    shown_price_fen = payload.get("price_fen")
+    if shown_price_fen is not None and (type(shown_price_fen) is not int or shown_price_fen < 0):
+        raise ApiError(400, "bad_price", "price_fen 须为整数（分）")
+
     reader = ensure_reader()
     db.session.commit()
     if product.is_free:
@@ -78,9 +82,16 @@ def create_order():
         return jsonify(status="claimed", product=product.slug), 200
     try:
         order = start_payment(
-            current_gateway(), reader, product, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            product,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            shown_price_fen=shown_price_fen,
         )
-    except orders.AlreadyOwned as error:
+    except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None
     except orders.OrderError as error:
         raise ApiError(400, error.code, error.message) from None

@@ -52,7 +52,8 @@ def order_ttl() -> timedelta:
     return timedelta(minutes=current_app.config["ORDER_TTL_MINUTES"])
 
 
-def query_interval() -> timedelta:
+def query_floor() -> timedelta:
+    """The least time between two queries to WeChat about one order (it grows with age)."""
     return timedelta(seconds=current_app.config["PAY_QUERY_MIN_INTERVAL"])
 
 

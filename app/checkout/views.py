@@ -1,7 +1,6 @@
 """Buying: confirm, pay (per channel), wait, and land on the content."""
 
 import io
-from datetime import timedelta
 
 import qrcode
 import qrcode.image.svg
@@ -32,7 +31,7 @@ from app.checkout.common import (
     order_ttl,
     owned_order_or_404,
     pay_page_redirect,
-    query_interval,
+    query_floor,
     shop_address,
 )
 from app.checkout.tip_views import tip_target_url
@@ -91,13 +90,26 @@ def place(slug: str):
             shop_address(),
             order_ttl(),
             rec_slot=page_views.clicked_slot(slug),
+            shown_price_fen=_shown_price_fen(),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))
+    except orders.PriceChanged as error:
+        flash(error.message, "error")
+        return redirect(url_for(".buy", slug=slug))  # the confirm page, at the new price
     except (orders.OrderError, CheckoutError) as error:
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
     return pay_page_redirect(order)
+
+
+def _shown_price_fen() -> int | None:
+    """The price the confirm page showed (a form from before this field existed shows none;
+    a mangled one is no price at all, so the reader is shown the price again)."""
+    shown = request.form.get("price_fen")
+    if shown is None:
+        return None
+    return int(shown) if shown.isascii() and shown.isdigit() else -1
 
 
 def _claim_free(product):
@@ -119,7 +131,7 @@ def my_orders():
 @bp.get("/orders/<out_trade_no>")
 def order_page(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, query_interval())
+    order = reconcile.check_if_due(current_gateway(), order, query_floor())
     if order.is_tip and order.status in tips.COUNTED:
         return render_template(
             "checkout/tip_thanks.html",
@@ -176,9 +188,11 @@ def order_qr(out_trade_no: str, fmt: str):
 @bp.get("/orders/<out_trade_no>/status")
 @limiter.limit("120 per minute")
 def order_status(out_trade_no: str):
-    """Polled every 2 s by the pay pages. Asks WeChat itself at most every few seconds."""
+    """Polled by the pay pages, less often as time passes (static/js/pay-schedule.js).
+    Asks WeChat itself only as often as reconcile.query_due allows, however often it is
+    polled."""
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, query_interval())
+    order = reconcile.check_if_due(current_gateway(), order, query_floor())
     return jsonify(order_json(order))
 
 
@@ -212,9 +226,9 @@ def _public_status(order: Order) -> str:
 @bp.post("/orders/<out_trade_no>/check")
 @limiter.limit("10 per minute")
 def check_now(out_trade_no: str):
-    """我已支付: ask WeChat now (still at most once per interval per order)."""
+    """我已支付: ask WeChat now, unless it was asked in the last few seconds."""
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, timedelta(seconds=1))
+    order = reconcile.check_if_due(current_gateway(), order, query_floor(), by_reader=True)
     if order.status is OrderStatus.PENDING:
         flash("还没有收到这笔付款。如果已经付款，请稍等几秒再试。", "info")
     return redirect(url_for(".order_page", out_trade_no=out_trade_no))

@@ -4,17 +4,20 @@ Never holds a write transaction while talking to WeChat: the order is committed 
 WeChat is called, then the prepay is recorded in a second short transaction.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app import tips
+from app import readers, tips
 from app.extensions import db
 from app.models import Order, PayChannel, Product, Reader
 from app.models.base import utcnow
 from app.payments import orders
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
 from app.transactions import begin_write
+
+log = logging.getLogger(__name__)
 
 
 class CheckoutError(Exception):
@@ -48,11 +51,17 @@ def start_payment(
     address: ShopAddress,
     ttl: timedelta,
     rec_slot: str | None = None,
+    shown_price_fen: int | None = None,
 ) -> Order:
+    """Pay for a product at its current price, which must be `shown_price_fen` when given
+    (what the reader's page showed): a price changed meanwhile is refused, nothing closed."""
     _require_openid_for_jsapi(reader, channel)
+    orders.check_price_shown(product, shown_price_fen)
     previous = orders.open_order(reader, product)
-    if previous is not None and previous.channel is not channel and previous.prepay_id:
-        _close_at_wechat(gateway, previous.out_trade_no)
+    if previous is not None and previous.prepay_id:
+        reason = orders.replacement_reason(previous, product, channel, utcnow())
+        if reason in ("replaced", "repriced"):  # an expired one can no longer be paid
+            _close_at_wechat(gateway, previous.out_trade_no, reason)
     order = _committed(
         lambda: orders.place_order(reader, product, channel, client_ip, ttl, rec_slot=rec_slot)
     )
@@ -140,9 +149,56 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
     return order
 
 
-def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
-    """Before an order is replaced (the reader moved from the desktop QR to WeChat, say),
-    close it at WeChat, so the old QR cannot take a second payment for the same thing.
+_STILL_OPEN = {
+    "replaced": "这件商品还有一笔刚发起、未完成的支付。请在原来的页面完成支付，或 5 分钟后再试。",
+    "repriced": "这件商品刚刚调整了价格，你还有一笔按原价发起、未完成的支付。"
+    "请在原来的页面按原价完成支付，或 5 分钟后按新价格购买。",
+}
+
+
+def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: str) -> None:
+    """Before a guest signs in as the WeChat reader `openid` already is: where both have an
+    open order for the same item, the merge closes one (readers.open_orders_a_merge_closes);
+    close it at WeChat first, outside any write transaction.
+
+    Signing in must not fail on it. WeChat refuses in an order's first five minutes (or is
+    unreachable): the merge closes it here all the same and it stays payable at WeChat
+    until reconcile closes it there or it expires; a payment that arrives meanwhile is
+    honoured (closed -> paid). If WeChat says it was paid, that is recorded now.
+    """
+    target = readers.find_by_openid(openid)
+    if guest is None or not guest.is_guest or target is None or target.id == guest.id:
+        db.session.commit()
+        return
+    duplicates = [
+        order.out_trade_no
+        for order in readers.open_orders_a_merge_closes(guest, target)
+        if order.prepay_id
+    ]
+    db.session.commit()  # the reads end here: no transaction is held while WeChat answers
+    for out_trade_no in duplicates:
+        try:
+            gateway.close(out_trade_no)
+        except GatewayError as error:
+            if error.code == "ORDERPAID":
+                _record_paid(gateway, out_trade_no)
+            else:
+                log.info("left for reconcile to close at WeChat: %s (%s)", out_trade_no, error)
+
+
+def _record_paid(gateway: PaymentGateway, out_trade_no: str) -> None:
+    from app.payments.reconcile import sync_order
+
+    try:
+        sync_order(gateway, out_trade_no)
+    except GatewayError:
+        db.session.rollback()  # the notification or a later query records it
+
+
+def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str, reason: str) -> None:
+    """Before an order is replaced (the reader moved from the desktop QR to WeChat, say, or
+    the price changed), close it at WeChat, so the old QR cannot take a second payment for
+    the same thing.
 
     WeChat refuses to close an order in its first five minutes. Then the old order stays
     and the reader is told to finish it, or to come back shortly: never two payable orders.
@@ -153,13 +209,5 @@ def _close_at_wechat(gateway: PaymentGateway, out_trade_no: str) -> None:
         gateway.close(out_trade_no)
     except GatewayError as error:
         if error.code != "ORDERPAID":
-            raise CheckoutError(
-                "这件商品还有一笔刚发起、未完成的支付。请在原来的页面完成支付，或 5 分钟后再试。",
-                code="previous_order_open",
-            ) from error
-        from app.payments.reconcile import sync_order
-
-        try:
-            sync_order(gateway, out_trade_no)
-        except GatewayError:
-            db.session.rollback()  # the notification or a later query records it
+            raise CheckoutError(_STILL_OPEN[reason], code="previous_order_open") from error
+        _record_paid(gateway, out_trade_no)

@@ -4,7 +4,7 @@ Purchases and tips (赞赏) are both orders and move the same way; only a paid p
 grants access, and a tip's payment or refund refreshes the supporter walls instead.
 
     pending -> paid -> partially_refunded -> refunded
-    pending -> closed (expired, cancelled, replaced)
+    pending -> closed (expired, cancelled, replaced, repriced, merged)
     closed  -> paid   (WeChat took the money after we closed it: honour it, and log it)
 
 A refund is recorded processing before WeChat is asked, and WeChat's verdict settles it:
@@ -73,6 +73,11 @@ class OrderError(Exception):
 class NotForSale(OrderError):
     code = "not_for_sale"
     message = "这件商品现在不能购买"
+
+
+class PriceChanged(OrderError):
+    code = "price_changed"
+    message = "价格刚刚调整了，请确认新的价格后再支付"
 
 
 class AlreadyOwned(OrderError):
@@ -160,8 +165,8 @@ def place_order(
     recommendation slot the reader came from, credited if this order is paid.
 
     A double click or a back-button resubmit finds the open order instead of making a
-    second. An order for another channel (bought on the desktop, now in WeChat) is closed
-    here and replaced: WeChat refuses a second prepay with different parameters.
+    second. An order that no longer fits (see `replacement_reason`) is closed here and
+    replaced: WeChat refuses a second prepay with different parameters.
     """
     now = now or utcnow()
     if not product.is_published or product.is_free:
@@ -171,9 +176,10 @@ def place_order(
 
     existing = open_order(reader, product)
     if existing is not None:
-        if existing.expires_at > now and existing.channel is channel:
+        reason = replacement_reason(existing, product, channel, now)
+        if reason is None:
             return existing
-        close(existing, "expired" if existing.expires_at <= now else "replaced")
+        close(existing, reason)
 
     order = Order(
         out_trade_no=new_out_trade_no(now),
@@ -196,6 +202,30 @@ def place_order(
         return open_order(reader, product)
     record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
     return order
+
+
+def check_price_shown(product: Product, shown_fen: int | None) -> None:
+    """The reader pays what the page showed them: a price changed since is asked again.
+    `shown_fen` is None when the caller showed no price (an API client that sent none)."""
+    if shown_fen is not None and shown_fen != product.price_fen:
+        raise PriceChanged()
+
+
+def replacement_reason(order: Order, product: Product, channel: PayChannel, now: datetime):
+    """Why the reader's open order cannot be reused for this purchase, or None if it can.
+
+    "expired": past its time. "replaced": another channel (bought on the desktop, now in
+    WeChat). "repriced": the price changed since it was placed; the reader pays what the
+    page showed, so a new order is made at the current price. A renamed item alone keeps
+    the order: the money is the same, and the title WeChat shows was fixed at its prepay.
+    """
+    if order.expires_at <= now:
+        return "expired"
+    if order.channel is not channel:
+        return "replaced"
+    if order.amount_fen != product.price_fen:
+        return "repriced"
+    return None
 
 
 def open_order(reader: Reader, product: Product) -> Order | None:
@@ -361,9 +391,18 @@ def close(order: Order, reason: str) -> bool:
     return won
 
 
+# What WeChat answers while the reader has not paid yet: worth recording once, not per query.
+_WAITING_STATES = ("NOTPAY", "USERPAYING")
+
+
 def note_query(order: Order, state: str) -> None:
+    """Remember when WeChat was last asked (polling is paced by it). The first answer, and
+    any answer that says more than "not paid yet" (paid, closed, an error), is recorded as
+    a payment event; a repeated NOTPAY is not, or one abandoned tab would write hundreds."""
+    first = order.last_queried_at is None
     order.last_queried_at = utcnow()
-    record_event(order, "queried", trade_state=state)
+    if first or state not in _WAITING_STATES:
+        record_event(order, "queried", trade_state=state)
 
 
 # --- refunds --------------------------------------------------------------------------------------

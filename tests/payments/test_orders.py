@@ -71,6 +71,26 @@ def test_another_channel_replaces_the_open_order(shop):
     assert desktop.status is OrderStatus.CLOSED and desktop.close_reason == "replaced"
 
 
+def test_a_price_change_replaces_the_open_order_at_the_current_price(shop):
+    product, reader = shop
+    old = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    product.price_fen, product.title = 3900, "降价了"
+    db.session.flush()
+    new = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    assert new.id != old.id and new.amount_fen == 3900 and new.title == "降价了"
+    assert old.status is OrderStatus.CLOSED and old.close_reason == "repriced"
+
+
+def test_a_rename_alone_keeps_the_open_order(shop):
+    """Same money, and the title WeChat shows was fixed at the prepay: nothing to replace."""
+    product, reader = shop
+    first = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    product.title = "改了名字"
+    db.session.flush()
+    again = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    assert again.id == first.id and again.status is OrderStatus.PENDING
+
+
 def test_an_expired_open_order_is_closed_and_replaced(shop):
     product, reader = shop
     old = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL, utcnow() - 3 * TTL)

@@ -74,6 +74,16 @@ def test_h5_and_jsapi_orders(app, client, catalog):
     assert set(params) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
 
 
+def test_an_order_at_a_price_the_client_did_not_show_is_refused(client, catalog):
+    order = {"product": catalog["paid"], "channel": "native"}
+    stale = client.post("/api/orders", json={**order, "price_fen": 3900})
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "price_changed"
+    bad = client.post("/api/orders", json={**order, "price_fen": "49.00"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_price"
+    shown = client.post("/api/orders", json={**order, "price_fen": 4900})
+    assert shown.status_code == 201 and shown.get_json()["amount_fen"] == 4900
+
+
 def test_free_items_are_claimed(client, catalog):
     response = client.post("/api/orders", json={"product": catalog["free"], "channel": "h5"})
     assert response.status_code == 200 and response.get_json()["status"] == "claimed"

@@ -6,14 +6,19 @@ reader inside WeChat (JSAPI), a phone browser handed to WeChat's cashier (H5).
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import flask
 import sqlalchemy as sa
 
+from app import catalog
 from app.extensions import db
 from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
 from app.models.base import utcnow
+from app.payments import orders as order_service
+from app.payments import reconcile
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of, sign_in_as
@@ -25,7 +30,10 @@ from tests.payflow import pay_on_phone as _pay_on_phone
 
 def _buy(client, slug, **form):
     page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
-    return client.post(f"/p/{slug}/buy", data={"csrf_token": _token(page), **form})
+    shown = re.search(r'name="price_fen" value="(\d+)"', page).group(1)
+    return client.post(
+        f"/p/{slug}/buy", data={"csrf_token": _token(page), "price_fen": shown, **form}
+    )
 
 
 def _read(client, slug) -> str:
@@ -169,6 +177,84 @@ def test_queries_are_rate_limited_per_order(app, article):
     assert queried == 1
 
 
+@contextmanager
+def _queries_at_wechat(app):
+    """The order queries the sandbox receives (the shop's real wechatpy calls, in process)."""
+    seen = []
+
+    def count(sender, **extra):
+        if flask.request.path.endswith("/orderquery"):
+            seen.append(flask.request.path)
+
+    flask.request_started.connect(count, app)
+    try:
+        yield seen
+    finally:
+        flask.request_started.disconnect(count, app)
+
+
+def _shop_clock(monkeypatch, start):
+    """Simulated time for the shop's pacing of queries (the sandbox keeps real time)."""
+    clock = [start]
+    monkeypatch.setattr(reconcile, "utcnow", lambda: clock[0])
+    monkeypatch.setattr(order_service, "utcnow", lambda: clock[0])
+    return clock
+
+
+def _queried_events(app, out_trade_no):
+    with app.app_context():
+        return db.session.scalars(
+            sa.select(PaymentEvent.detail)
+            .join(Order)
+            .where(Order.out_trade_no == out_trade_no, PaymentEvent.kind == "queried")
+        ).all()
+
+
+def test_an_hour_of_polling_every_second_costs_a_few_dozen_queries(app, article, monkeypatch):
+    """A script (or a tab) asking every second: WeChat is asked less often as the order ages,
+    and a NOTPAY that changes nothing is recorded once."""
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    clock = _shop_clock(monkeypatch, order.created_at)
+    with _queries_at_wechat(app) as queries:
+        for second in range(3600):
+            clock[0] = order.created_at + timedelta(seconds=second)
+            assert desktop.get(f"/orders/{order.out_trade_no}/status").status_code == 200
+    assert 20 <= len(queries) <= 50
+    assert _queried_events(app, order.out_trade_no) == [{"trade_state": "NOTPAY"}]
+
+    # What changes something is recorded: the payment, found by the next query.
+    _pay_on_phone(app, order.code_url)
+    clock[0] += timedelta(hours=1)
+    assert desktop.get(f"/orders/{order.out_trade_no}/status").get_json()["status"] == "paid"
+    states = [event["trade_state"] for event in _queried_events(app, order.out_trade_no)]
+    assert states == ["NOTPAY", "SUCCESS"]
+
+
+def test_i_have_paid_asks_at_once_unless_asked_seconds_ago(app, article, monkeypatch):
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(desktop, article)
+    order = _order(app)
+    clock = _shop_clock(monkeypatch, order.created_at + timedelta(minutes=30))
+    page = desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)  # asks once
+    clock[0] += timedelta(minutes=1)
+    check = f"/orders/{order.out_trade_no}/check"
+    with _queries_at_wechat(app) as queries:
+        desktop.get(f"/orders/{order.out_trade_no}/status")  # 30 min old: not yet again
+        assert len(queries) == 0
+        desktop.post(check, data={"csrf_token": _token(page)})  # the reader says: now
+        assert len(queries) == 1
+        clock[0] += timedelta(seconds=2)
+        desktop.post(check, data={"csrf_token": _token(page)})  # a second press, at once
+        assert len(queries) == 1
+        clock[0] += timedelta(seconds=10)
+        desktop.post(check, data={"csrf_token": _token(page)})
+        assert len(queries) == 2
+
+
 def test_someone_elses_order_is_not_found(app, article):
     owner = app.test_client()
     _buy(owner, article)
@@ -310,6 +396,85 @@ def test_switching_channel_within_five_minutes_keeps_the_first_order(app_factory
     assert _order(app, desktop_order.out_trade_no).status is OrderStatus.PENDING
 
 
+def _set_price(app, slug, price_fen):
+    with app.app_context():
+        catalog.find_product(slug).price_fen = price_fen
+        db.session.commit()
+
+
+def test_after_a_price_change_the_reader_pays_the_new_price(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, article)
+    old = _order(app)
+    _set_price(app, article, 990)
+
+    _buy(reader, article)
+    new = _order(app)
+    assert new.out_trade_no != old.out_trade_no and new.amount_fen == 990
+    assert _order(app, old.out_trade_no).close_reason == "repriced"
+    # The old QR is dead at WeChat too: the reader cannot pay the old price by mistake.
+    old_qr = app.test_client().get(path_of(old.code_url)).get_data(as_text=True)
+    assert 'value="pay"' not in old_qr
+    _pay_on_phone(app, new.code_url)
+    deliver_due_notifications(app)
+    assert _order(app, new.out_trade_no).status is OrderStatus.PAID
+
+
+def test_a_price_changed_while_the_confirm_page_was_open_is_shown_again(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    page = reader.get(f"/p/{article}/buy").get_data(as_text=True)
+    assert "¥19.90" in page
+    _set_price(app, article, 2990)
+
+    response = reader.post(
+        f"/p/{article}/buy", data={"csrf_token": _token(page), "price_fen": "1990"}
+    )
+    assert response.status_code == 302 and response.location.endswith(f"/p/{article}/buy")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+    again = reader.get(response.location).get_data(as_text=True)
+    assert "价格刚刚调整了" in again and "¥29.90" in again
+
+    _buy(reader, article)  # confirmed at the price now shown
+    assert _order(app).amount_fen == 2990
+
+
+def test_a_price_change_within_five_minutes_keeps_the_first_order(app_factory):
+    """WeChat will not close the old order yet: never two payable orders, and the reader is
+    told why, and that the first order is at the old price."""
+    app = app_factory(SANDBOX_CLOSE_MIN_AGE=300)
+    with app.app_context():
+        slug = factories.product(price_fen=1990).slug
+        db.session.commit()
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, slug)
+    first = _order(app)
+    _set_price(app, slug, 990)
+
+    response = _buy(reader, slug)
+    assert response.status_code == 302 and response.location.endswith(f"/p/{slug}")
+    assert "按原价" in reader.get(f"/p/{slug}").get_data(as_text=True)
+    assert _order(app).out_trade_no == first.out_trade_no
+    assert _order(app).status is OrderStatus.PENDING
+
+
+def test_a_repriced_order_paid_at_wechat_meanwhile_is_not_lost(app, article):
+    reader = app.test_client()
+    reader.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    _buy(reader, article)
+    old = _order(app)
+    _pay_on_phone(app, old.code_url)  # paid; the notification has not arrived yet
+    _set_price(app, article, 990)
+
+    response = _buy(reader, article)
+    assert response.location.endswith(f"/p/{article}/read")  # WeChat said ORDERPAID
+    assert _order(app, old.out_trade_no).status is OrderStatus.PAID
+    assert _order(app).out_trade_no == old.out_trade_no  # no second order at the new price
+
+
 def test_an_old_h5_link_is_renewed_before_the_reader_uses_it(app, article):
     phone = app.test_client()
     phone.environ_base["HTTP_USER_AGENT"] = PHONE_UA
@@ -327,7 +492,6 @@ def test_an_old_h5_link_is_renewed_before_the_reader_uses_it(app, article):
 
 
 def test_a_refund_wechat_never_received_is_sent_again_by_reconcile(app, runner, article):
-    from app.payments import orders as order_service
     from app.transactions import begin_write
 
     desktop = app.test_client()
@@ -348,8 +512,6 @@ def test_a_refund_wechat_never_received_is_sent_again_by_reconcile(app, runner, 
 
 
 def test_queries_stay_limited_while_wechat_is_down(app_factory):
-    from app.payments import orders as order_service
-
     app = app_factory(WECHAT_PAY_API_BASE="http://127.0.0.1:9/", WECHAT_HTTP_TIMEOUT=1)
     with app.app_context():
         reader = factories.reader()

@@ -280,6 +280,69 @@ def test_product_views_are_counted_cached_or_not(app_factory):
         assert db.session.scalar(sa.select(PageViewsDaily.views)) == 3
 
 
+def test_a_failing_flush_never_fails_the_page_and_keeps_the_counts(app_factory):
+    """The database refuses the batch (down, or locked past the busy timeout): the page is
+    served, and the views are written by the next flush that works."""
+    from app import page_views
+
+    app = app_factory(PAGE_VIEW_FLUSH_SECONDS=0)  # every request flushes after its response
+    with app.app_context():
+        slug = factories.product().slug
+        db.session.commit()
+        engine = db.engine
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if "page_views_daily" in statement:
+            raise sa.exc.OperationalError(statement, parameters, Exception("database is locked"))
+
+    sa.event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        visitor = app.test_client()
+        for _ in range(2):
+            assert visitor.get(f"/p/{slug}").status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", refuse)
+    with app.app_context():
+        assert db.session.scalar(sa.select(PageViewsDaily.views)) is None
+        db.session.commit()  # end this snapshot, to see what the flush writes
+        page_views.flush()
+        assert db.session.scalar(sa.select(PageViewsDaily.views)) == 2
+
+
+def test_a_flush_takes_the_write_lock_before_it_reads(app, tmp_path):
+    """On SQLite a transaction that read, then finds another writer committed meanwhile,
+    cannot write ("database is locked" at once, whatever the busy timeout): the flush must
+    wait for the lock first, then read."""
+    import sqlite3
+    import threading
+
+    from app import page_views
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite's locking; PostgreSQL's upsert needs no lock taken first")
+    with app.app_context():
+        item = factories.product()
+        db.session.commit()
+        slug, path = item.slug, db.engine.url.database
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another worker is writing...
+    other.execute(
+        "INSERT INTO page_views_daily (day, product_key, views) VALUES ('2020-01-01', 1, 1)"
+    )
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))  # ... and commits soon
+    release.start()
+    try:
+        with app.test_request_context():
+            page_views._counter().record(page_views.VIEW, "", [slug], datetime.now(UTC))
+            page_views.flush()
+    finally:
+        release.join()
+        other.close()
+    with app.app_context():
+        counted = db.session.scalars(sa.select(PageViewsDaily.views)).all()
+    assert sorted(counted) == [1, 1]
+
+
 # --- the page -----------------------------------------------------------------------------------
 
 

@@ -1,12 +1,15 @@
 """Reader sign-in: wechatpy's real OAuth client against the sandbox, through every screen."""
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Reader
+from app.models import OrderStatus, Reader
 from app.sandbox.models import SandboxUser
+from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of, session_reader_id, sign_in_as
+from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
 
 
 def _reader_in_session(client):
@@ -176,3 +179,73 @@ def test_a_wechat_answer_that_is_not_json_is_a_clear_page(app_factory, caplog):
     assert response.status_code == 302
     assert "微信授权没有成功" in client.get("/").get_data(as_text=True)
     assert app.config["WECHAT_APP_SECRET"] not in caplog.text
+
+
+def _open_order_on_both_sides(app, wechat, guest_first: bool):
+    """A guest on a desktop and the same person's WeChat reader each have an open order
+    for one item; the guest is about to sign in. Returns (desktop, guest_no, wechat_no)."""
+    with app.app_context():
+        slug = factories.product(price_fen=1990).slug
+        db.session.commit()
+    wechat.sign_in(nickname="小明")
+    desktop = app.test_client()
+    desktop.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    phone = wechat.client
+    phone.environ_base["HTTP_USER_AGENT"] = WECHAT_UA
+
+    def buy(client):
+        page = client.get(f"/p/{slug}/buy").get_data(as_text=True)
+        client.post(f"/p/{slug}/buy", data={"csrf_token": csrf_token_in(page)})
+        return latest_order(app).out_trade_no
+
+    first, second = (desktop, phone) if guest_first else (phone, desktop)
+    numbers = {first: buy(first), second: buy(second)}
+    return desktop, numbers[desktop], numbers[phone]
+
+
+@pytest.mark.parametrize("guest_first", [True, False])
+def test_signing_in_with_an_open_order_on_both_sides_keeps_the_newer(
+    app, client, wechat, guest_first
+):
+    desktop, guest_no, wechat_no = _open_order_on_both_sides(app, wechat, guest_first)
+    older, newer = (guest_no, wechat_no) if guest_first else (wechat_no, guest_no)
+
+    type(wechat)(desktop).sign_in(openid=_openid_of(app, _reader_in_session(client)))
+
+    assert _reader_in_session(desktop) == _reader_in_session(client)  # merged, no 500
+    assert latest_order(app, older).status is OrderStatus.CLOSED
+    assert latest_order(app, older).close_reason == "merged"
+    assert latest_order(app, newer).status is OrderStatus.PENDING
+    # Closed at WeChat too: no second payment for the same thing.
+    assert _state_at_wechat(app, older) == "CLOSED"
+    assert _state_at_wechat(app, newer) == "NOTPAY"
+
+
+def _state_at_wechat(app, out_trade_no):
+    from app.sandbox.models import SandboxPayOrder
+
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(SandboxPayOrder.trade_state).where(
+                SandboxPayOrder.out_trade_no == out_trade_no
+            )
+        )
+
+
+def test_a_merged_order_wechat_would_not_close_yet_is_honoured_if_paid(app_factory):
+    """In an order's first five minutes WeChat refuses to close it: signing in still works,
+    and if the reader then pays that order's QR, the payment is honoured."""
+    app = app_factory(SANDBOX_CLOSE_MIN_AGE=300)
+    phone = app.test_client()
+    desktop, guest_no, wechat_no = _open_order_on_both_sides(
+        app, WeChatSignIn(phone), guest_first=True
+    )
+    response = WeChatSignIn(desktop).sign_in(openid=_openid_of(app, _reader_in_session(phone)))
+    assert response.status_code == 302
+    assert latest_order(app, guest_no).close_reason == "merged"
+    assert latest_order(app, wechat_no).status is OrderStatus.PENDING
+    assert _state_at_wechat(app, guest_no) == "NOTPAY"  # left for reconcile to close there
+
+    pay_on_phone(app, latest_order(app, guest_no).code_url)  # the old QR, still on screen
+    deliver_due_notifications(app)
+    assert latest_order(app, guest_no).status is OrderStatus.PAID

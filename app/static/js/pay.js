@@ -1,4 +1,5 @@
-/* Pay pages: countdown, status polling every 2 s, and the JSAPI (WeixinJSBridge) button.
+/* Pay pages: countdown, status polling (slower as the page stays open: pay-schedule.js),
+   and the JSAPI (WeixinJSBridge) button.
    Written here, no library: the shop loads nothing from the internet. */
 (function () {
   "use strict";
@@ -9,8 +10,10 @@
   var expiresAt = Date.now() + 1000 * Number(root.getAttribute("data-seconds-left"));
   var countdown = document.querySelector("[data-countdown]");
   var statusText = document.querySelector("[data-status-text]");
+  var openedAt = Date.now();
   var finished = false;
   var polling = false;
+  var nextPoll = null;
 
   function say(text) { if (statusText) statusText.textContent = text; }
 
@@ -23,6 +26,13 @@
     countdown.textContent = (h ? h + ":" : "") + pad(m) + ":" + pad(s);
     if (left === 0) { say("订单已到期"); }  // the next poll sees "closed" and reloads
   }
+
+  function pollIn(ms) {
+    clearTimeout(nextPoll);
+    nextPoll = setTimeout(poll, ms);
+  }
+
+  function pollSoon() { pollIn(window.payPollDelay(Date.now() - openedAt)); }
 
   function poll() {
     if (finished || polling) return;
@@ -39,15 +49,19 @@
           finished = true;
           location.reload();
         } else {
-          setTimeout(poll, 2000);
+          pollSoon();
         }
       })
-      .catch(function () { polling = false; setTimeout(poll, 4000); });
+      .catch(function () { polling = false; pollIn(2 * window.payPollDelay(Date.now() - openedAt)); });
   }
 
   setInterval(tick, 1000);
   tick();
-  setTimeout(poll, 2000);
+  pollSoon();
+  // Back on a tab left open a while: ask at once rather than up to 30 s later.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") pollIn(0);
+  });
 
   var payButton = document.querySelector("[data-jsapi-pay]");
   if (payButton) {
@@ -60,7 +74,8 @@
         invoking = false;
         // "ok" is not proof of payment: the status poll waits for the shop to hear from WeChat.
         if (res.err_msg === "get_brand_wcpay_request:ok") {
-          say("支付完成，正在确认…");  // the running poll picks the result up
+          say("支付完成，正在确认…");
+          pollIn(1000);  // the shop hears from WeChat within a moment; do not wait 30 s
         } else if (res.err_msg === "get_brand_wcpay_request:cancel") {
           say("你取消了支付，可以再次点击支付");
         } else {
