@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -91,6 +92,12 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         # See app.transactions.begin_write: a writer takes the lock before it reads.
         immediate = connection.get_execution_options().get("sqlite_begin_immediate")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def register_security_headers(app: Flask) -> None:
+    from app import security_headers
+
+    security_headers.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -184,7 +184,9 @@ def browser(chromium_path):
 
 
 def _context(browser, live_server, **options):
-    """A fresh browser context (own cookies) that remembers every 5xx the shop answered."""
+    """A fresh browser context (own cookies) that remembers every 5xx the shop answered and
+    everything the Content-Security-Policy refused (a script or style that silently did not
+    run or apply)."""
     context = browser.new_context(base_url=live_server, **options)
     context.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -193,13 +195,18 @@ def _context(browser, live_server, **options):
         if response.status >= 500:
             errors.append(f"{response.status} {response.url}")
 
+    def note_policy_violation(message):
+        if "Content Security Policy" in message.text:
+            errors.append(f"{message.page.url if message.page else ''}: {message.text}")
+
     context.on("response", note)
+    context.on("console", note_policy_violation)
     return context, errors
 
 
 def _close(context, errors):
     context.close()
-    assert not errors, f"the shop answered with server errors: {errors}"
+    assert not errors, f"the shop answered with server errors or CSP refusals: {errors}"
 
 
 def _iphone(browser, live_server, user_agent):
