@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as shop_config
+from app.public_address import PublicAddress
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -23,6 +24,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     shop_config.finalize(app)
 
+    if app.config["PUBLIC_BASE_URL"]:
+        app.wsgi_app = PublicAddress(app.wsgi_app, app.config["PUBLIC_BASE_URL"])
     if app.config["PROXY_FIX_HOPS"]:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
