@@ -45,12 +45,14 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401
         page_cache,
         page_views,
+        request_limits,
     )
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.sandbox import models as sandbox_models  # noqa: F401
 
     page_views.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
+    request_limits.init_app(app)  # then body limits, before CSRF reads a form
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
