@@ -107,6 +107,10 @@ def register_security_headers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.url_ids import DatabaseIntConverter
+
+    # Before any route is added: every <int:...> in the shop is bounded.
+    app.url_map.converters["int"] = DatabaseIntConverter
     from app.checkout import api as api_bp
     from app.checkout import bp as checkout_bp
     from app.storefront import bp as storefront_bp

@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
+from app.accounts.session import safe_next
 from app.extensions import db
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
@@ -39,7 +40,7 @@ def index():
 def create_user():
     user = sandbox_oauth.create_user(request.form.get("nickname", ""))
     db.session.commit()
-    response = redirect(request.form.get("next") or url_for(".index"))
+    response = redirect(safe_next(request.form.get("next"), url_for(".index")))
     response.set_cookie(CURRENT_USER_COOKIE, user.openid, samesite="Lax", httponly=True)
     return response
 
