@@ -59,7 +59,10 @@ class DefaultConfig:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed creator logins, counted in the database (app/login_throttle.py): per IP, and
+    # per username against guessers with many IPs (short, as it also stops the creator).
     CREATOR_LOGIN_LIMIT = "5 per minute;30 per hour"
+    CREATOR_LOGIN_USERNAME_LIMIT = "10 per 15 minutes"
 
     # Anonymous catalog pages are rendered once per catalog change and served from memory.
     PAGE_CACHE_SIZE = 512

@@ -24,7 +24,7 @@ from app.models.rollups import (
     RollupState,
     SalesDaily,
 )
-from app.models.shop import Creator, ShopProfile
+from app.models.shop import Creator, LoginFailure, ShopProfile
 
 __all__ = [
     "WAS_PAID",
@@ -36,6 +36,7 @@ __all__ = [
     "EntitlementSource",
     "ItemRecs",
     "ItemSalesDaily",
+    "LoginFailure",
     "Order",
     "OrderKind",
     "OrderStatus",
