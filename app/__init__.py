@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as shop_config
+from app.public_address import PublicAddress
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -23,11 +24,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     shop_config.finalize(app)
 
+    if app.config["PUBLIC_BASE_URL"]:
+        app.wsgi_app = PublicAddress(app.wsgi_app, app.config["PUBLIC_BASE_URL"])
     if app.config["PROXY_FIX_HOPS"]:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -41,6 +45,7 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401
         page_cache,
         page_views,
+        request_limits,
     )
     from app.accounts.session import mark_session_seen
     from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -48,6 +53,7 @@ def register_extensions(app: Flask) -> None:
 
     page_views.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
+    request_limits.init_app(app)  # then body limits, before CSRF reads a form
     # App-context teardowns run in reverse order: registered before the database's, this one
     # runs after the request's database session is closed.
     app.teardown_appcontext(mark_session_seen)
@@ -102,8 +108,18 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def register_security_headers(app: Flask) -> None:
+    from app import security_headers
+
+    security_headers.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
+    from app.url_ids import DatabaseIntConverter
+
+    # Before any route is added: every <int:...> in the shop is bounded.
+    app.url_map.converters["int"] = DatabaseIntConverter
     from app.checkout import api as api_bp
     from app.checkout import bp as checkout_bp
     from app.storefront import bp as storefront_bp

@@ -256,6 +256,10 @@ def delete_product(product: Product, upload_folder: Path) -> list[Path]:
 
 def normalise_slug(text: str) -> str:
     """The slug as typed, checked: '' stays '' (one is generated), else [a-z0-9-]."""
+    # NFKC keeps the length of what a slug may hold (full-width letters become ASCII ones),
+    # so a longer text is refused before the work of normalising it.
+    if len((text or "").strip()) > SLUG_MAX_LENGTH:
+        raise Rejected({"slug": f"链接名最多 {SLUG_MAX_LENGTH} 个字符"})
     slug = unicodedata.normalize("NFKC", text or "").strip().lower()
     if not slug:
         return ""

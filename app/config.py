@@ -68,7 +68,10 @@ class DefaultConfig:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed creator logins, counted in the database (app/login_throttle.py): per IP, and
+    # per username against guessers with many IPs (short, as it also stops the creator).
     CREATOR_LOGIN_LIMIT = "5 per minute;30 per hour"
+    CREATOR_LOGIN_USERNAME_LIMIT = "10 per 15 minutes"
 
     # Anonymous catalog pages are rendered once per catalog change and served from memory.
     PAGE_CACHE_SIZE = 512
@@ -76,7 +79,10 @@ class DefaultConfig:
     ROLLUP_FOLD_LAG_SECONDS = 5.0  # payment events younger than this wait for the next fold
     PAGE_VIEW_FLUSH_SECONDS = 30.0  # product views are added to the funnel in batches this often
     # The largest request body: a 50 MB download file plus its form. Larger ones get a 413.
+    # Only the signed-in creator's studio takes that much (see app/request_limits.py).
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    API_MAX_BODY_BYTES = 8 * 1024  # a JSON API body (an order, a tip) is a few hundred bytes
+    FORM_MAX_BODY_BYTES = 64 * 1024  # any other request body: readers' forms, sign-in, sandbox
 
 
 # WeChat ids and keys must be strings even when the environment spells them as numbers

@@ -22,7 +22,7 @@ from app.models import (
     PurchasesHourly,
     SalesDaily,
 )
-from app.stats import DateRange
+from app.stats import EARLIEST_DAY, DateRange
 
 RANGES = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_RANGE = "30"
@@ -39,7 +39,7 @@ def choose_range(
             start, end = date.fromisoformat(first or ""), date.fromisoformat(last or "")
         except ValueError:
             start = end = None
-        if start and end and start <= end <= today + timedelta(days=1):
+        if start and end and EARLIEST_DAY <= start <= end <= today + timedelta(days=1):
             return "custom", DateRange(start, end)
     if key == "all":
         earliest = db.session.scalar(sa.select(sa.func.min(SalesDaily.day))) or today

@@ -13,6 +13,7 @@ class InvalidAmount(ValueError):
 
 # Plain decimal notation only: no exponents ("1e3"), digit separators, NaN or Infinity.
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_MAX_TYPED = 50  # characters: an amount with a currency sign and spaces around it
 
 
 def parse_yuan(text: str) -> int:
@@ -20,7 +21,10 @@ def parse_yuan(text: str) -> int:
 
     Full-width digits and point ("９．９", as Chinese keyboards may type them) count too.
     """
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip().lstrip("¥").strip()
+    text = str(text)
+    if len(text) > _MAX_TYPED:  # refused before normalising: NFKC can make text longer
+        raise InvalidAmount("请输入数字金额")
+    cleaned = unicodedata.normalize("NFKC", text).strip().lstrip("¥").strip()
     if len(cleaned) > 20 or not _DECIMAL.fullmatch(cleaned):
         raise InvalidAmount("请输入数字金额")
     yuan = Decimal(cleaned)

@@ -29,11 +29,13 @@ from app.models import (
     Reader,
     Refund,
 )
+from app.models.base import ID_MAX
 from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_sheet
 from app.payments import orders
 from app.payments.gateway import PaymentGateway
 from app.payments.refunds import RefundError, refund_order
 from app.spreadsheet import inert
+from app.stats import EARLIEST_DAY, LATEST_DAY
 from app.transactions import begin_write
 
 PAGE_SIZE = 50
@@ -41,12 +43,9 @@ PAGE_SIZE = 50
 REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 REFUND_REASON_MAX = 80  # Refund.reason's column, and WeChat's limit on refund_desc
 
-# Dates outside these are typing mistakes; they would also overflow a datetime near year 1/9999.
-_EARLIEST_DAY = date(2000, 1, 1)
-_LATEST_DAY = date(2999, 12, 31)
 # out_trade_no and transaction_id are both letters and digits, at most 32 of them.
 _SEARCH_TERM = re.compile(r"[0-9A-Za-z]{1,32}")
-_PRODUCT_ID = re.compile(r"[0-9]{1,18}")  # fits a 64-bit integer column
+_PRODUCT_ID = re.compile(r"[0-9]{1,10}")
 _PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 EVENT_LABELS = {
@@ -168,13 +167,13 @@ class OrderFilters:
 
 def _parse_day(text: str) -> date:
     day = date.fromisoformat(text)
-    if not _EARLIEST_DAY <= day <= _LATEST_DAY:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValueError("day out of range")
     return day
 
 
 def _parse_product_id(text: str) -> int:
-    if not _PRODUCT_ID.fullmatch(text):
+    if not _PRODUCT_ID.fullmatch(text) or int(text) > ID_MAX:
         raise ValueError("not an id")
     return int(text)
 

@@ -91,7 +91,9 @@ def _serve_cached_page():
 
 
 def _key(cache: PageCache):
-    return (request.path, request.query_string, cache.content_version())
+    # Pages hold absolute URLs (og: tags, share links) built from the request's scheme and
+    # host: one visitor's forged Host must not reach another's page (see public_address.py).
+    return (request.host_url, request.path, request.query_string, cache.content_version())
 
 
 def cached_for_anonymous(view):

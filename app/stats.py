@@ -65,6 +65,12 @@ def totals_by_item(frame: pd.DataFrame) -> pd.DataFrame:
 # --- the dashboard: figures over the daily rollups (see app/dashboard.py for the reading) ---
 
 
+# Days the studio's filters take. Dates outside these are typing mistakes; they would also
+# overflow a datetime near year 1/9999 when converted between the shop's time zone and UTC.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
 @dataclass(frozen=True)
 class DateRange:
     """Shop days from `first` to `last`, both included."""

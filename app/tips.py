@@ -104,6 +104,7 @@ def parse_amount_yuan(text: str, limits: TipSettings) -> int:
 # (bidi overrides, zero-width spaces). The zero-width joiner stays: emoji sequences need it.
 _KEEP_FORMAT = {"\u200d"}
 _SPACES = re.compile(r"\s+")
+_RAW_SLACK = 10  # how much longer than allowed a text may be before it is cleaned
 
 
 def clean_message(text) -> str:
@@ -123,6 +124,10 @@ def _plain_text(text, max_chars: int, label: str, field: str) -> str:
         return ""
     if not isinstance(text, str):
         raise TipRefused(f"{label}须为文字", code=f"bad_{field}")
+    # Cleaning removes what is not text and collapses spaces, never more than this much:
+    # a longer text is refused before the work (and memory) of normalising it.
+    if len(text) > max_chars * _RAW_SLACK:
+        raise TipRefused(f"{label}最多 {max_chars} 个字", code=f"{field}_too_long")
     text = unicodedata.normalize("NFC", text)
     kept = "".join(
         " " if ch.isspace() else ch

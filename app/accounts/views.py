@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_login import login_required, login_user, logout_user
 
-from app import creators, readers
+from app import creators, login_throttle, readers
 from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
 from app.accounts.session import (
@@ -23,7 +23,7 @@ from app.accounts.session import (
     is_wechat_browser,
     safe_next,
 )
-from app.extensions import db, limiter
+from app.extensions import db
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
 from app.transactions import begin_write
@@ -111,18 +111,42 @@ def me():
 
 
 @bp.route("/creator/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CREATOR_LOGIN_LIMIT"], methods=["POST"])
 def creator_login():
     form = CreatorLoginForm()
     if form.validate_on_submit():
+        refused = _login_refusal(form.username.data)
+        if refused is not None:
+            flash(refused.message, "error")
+            page = render_template("accounts/creator_login.html", form=form)
+            return page, 429, {"Retry-After": str(refused.retry_after)}
         creator = creators.authenticate(form.username.data, form.password.data)
         if creator is not None:
+            login_throttle.clear_username(form.username.data)
             begin_session(creator=creator)  # nothing of the session before the login survives
             db.session.commit()
             login_user(creator, remember=False)
             return redirect(safe_next(request.args.get("next"), url_for("studio.index")))
+        login_throttle.record_failure(_client_ip(), form.username.data)
+        db.session.commit()
         flash("用户名或密码不正确", "error")
     return render_template("accounts/creator_login.html", form=form)
+
+
+def _login_refusal(username: str) -> login_throttle.Refusal | None:
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):  # flask-limiter's switch turns it off too
+        return None
+    return login_throttle.refusal(
+        _client_ip(),
+        username,
+        config["CREATOR_LOGIN_LIMIT"],
+        config["CREATOR_LOGIN_USERNAME_LIMIT"],
+    )
+
+
+def _client_ip() -> str:
+    # Behind a proxy this is the visitor's address only when PROXY_FIX_HOPS is right (README).
+    return request.remote_addr or ""
 
 
 @bp.post("/creator/logout")

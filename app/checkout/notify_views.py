@@ -11,6 +11,7 @@ from app.extensions import csrf, db, limiter
 from app.payments import notifications
 from app.payments.gateway import current_gateway
 from app.payments.wechatpay_v2 import MAX_NOTIFICATION_BYTES
+from app.request_limits import reads_own_body
 
 
 @limiter.request_filter
@@ -33,6 +34,7 @@ def _xml(answer: str):
 
 @bp.post("/pay/wechat/notify")
 @csrf.exempt
+@reads_own_body
 def payment_notify():
     gateway = current_gateway()
     try:
@@ -46,6 +48,7 @@ def payment_notify():
 
 @bp.post("/pay/wechat/refund-notify")
 @csrf.exempt
+@reads_own_body
 def refund_notify():
     gateway = current_gateway()
     try:

@@ -25,7 +25,7 @@ from app.models.rollups import (
     SalesDaily,
 )
 from app.models.sessions import WebSession
-from app.models.shop import Creator, ShopProfile
+from app.models.shop import Creator, LoginFailure, ShopProfile
 
 __all__ = [
     "WAS_PAID",
@@ -37,6 +37,7 @@ __all__ = [
     "EntitlementSource",
     "ItemRecs",
     "ItemSalesDaily",
+    "LoginFailure",
     "Order",
     "OrderKind",
     "OrderStatus",

@@ -25,6 +25,11 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+# Ids and positions are sa.Integer columns: 32 bits on PostgreSQL, which refuses to compare
+# one with a larger number. A larger number from a URL or a form is nobody's id.
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -60,3 +60,15 @@ class Creator(UserMixin, db.Model):
     @property
     def session_stamp(self) -> str:
         return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+
+class LoginFailure(db.Model):
+    """One failed creator login: counted per IP and per username by app/login_throttle.py,
+    in the database so that every worker (and every server) sees the same count."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip: Mapped[str] = mapped_column(sa.String(45), index=True)  # an IPv6 address at most
+    username: Mapped[str] = mapped_column(sa.String(40), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, url_for
 
+from app.accounts.session import has_control_characters
 from app.extensions import csrf, db
 from app.models.base import utcnow
 from app.money import format_fen
@@ -35,6 +36,8 @@ def pay_h5():
 
 
 def _http_url(url: str) -> str | None:
+    if has_control_characters(url):  # a newline cannot go into the Location header
+        return None
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 

@@ -12,6 +12,7 @@ from flask import current_app, request, url_for
 
 from app.extensions import csrf, db
 from app.models.base import utcnow
+from app.request_limits import reads_own_body
 from app.sandbox import bp, pay, pay_bill, pay_refunds
 from app.sandbox import pay_protocol as proto
 
@@ -50,6 +51,7 @@ def api(rule: str):
             return _answer(handler)
 
         view.__name__ = view.__qualname__ = handler.__name__
+        reads_own_body(view)
         endpoint = f"pay_{handler.__name__}"
         bp.add_url_rule(f"/pay/{rule}", endpoint=endpoint, view_func=view, methods=["POST"])
         csrf.exempt(view)  # server to server: authenticated by the signature instead
@@ -121,6 +123,7 @@ def refundquery(params: dict, now) -> dict:
 
 
 @bp.post("/pay/pay/downloadbill")
+@reads_own_body
 @_own_session
 def pay_downloadbill():
     """Plain text (or gzip) on success; every failure is return_code FAIL, as WeChat does."""

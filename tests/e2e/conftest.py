@@ -205,8 +205,9 @@ def browser(chromium_path):
 
 
 def browser_context(browser, base_url: str, **options):
-    """A fresh browser context (own cookies) that remembers every 5xx the server answered;
-    hand both to close_context when done."""
+    """A fresh browser context (own cookies) that remembers every 5xx the server answered and
+    everything the Content-Security-Policy refused (a script or style that silently did not
+    run or apply); hand both to close_context when done."""
     context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -215,13 +216,18 @@ def browser_context(browser, base_url: str, **options):
         if response.status >= 500:
             errors.append(f"{response.status} {response.url}")
 
+    def note_policy_violation(message):
+        if "Content Security Policy" in message.text:
+            errors.append(f"{message.page.url if message.page else ''}: {message.text}")
+
     context.on("response", note)
+    context.on("console", note_policy_violation)
     return context, errors
 
 
 def close_context(context, errors):
     context.close()
-    assert not errors, f"the shop answered with server errors: {errors}"
+    assert not errors, f"the shop answered with server errors or CSP refusals: {errors}"
 
 
 def _iphone(browser, live_server, user_agent):

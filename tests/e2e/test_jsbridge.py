@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from markupsafe import Markup
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
 
 from tests.e2e.conftest import browser_context, close_context
 from tests.sandbox.conftest import SandboxTables, make_pay, order_args
@@ -41,15 +42,21 @@ def sandbox(app):
 
 @pytest.fixture
 def shop_page(app: Flask):
-    """A stand-in for the shop's JSAPI pay page, served with the app on a live port."""
+    """A stand-in for a merchant's JSAPI pay page, served beside the app on a live port.
+
+    Served outside the app: its inline scripts are the merchant's, not under the shop's CSP."""
     pages: dict[str, tuple[dict, str]] = {}
+    prefix = "/test-jsapi/"
 
-    def test_jsapi_page(name):
-        params, before = pages[name]
-        return PAGE.format(params=Markup(json.dumps(params)), before=before)
+    def merchant_or_app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if not path.startswith(prefix):
+            return app(environ, start_response)
+        params, before = pages[path[len(prefix) :]]
+        page = PAGE.format(params=Markup(json.dumps(params)), before=before)
+        return Response(page, mimetype="text/html")(environ, start_response)
 
-    app.add_url_rule("/test-jsapi/<name>", view_func=test_jsapi_page)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, merchant_or_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,9 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from app import create_app
 from app.creators import create_creator
-from app.extensions import db
+from app.extensions import db, limiter
+from app.models import LoginFailure
+from app.models.base import utcnow
 
 
 def _create_creator(app):
@@ -64,7 +69,57 @@ def test_login_is_throttled(app_factory):
     statuses = [_login(client, "muBai", f"guess-{i}").status_code for i in range(7)]
     assert statuses[:5] == [200] * 5
     assert statuses[5] == 429
-    assert "操作太频繁" in _login(client, "muBai", "correct horse battery").get_data(as_text=True)
+    refused = _login(client, "muBai", "correct horse battery")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 60
+    assert "登录尝试太频繁，请 1 分钟后再试" in refused.get_data(as_text=True)
+
+
+def test_two_workers_share_one_count(app_factory, tmp_path):
+    """Two app instances on one database, as two gunicorn workers are."""
+    first = app_factory(RATELIMIT_ENABLED=True)
+    second = create_app(dict(first.config), instance_path=str(tmp_path / "second"))
+    _create_creator(first)
+    statuses = [_login(first.test_client(), "muBai", f"guess-{i}").status_code for i in range(5)]
+    assert statuses == [200] * 5
+    # The other worker is another process: nothing of the first one's memory is in it.
+    limiter.reset()
+    assert _login(second.test_client(), "muBai", "guess-5").status_code == 429
+    with second.app_context():
+        db.engine.dispose()
+
+
+def _from(ip):
+    return {"REMOTE_ADDR": ip}
+
+
+def test_a_username_is_locked_briefly_against_guessers_with_many_ips(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, CREATOR_LOGIN_USERNAME_LIMIT="3 per 15 minutes")
+    _create_creator(app)
+    for i in range(3):
+        client = app.test_client()
+        client.environ_base.update(_from(f"203.0.113.{i}"))
+        assert _login(client, "muBai", f"guess-{i}").status_code == 200
+    creator = app.test_client()
+    creator.environ_base.update(_from("198.51.100.7"))
+    refused = _login(creator, "muBai", "correct horse battery")
+    assert refused.status_code == 429
+    assert "这个账号登录失败次数过多，已暂时锁定，请 15 分钟后再试" in refused.get_data(
+        as_text=True
+    )
+    other = app.test_client()
+    other.environ_base.update(_from("198.51.100.8"))
+    assert _login(other, "someone-else", "whatever").status_code == 200  # other names are free
+
+    # The lockout ends when the guesses age out, and a login clears them.
+    with app.app_context():
+        db.session.execute(
+            sa.update(LoginFailure).values(failed_at=utcnow() - timedelta(minutes=16))
+        )
+        db.session.commit()
+    assert _login(creator, "muBai", "correct horse battery").status_code == 302
+    with app.app_context():
+        left = db.session.scalars(sa.select(LoginFailure.username)).all()
+    assert left == ["someone-else"]
 
 
 def test_next_after_login_stays_on_the_shop(creator, client):

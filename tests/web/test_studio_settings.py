@@ -121,6 +121,10 @@ def _creator_client(app):
         create_creator("creator", PASSWORD)
         db.session.commit()
     client = app.test_client()
+    # A shop with PUBLIC_BASE_URL answers as that https address, where Flask-WTF wants the
+    # same-origin Referer a browser sends with each form.
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/") or "http://localhost"
+    client.environ_base["HTTP_REFERER"] = f"{base}/"
     _log_in(client, PASSWORD)
     return client
 
