@@ -3,7 +3,6 @@
 Plain Python over the models; views and CLI commands call these, nothing here reads a request.
 """
 
-import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from app.models import Product, ProductKind, ProductStatus, Section, ShopProfile
 from app.models.base import utcnow
 from app.models.catalog import product_tags
 from app.richtext import render_markdown, split_at_marker, strip_marker
+from app.text_search import clean_query, contains_pattern
 
 
 def shop_profile() -> ShopProfile:
@@ -115,13 +115,7 @@ SEARCH_MAX_CHARS = 50
 
 
 def search_query(text: str | None) -> str:
-    """The search box's text as searched and shown again: control characters count as spaces.
-
-    A NUL (`?q=%00`) ends SQLite's LIKE pattern early, so "%<NUL>%" matched every product,
-    and PostgreSQL refuses NUL in a string outright; no product has them in its title.
-    """
-    cleaned = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text or "")
-    return cleaned.strip()[:SEARCH_MAX_CHARS]
+    return clean_query(text, SEARCH_MAX_CHARS)
 
 
 def search_products(text: str, limit: int = 50) -> Sequence[Product]:
@@ -135,7 +129,7 @@ def search_products(text: str, limit: int = 50) -> Sequence[Product]:
         return []
     query = _published()
     for word in words:
-        pattern = f"%{_escape_like(word)}%"
+        pattern = contains_pattern(word)
         query = query.where(
             sa.or_(
                 Product.title.ilike(pattern, escape="\\"),
@@ -144,10 +138,6 @@ def search_products(text: str, limit: int = 50) -> Sequence[Product]:
         )
     query = query.order_by(Product.published_at.desc(), Product.id.desc()).limit(limit)
     return db.session.scalars(query).all()
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_product(slug: str) -> Product | None:

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import WAS_PAID, Order, OrderKind, Reader
 from app.money import yuan_for_sheet
 from app.spreadsheet import inert
+from app.text_search import clean_query, contains_pattern
 
 PAGE_SIZE = 50
 SEARCH_MAX_CHARS = 64  # a nickname is at most 64 characters
@@ -76,7 +77,7 @@ def normalize_sort(value: str | None) -> str:
 
 
 def normalize_search(value: str | None) -> str:
-    return (value or "").strip()[:SEARCH_MAX_CHARS]
+    return clean_query(value, SEARCH_MAX_CHARS)
 
 
 def _per_reader(reader_id: int | None = None) -> sa.Subquery:
@@ -120,17 +121,13 @@ def _buyers(reader_id: int | None = None) -> tuple[sa.Select, sa.Subquery]:
 def _listed_buyers(sort: str, search: str) -> sa.Select:
     query, per_reader = _buyers()
     if search:
-        query = query.where(Reader.nickname.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        query = query.where(Reader.nickname.ilike(contains_pattern(search), escape="\\"))
     order = {
         "spent": (per_reader.c.spent_fen.desc(), per_reader.c.last_purchase_at.desc()),
         "last": (per_reader.c.last_purchase_at.desc(),),
         "first": (per_reader.c.first_purchase_at.asc(),),
     }[normalize_sort(sort)]
     return query.order_by(*order, Reader.id.desc())
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _buyer(row) -> Buyer:

@@ -309,3 +309,10 @@ def test_a_real_purchase_shows_up(app, studio, article):
 def test_readers_are_the_creators_only(app, client, shop, path):
     response = client.get(path)
     assert response.status_code == 302 and "/creator/login" in response.location
+
+
+def test_a_nul_in_the_search_is_an_empty_search_not_an_error(app, studio, shop):
+    # PostgreSQL refuses NUL in a string; SQLite's LIKE stopped at it and matched everyone.
+    response = studio.get("/studio/readers", query_string={"q": "\x00"})
+    assert response.status_code == 200
+    assert len(_rows(response.get_data(as_text=True))) == 3
