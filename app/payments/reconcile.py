@@ -44,7 +44,12 @@ def sync_order(gateway: PaymentGateway, out_trade_no: str) -> Order:
     except orders.AmountMismatch:
         pass  # recorded as an alert by confirm_payment; the order stays unpaid
     db.session.commit()
-    return orders.find(out_trade_no)
+    order = orders.find(out_trade_no)
+    if order.status is OrderStatus.CLOSED and state.state == "NOTPAY":
+        # Closed here while WeChat still takes payment for it (WeChat refuses to close an
+        # order in its first five minutes, as when a sign-in merged two open orders).
+        gateway.close(out_trade_no)
+    return order
 
 
 # Between two queries about one order, at least this share of its age: 5 s apart at first

@@ -249,3 +249,17 @@ def test_a_merged_order_wechat_would_not_close_yet_is_honoured_if_paid(app_facto
     pay_on_phone(app, latest_order(app, guest_no).code_url)  # the old QR, still on screen
     deliver_due_notifications(app)
     assert latest_order(app, guest_no).status is OrderStatus.PAID
+
+
+def test_reconcile_closes_at_wechat_a_merged_order_wechat_would_not_close_then(app_factory):
+    app = app_factory(SANDBOX_CLOSE_MIN_AGE=300)
+    phone = app.test_client()
+    desktop, guest_no, _ = _open_order_on_both_sides(app, WeChatSignIn(phone), guest_first=True)
+    WeChatSignIn(desktop).sign_in(openid=_openid_of(app, _reader_in_session(phone)))
+    assert _state_at_wechat(app, guest_no) == "NOTPAY"
+
+    app.config["SANDBOX_CLOSE_MIN_AGE"] = 0  # WeChat's five minutes are over
+    result = app.test_cli_runner().invoke(args=["orders", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert _state_at_wechat(app, guest_no) == "CLOSED"
+    assert latest_order(app, guest_no).status is OrderStatus.CLOSED
