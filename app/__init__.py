@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as shop_config
-from app.public_address import PublicAddress
+from app.web.public_address import PublicAddress
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -41,17 +41,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
-    from app import (
-        models,  # noqa: F401
-        page_cache,
-        page_views,
-        request_limits,
-    )
+    from app import models  # noqa: F401
     from app.accounts.session import mark_session_seen
+    from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.sandbox import models as sandbox_models  # noqa: F401
+    from app.web import page_cache, request_limits
 
-    page_views.init_app(app)  # counts product views, cached ones too
+    counters.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
     request_limits.init_app(app)  # then body limits, before CSRF reads a form
     # App-context teardowns run in reverse order: registered before the database's, this one
@@ -109,14 +106,14 @@ def _tune_sqlite(engine: sa.Engine) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    from app import security_headers
+    from app.web import security_headers
 
     security_headers.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import bp as accounts_bp
-    from app.url_ids import DatabaseIntConverter
+    from app.web.url_ids import DatabaseIntConverter
 
     # Before any route is added: every <int:...> in the shop is bounded.
     app.url_map.converters["int"] = DatabaseIntConverter

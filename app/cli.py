@@ -7,8 +7,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.creators import CreatorError, create_creator, reset_password
 from app.extensions import db
+from app.readers.creators import CreatorError, create_creator, reset_password
 
 shop_cli = AppGroup("shop", help="Manage the shop.")
 orders_cli = AppGroup("orders", help="Reconcile orders and refunds with WeChat Pay.")
@@ -99,17 +99,17 @@ def reconcile_orders(older_than: int | None) -> None:
 
 def _rebuild_recommendations_if_due() -> None:
     """The cron job that reconciles also keeps recommendations fresh (after enough sales)."""
-    from app import recs_builder
+    from app.recommendations import builder
 
-    built = recs_builder.rebuild_if_due(_jieba_cache())
+    built = builder.rebuild_if_due(_jieba_cache())
     if built is not None:
         click.echo(f"推荐已更新：{built.items} 件内容，{built.readers} 位读者")
 
 
 def _build_recommendations_quietly() -> None:
-    from app import recs_builder
+    from app.recommendations import builder
 
-    recs_builder.rebuild(_jieba_cache())
+    builder.rebuild(_jieba_cache())
 
 
 def _jieba_cache() -> Path:
@@ -189,7 +189,7 @@ def rebuild_stats() -> None:
     Not needed in normal running: the dashboard folds new payments in as it opens."""
     import time
 
-    from app import rollups
+    from app.analytics import rollups
 
     started = time.perf_counter()
     rollups.rebuild(current_app.config["SHOP_TIMEZONE"])
@@ -202,9 +202,9 @@ recs_cli = AppGroup("recs", help="Recommendations.")
 @recs_cli.command("rebuild")
 def rebuild_recommendations() -> None:
     """Recompute every recommendation list now, and print the offline evaluation."""
-    from app import recs_builder
+    from app.recommendations import builder
 
-    built = recs_builder.rebuild(_jieba_cache())
+    built = builder.rebuild(_jieba_cache())
     figures = built.evaluation
     click.echo(
         f"推荐已更新：{built.items} 件内容，{built.readers} 位读者，{built.purchases} 笔购买。"

@@ -18,7 +18,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def shop_context():
         from app.accounts.session import current_reader
-        from app.catalog import shop_profile
+        from app.catalog.queries import shop_profile
 
         return {"shop": shop_profile(), "current_reader": current_reader()}
 

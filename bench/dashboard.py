@@ -63,11 +63,12 @@ def make_app(instance: Path):
 
 
 def build_shop(instance: Path, orders: int) -> dict:
-    from app import catalog, rollups
-    from app.creators import create_creator
+    from app.analytics import rollups
+    from app.catalog import queries
     from app.demo import history
     from app.extensions import db
     from app.models import Product, ProductKind
+    from app.readers.creators import create_creator
 
     app = make_app(instance)
     with app.app_context():
@@ -81,8 +82,8 @@ def build_shop(instance: Path, orders: int) -> dict:
                 price_fen=int(990 + 1000 * (n % 20)),
                 body_md="试读\n\n<!--more-->\n\n正文",
             )
-            catalog.render_product(item)
-            catalog.publish(item)
+            queries.render_product(item)
+            queries.publish(item)
             items.append(item)
         db.session.add_all(items)
         create_creator("bench", PASSWORD)
@@ -185,7 +186,7 @@ def fold_ms(instance: Path) -> float:
     """Fold 1,000 new payment events (created + paid for 500 orders) into the rollups."""
     import sqlalchemy as sa
 
-    from app import rollups
+    from app.analytics import rollups
     from app.extensions import db
     from app.models import Order, PaymentEvent
     from app.models.base import utcnow

@@ -96,10 +96,12 @@ def setup_main(out_file: Path, orders_count: int) -> int:
 
     import sqlalchemy as sa
 
-    from app import catalog, create_app, readers
+    from app import create_app
+    from app.catalog import queries
     from app.extensions import db
     from app.models import PayChannel, Product, ProductKind
     from app.payments import orders
+    from app.readers import identity
 
     app = create_app()
     with app.app_context():
@@ -124,15 +126,15 @@ def setup_main(out_file: Path, orders_count: int) -> int:
             price_fen=PRICE_FEN,
             body_md="试读部分\n\n<!--more-->\n\n付费部分",
         )
-        catalog.render_product(product)
-        catalog.publish(product)
+        queries.render_product(product)
+        queries.publish(product)
         db.session.add(product)
         db.session.commit()
 
         placed = []
         for start in range(0, orders_count, 250):
             for _ in range(start, min(start + 250, orders_count)):
-                reader = readers.create_guest()
+                reader = identity.create_guest()
                 order = orders.place_order(
                     reader, product, PayChannel.NATIVE, "127.0.0.1", timedelta(hours=2)
                 )

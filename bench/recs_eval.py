@@ -10,14 +10,14 @@ https://files.grouplens.org/datasets/movielens/ml-latest-small.zip. Unzip it int
 (ignored by git), which gives bench/data/ml-latest-small/, or pass its folder with --data.
 Without it the benchmark stops at once and says where to get it. A
 rating of 4 or more counts as a purchase. Each reader's last purchase by time is held out
-(app.recs.evaluation.leave_last_out); readers with fewer than two purchases are not evaluated.
+(engine.evaluation.leave_last_out); readers with fewer than two purchases are not evaluated.
 Every method sees the same training purchases and never recommends a reader's training items.
 
-Methods, each scoring 10 items per reader:
+Methods, each scoring 10 items per reader (engine = app.recommendations.engine):
 - popularity: time-decayed purchase counts up to the last training purchase;
-- item-to-item: the sum of a reader's items' cosine neighbours (app.recs.similarity);
-- content: the same with TF-IDF neighbours over genres and title words (app.recs.content);
-- blend: app.recs.blend.recommend_for_readers (item-to-item, content and popularity);
+- item-to-item: the sum of a reader's items' cosine neighbours (engine.similarity);
+- content: the same with TF-IDF neighbours over genres and title words (engine.content);
+- blend: engine.blend.recommend_for_readers (item-to-item, content and popularity);
 - implicit: implicit's CosineRecommender on the same training matrix, as an outside reference.
 
 The parameters (neighbourhood size, half-life, blend weights) are chosen on a validation split
@@ -56,12 +56,12 @@ sys.path.insert(0, str(REPO))
 from implicit.nearest_neighbours import CosineRecommender  # noqa: E402
 from implicit.utils import ParameterWarning  # noqa: E402
 
-from app.recs import evaluation  # noqa: E402
-from app.recs.blend import BlendWeights, recommend_for_readers  # noqa: E402
-from app.recs.content import content_neighbours, item_terms  # noqa: E402
-from app.recs.interactions import interaction_matrix  # noqa: E402
-from app.recs.popularity import decayed_popularity  # noqa: E402
-from app.recs.similarity import Neighbours, item_neighbours  # noqa: E402
+from app.recommendations.engine import evaluation  # noqa: E402
+from app.recommendations.engine.blend import BlendWeights, recommend_for_readers  # noqa: E402
+from app.recommendations.engine.content import content_neighbours, item_terms  # noqa: E402
+from app.recommendations.engine.interactions import interaction_matrix  # noqa: E402
+from app.recommendations.engine.popularity import decayed_popularity  # noqa: E402
+from app.recommendations.engine.similarity import Neighbours, item_neighbours  # noqa: E402
 
 DATA_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
 DEFAULT_DATA = REPO / "bench" / "data" / "ml-latest-small"

@@ -9,7 +9,7 @@ purchases: item popularity follows a Zipf law (exponent 0.9, over shuffled item 
 history lengths a log-normal law (σ = 1), so a few readers own hundreds of items and most own a
 handful. Then:
 
-- fit: app.recs.similarity.item_neighbours (k = 20, 2 threads) against implicit's
+- fit: app.recommendations.engine.similarity.item_neighbours (k = 20, 2 threads) against implicit's
   CosineRecommender (K = 20, 2 threads), best of 3 each, in the same process (the first of
   our 3 may include numba's compile, when its cache is cold);
 - agreement: the share of items whose top-10 neighbours equal implicit's `similar_items`
@@ -17,7 +17,7 @@ handful. Then:
   different item is allowed only if it ties the 10th score;
 - lookup: 10,000 "读者也买了" lookups as a product page does them: the item's stored top-20 list
   (a dict of plain lists, as loaded from storage) filtered by the reader's owned items
-  (a frozenset) with app.recs.lists.pick_unowned, 6 shown; median and p99 in ms;
+  (a frozenset) with app.recommendations.engine.lists.pick_unowned, 6 shown; median and p99 in ms;
 - for scale, the time to build "为你推荐" for all 100,000 readers (not a target).
 
 The last line is machine-readable:
@@ -49,11 +49,11 @@ sys.path.insert(0, str(REPO))
 from implicit.nearest_neighbours import CosineRecommender  # noqa: E402
 from implicit.utils import ParameterWarning  # noqa: E402
 
-from app.recs.blend import recommend_for_readers  # noqa: E402
-from app.recs.interactions import interaction_matrix  # noqa: E402
-from app.recs.lists import pick_unowned  # noqa: E402
-from app.recs.popularity import decayed_popularity  # noqa: E402
-from app.recs.similarity import item_neighbours  # noqa: E402
+from app.recommendations.engine.blend import recommend_for_readers  # noqa: E402
+from app.recommendations.engine.interactions import interaction_matrix  # noqa: E402
+from app.recommendations.engine.lists import pick_unowned  # noqa: E402
+from app.recommendations.engine.popularity import decayed_popularity  # noqa: E402
+from app.recommendations.engine.similarity import item_neighbours  # noqa: E402
 
 READERS, ITEMS, PURCHASES = 100_000, 2_000, 1_000_000
 SEED = 20240606

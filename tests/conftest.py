@@ -88,7 +88,7 @@ def app_ctx(app):
 
 def sign_in_as(app, client, reader_id: int) -> None:
     """Give the test client a live session for this reader, as a sign-in would."""
-    from app import web_sessions
+    from app.readers import web_sessions
 
     with app.app_context():
         token, _ = web_sessions.start(reader_id=reader_id)
@@ -101,7 +101,7 @@ def session_reader_id(app, client) -> int | None:
     """The reader the client's session cookie opens now, if any."""
     from datetime import timedelta
 
-    from app import web_sessions
+    from app.readers import web_sessions
 
     with client.session_transaction() as session:
         token = session.get("sid")

@@ -2,7 +2,7 @@
 
 import itertools
 
-from app import catalog, entitlements
+from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import (
     EntitlementSource,
@@ -52,9 +52,9 @@ def product(
         Section(position=i, title=t, body_md=body, is_free=free)
         for i, (t, body, free) in enumerate(sections or [], start=1)
     ]
-    catalog.render_product(item)
+    queries.render_product(item)
     if published:
-        catalog.publish(item)
+        queries.publish(item)
     db.session.add(item)
     db.session.flush()
     return item

@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from flask import current_app, g, request, session
 from flask_login import current_user
 
-from app import web_sessions
-from app.entitlements import Viewer
+from app.catalog.entitlements import Viewer
 from app.extensions import db
 from app.models import Creator, Reader
-from app.readers import create_guest
+from app.readers import web_sessions
+from app.readers.identity import create_guest
 
 SESSION_TOKEN_KEY = "sid"
 # Cookies signed before sessions lived on the server named their reader directly.

@@ -13,7 +13,6 @@ from flask import (
 )
 from flask_login import login_required, login_user, logout_user
 
-from app import creators, login_throttle, readers
 from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
 from app.accounts.session import (
@@ -26,6 +25,7 @@ from app.accounts.session import (
 from app.extensions import db
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
+from app.readers import creators, identity, login_throttle
 from app.transactions import begin_write
 from app.wechat.oauth import (
     SCOPE_BASE,
@@ -76,7 +76,7 @@ def wechat_callback():
         flash(failure.reader_message, "error")
         return redirect(pending["next"])
 
-    profile = readers.WeChatProfile(
+    profile = identity.WeChatProfile(
         openid=token["openid"],
         unionid=info.get("unionid") or token.get("unionid"),
         nickname=info.get("nickname"),
@@ -84,7 +84,7 @@ def wechat_callback():
     )
     close_before_merge(current_gateway(), current_reader(), profile.openid)
     begin_write()  # the merge reads, then moves rows: take SQLite's write lock first
-    reader = readers.sign_in_with_wechat(current_reader(), profile)
+    reader = identity.sign_in_with_wechat(current_reader(), profile)
     begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
     db.session.commit()
     return redirect(pending["next"])

@@ -7,14 +7,14 @@ token. Errors are {"error": {"code", "message"}} with a Chinese message.
 
 from flask import current_app, jsonify, request, url_for
 
-from app import catalog, entitlements, tips
 from app.accounts.session import current_reader, ensure_reader
+from app.catalog import entitlements, queries
 from app.checkout import api
 from app.checkout.common import client_ip, order_ttl, owned_order_or_404, shop_address
 from app.checkout.views import order_json
 from app.extensions import csrf, db, limiter
 from app.models import EntitlementSource, PayChannel
-from app.payments import orders
+from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, start_payment, start_tip
 from app.payments.gateway import current_gateway
 from app.transactions import begin_write
@@ -49,7 +49,7 @@ def products():
                 "owned": p.id in owned,
                 "url": url_for("storefront.product", slug=p.slug, _external=True),
             }
-            for p in catalog.latest_products(limit=500)
+            for p in queries.latest_products(limit=500)
         ]
     )
 
@@ -65,7 +65,7 @@ def create_order():
         channel = PayChannel(channel_name)
     except ValueError:
         raise ApiError(400, "bad_channel", "channel 须为 native、jsapi 或 h5") from None
-    product = catalog.find_product(slug)
+    product = queries.find_product(slug)
     if product is None or not product.is_published:
         raise ApiError(404, "not_found", "商品不存在")
 

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from flask import abort, current_app, redirect, request, url_for
 
 from app.accounts.session import current_reader, is_wechat_browser
-from app.catalog import shop_profile
+from app.catalog.queries import shop_profile
 from app.models import Order, OrderStatus, PayChannel
 from app.payments import orders
 from app.payments.checkout import ShopAddress

@@ -11,7 +11,7 @@ from app.extensions import csrf, db, limiter
 from app.payments import notifications
 from app.payments.gateway import current_gateway
 from app.payments.wechatpay_v2 import MAX_NOTIFICATION_BYTES
-from app.request_limits import reads_own_body
+from app.web.request_limits import reads_own_body
 
 
 @limiter.request_filter

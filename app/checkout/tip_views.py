@@ -3,8 +3,8 @@ order pages every purchase uses (views.py); only the form and the thank-you diff
 
 from flask import abort, render_template, request, url_for
 
-from app import catalog, entitlements, tips
 from app.accounts.session import current_viewer, ensure_reader, is_wechat_browser
+from app.catalog import entitlements, queries
 from app.checkout import bp
 from app.checkout.common import (
     channel_for_this_browser,
@@ -15,13 +15,13 @@ from app.checkout.common import (
 )
 from app.extensions import db, limiter
 from app.models import PayChannel, Product
-from app.payments import orders
+from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, start_tip
 from app.payments.gateway import current_gateway
 
 
 def _item_or_404(slug: str) -> Product:
-    product = catalog.find_product(slug)
+    product = queries.find_product(slug)
     if product is None or not product.is_published:
         abort(404)
     if not entitlements.can_view_product(current_viewer(), product):

@@ -16,13 +16,14 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements, page_views, tips
 from app.accounts.session import (
     current_reader,
     current_viewer,
     ensure_reader,
     is_wechat_browser,
 )
+from app.analytics import counters
+from app.catalog import entitlements, queries
 from app.checkout import bp
 from app.checkout.common import (
     channel_for_this_browser,
@@ -38,14 +39,14 @@ from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
 from app.models import EntitlementSource, Order, OrderStatus, PayChannel
 from app.models.base import utcnow
-from app.payments import orders, reconcile
+from app.payments import orders, reconcile, tips
 from app.payments.checkout import CheckoutError, link_expired, request_prepay, start_payment
 from app.payments.gateway import GatewayError, current_gateway
 from app.transactions import begin_write
 
 
 def _product_for_sale_or_404(slug: str):
-    product = catalog.find_product(slug)
+    product = queries.find_product(slug)
     if product is None or not entitlements.can_view_product(current_viewer(), product):
         abort(404)
     return product
@@ -89,7 +90,7 @@ def place(slug: str):
             client_ip(),
             shop_address(),
             order_ttl(),
-            rec_slot=page_views.clicked_slot(slug),
+            rec_slot=counters.clicked_slot(slug),
             shown_price_fen=_shown_price_fen(),
         )
     except orders.AlreadyOwned:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app import catalog, covers, entitlements, tips
-from app.creators import create_creator
+from app.catalog import covers, entitlements, queries
+from app.catalog.richtext import render_markdown
 from app.demo import content, history
 from app.extensions import db
 from app.models import (
@@ -28,8 +28,9 @@ from app.models import (
     Tip,
 )
 from app.models.base import utcnow
+from app.payments import tips
 from app.payments.orders import new_out_trade_no
-from app.richtext import render_markdown
+from app.readers.creators import create_creator
 from app.sandbox.models import SandboxUser
 from app.sandbox.oauth import new_openid
 
@@ -58,12 +59,12 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
     db.session.flush()
     for_sale = [(p.id, p.price_fen) for p in products.values() if p.is_published and p.price_fen]
     history.generate(orders=900, readers=160, days=90, products=for_sale, end=now, tip_share=0)
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
     return _seed_creator()
 
 
 def _seed_profile() -> None:
-    profile = catalog.shop_profile()
+    profile = queries.shop_profile()
     profile.name = content.SHOP["name"]
     profile.tagline = content.SHOP["tagline"]
     profile.creator_name = content.SHOP["creator_name"]
@@ -98,10 +99,10 @@ def _seed_product(spec, tags, upload_folder: Path, now, age) -> Product:
     product.cover_image = covers.save_cover(upload_folder / "covers", spec["slug"], cover)
     for file_spec in spec["files"]:
         product.files.append(_store_file(upload_folder / "files", file_spec))
-    catalog.render_product(product)
+    queries.render_product(product)
     if spec["status"] == "published":
         product.published_at = now - age
-        catalog.publish(product)
+        queries.publish(product)
     db.session.add(product)
     return product
 

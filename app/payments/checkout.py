@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app import readers, tips
 from app.extensions import db
 from app.models import Order, PayChannel, Product, Reader
 from app.models.base import utcnow
-from app.payments import orders
+from app.payments import orders, tips
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
+from app.readers import identity
 from app.transactions import begin_write
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ _STILL_OPEN = {
 
 def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: str) -> None:
     """Before a guest signs in as the WeChat reader `openid` already is: where both have an
-    open order for the same item, the merge closes one (readers.open_orders_a_merge_closes);
+    open order for the same item, the merge closes one (identity.open_orders_a_merge_closes);
     close it at WeChat first, outside any write transaction.
 
     Signing in must not fail on it. WeChat refuses in an order's first five minutes (or is
@@ -166,13 +166,13 @@ def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: st
     until reconcile closes it there or it expires; a payment that arrives meanwhile is
     honoured (closed -> paid). If WeChat says it was paid, that is recorded now.
     """
-    target = readers.find_by_openid(openid)
+    target = identity.find_by_openid(openid)
     if guest is None or not guest.is_guest or target is None or target.id == guest.id:
         db.session.commit()
         return
     duplicates = [
         order.out_trade_no
-        for order in readers.open_orders_a_merge_closes(guest, target)
+        for order in identity.open_orders_a_merge_closes(guest, target)
         if order.prepay_id
     ]
     db.session.commit()  # the reads end here: no transaction is held while WeChat answers

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app import catalog, entitlements, readers
+from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import (
     Entitlement,
@@ -45,6 +45,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.money import format_fen
+from app.readers import identity
 
 log = logging.getLogger(__name__)
 
@@ -340,11 +341,11 @@ def confirm_payment(
         after_close=after_close,
     )
     if won.kind == OrderKind.TIP.value:
-        catalog.mark_content_changed()
+        queries.mark_content_changed()
         return True
     reader_ids = {won.reader_id}
     if payer_openid:
-        reader_ids.add(readers.ensure_reader_for_openid(connection, payer_openid))
+        reader_ids.add(identity.ensure_reader_for_openid(connection, payer_openid))
     entitlements.grant_for_order(connection, reader_ids, won.product_id, won.id)
     return True
 
@@ -579,7 +580,7 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
     )
     db.session.refresh(order)
     if order.is_tip:
-        catalog.mark_content_changed()  # the wall and its totals lose the refunded amount
+        queries.mark_content_changed()  # the wall and its totals lose the refunded amount
     elif order.status is OrderStatus.REFUNDED and revoke_access:
         _revoke_access(order)
 

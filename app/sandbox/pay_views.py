@@ -12,9 +12,9 @@ from flask import current_app, request, url_for
 
 from app.extensions import csrf, db
 from app.models.base import utcnow
-from app.request_limits import reads_own_body
 from app.sandbox import bp, pay, pay_bill, pay_refunds
 from app.sandbox import pay_protocol as proto
+from app.web.request_limits import reads_own_body
 
 
 def _xml(text: str):

@@ -13,12 +13,16 @@ from flask import (
     url_for,
 )
 
-from app import catalog, entitlements, page_views, readers, recommendations, tips
 from app.accounts.session import current_reader, current_viewer, is_wechat_browser
+from app.analytics import counters
+from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import Product, ProductKind
-from app.page_cache import cached_for_anonymous
+from app.payments import tips
+from app.readers import identity
+from app.recommendations import lookups
 from app.storefront import bp
+from app.web.page_cache import cached_for_anonymous
 
 OAUTH_TRIED_KEY = "wechat_oauth_tried"
 
@@ -44,13 +48,13 @@ def sign_in_inside_wechat():
 def home():
     viewer = current_viewer()
     owned = entitlements.owned_product_ids(viewer)
-    rec_kind, recommended = recommendations.for_reader(viewer.reader, owned)
-    page_views.record_impressions(rec_kind, [p.slug for p in recommended])
+    rec_kind, recommended = lookups.for_reader(viewer.reader, owned)
+    counters.record_impressions(rec_kind, [p.slug for p in recommended])
     return render_template(
         "storefront/home.html",
-        featured=catalog.featured_products(),
-        latest=catalog.latest_products(),
-        tags=catalog.tags_in_use(),
+        featured=queries.featured_products(),
+        latest=queries.latest_products(),
+        tags=queries.tags_in_use(),
         owned=owned,
         rec_kind=rec_kind,
         recommended=recommended,
@@ -61,36 +65,36 @@ def home():
 @cached_for_anonymous
 def about():
     return render_template(
-        "storefront/about.html", products=catalog.latest_products(limit=6), wall=tips.wall(None)
+        "storefront/about.html", products=queries.latest_products(limit=6), wall=tips.wall(None)
     )
 
 
 @bp.get("/tags/<slug>")
 @cached_for_anonymous
 def tag(slug: str):
-    found = catalog.find_tag(slug) or abort(404)
+    found = queries.find_tag(slug) or abort(404)
     return render_template(
         "storefront/tag.html",
         tag=found,
-        products=catalog.products_tagged(found),
+        products=queries.products_tagged(found),
         owned=entitlements.owned_product_ids(current_viewer()),
     )
 
 
 @bp.get("/search")
 def search():
-    query = catalog.search_query(request.args.get("q"))
+    query = queries.search_query(request.args.get("q"))
     return render_template(
         "storefront/search.html",
         query=query,
-        products=catalog.search_products(query),
-        tags=catalog.tags_in_use(),
+        products=queries.search_products(query),
+        tags=queries.tags_in_use(),
         owned=entitlements.owned_product_ids(current_viewer()),
     )
 
 
 def _visible_product_or_404(slug: str) -> Product:
-    product = catalog.find_product(slug)
+    product = queries.find_product(slug)
     if product is None or not entitlements.can_view_product(current_viewer(), product):
         abort(404)
     return product
@@ -101,15 +105,15 @@ def _visible_product_or_404(slug: str) -> Product:
 def product(slug: str):
     item = _visible_product_or_404(slug)
     viewer = current_viewer()
-    also_bought = recommendations.also_bought(item, entitlements.owned_product_ids(viewer))
-    page_views.record_impressions("also_bought", [p.slug for p in also_bought])
+    also_bought = lookups.also_bought(item, entitlements.owned_product_ids(viewer))
+    counters.record_impressions("also_bought", [p.slug for p in also_bought])
     return render_template(
         "storefront/product.html",
         product=item,
         owns=entitlements.owns(viewer, item),
         can_read=entitlements.can_read_product(viewer, item),
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
-        last_read=readers.last_read_section(viewer.reader, item),
+        last_read=identity.last_read_section(viewer.reader, item),
         wall=tips.wall(item),
         also_bought=also_bought,
     )
@@ -132,13 +136,13 @@ def read(slug: str):
 
 
 def _related(item: Product, viewer) -> list[Product]:
-    related = recommendations.related(item, entitlements.owned_product_ids(viewer))
-    page_views.record_impressions("related", [p.slug for p in related])
+    related = lookups.related(item, entitlements.owned_product_ids(viewer))
+    counters.record_impressions("related", [p.slug for p in related])
     return related
 
 
 def _first_section_url(item: Product, reader) -> str:
-    section = readers.last_read_section(reader, item) or (item.sections or [None])[0]
+    section = identity.last_read_section(reader, item) or (item.sections or [None])[0]
     if section is None:
         return url_for(".product", slug=item.slug)
     return url_for(".section", slug=item.slug, position=section.position)
@@ -147,14 +151,14 @@ def _first_section_url(item: Product, reader) -> str:
 @bp.get("/p/<slug>/s/<int:position>")
 def section(slug: str, position: int):
     item = _visible_product_or_404(slug)
-    current = catalog.find_section(item, position) or abort(404)
+    current = queries.find_section(item, position) or abort(404)
     viewer = current_viewer()
     if not entitlements.can_read_section(viewer, current):
         return render_template("storefront/paywall.html", product=item, section=current), 403
     # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
     # made a guest (a row and a cookie) just for that.
     if viewer.reader is not None:
-        readers.record_progress(viewer.reader, current)
+        identity.record_progress(viewer.reader, current)
         db.session.commit()
     index = item.sections.index(current)
     return render_template(
@@ -194,7 +198,7 @@ def download(slug: str, file_id: int):
 def library():
     reader = current_reader()
     owned = entitlements.library(reader) if reader else []
-    progress = readers.last_read_by_product(reader) if reader else {}
+    progress = identity.last_read_by_product(reader) if reader else {}
     return render_template(
         "storefront/library.html",
         entitlements=owned,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
 
-from app import charts, dashboard, rollups, stats
+from app.analytics import charts, dashboard, rollups, stats
 from app.models.base import utcnow
 from app.money import yuan_for_input
 from app.spreadsheet import csv_download

@@ -14,11 +14,11 @@ from flask import (
     url_for,
 )
 
-from app import order_admin
 from app.checkout.common import public_url
 from app.models import OrderKind, OrderStatus, PayChannel
 from app.models.base import utcnow
 from app.money import format_fen
+from app.payments import admin
 from app.payments import orders as order_service
 from app.payments.gateway import current_gateway
 from app.payments.refunds import RefundError
@@ -36,17 +36,17 @@ def _revokes() -> bool:
 
 
 def _order_or_404(out_trade_no: str):
-    return order_admin.find_order(out_trade_no) or abort(404)
+    return admin.find_order(out_trade_no) or abort(404)
 
 
 @bp.get("/orders")
 def orders():
-    filters = order_admin.OrderFilters.from_args(request.args)
+    filters = admin.OrderFilters.from_args(request.args)
     return render_template(
         "studio/orders/list.html",
         filters=filters,
-        page=order_admin.order_page(filters, request.args.get("page"), _timezone()),
-        items=order_admin.item_choices(),
+        page=admin.order_page(filters, request.args.get("page"), _timezone()),
+        items=admin.item_choices(),
         statuses=list(OrderStatus),
         channels=list(PayChannel),
         kinds=list(OrderKind),
@@ -55,9 +55,9 @@ def orders():
 
 @bp.get("/orders.csv")
 def orders_csv():
-    filters = order_admin.OrderFilters.from_args(request.args)
+    filters = admin.OrderFilters.from_args(request.args)
     stamp = local_time(utcnow(), "%Y%m%d-%H%M%S")
-    rows = order_admin.csv_rows(filters, _timezone())
+    rows = admin.csv_rows(filters, _timezone())
     return csv_download(csv_chunks(rows), f"orders-{stamp}.csv")
 
 
@@ -79,8 +79,8 @@ def _detail_page(order, *, error=None, amount=None, reason="", token=None, statu
             # Made when the refund form is shown and carried through the confirm page: going
             # back and sending the confirm step again (or reloading it) keeps the same token,
             # so the second send is refused instead of refunding twice.
-            refund_token=token or order_admin.new_confirmation_token(),
-            event_labels=order_admin.EVENT_LABELS,
+            refund_token=token or admin.new_confirmation_token(),
+            event_labels=admin.EVENT_LABELS,
         ),
         status,
     )
@@ -93,11 +93,11 @@ def order_refund_confirm(out_trade_no: str):
     amount = request.form.get("amount", "")
     reason = request.form.get("reason", "")
     token = (
-        request.form.get("token", "")[: order_admin.CONFIRMATION_TOKEN_MAX]
-        or order_admin.new_confirmation_token()
+        request.form.get("token", "")[: admin.CONFIRMATION_TOKEN_MAX]
+        or admin.new_confirmation_token()
     )
     try:
-        plan = order_admin.plan_refund(order, amount, reason, _revokes())
+        plan = admin.plan_refund(order, amount, reason, _revokes())
     except RefundError as error:
         return _detail_page(
             order, error=error.message, amount=amount, reason=reason, token=token, status=400
@@ -110,7 +110,7 @@ def order_refund_send(out_trade_no: str):
     """Step two: the confirm page's button. Sends the refund once per confirm page."""
     order = _order_or_404(out_trade_no)
     try:
-        refund = order_admin.confirm_refund(
+        refund = admin.confirm_refund(
             current_gateway(),
             order,
             request.form.get("amount", ""),
@@ -119,7 +119,7 @@ def order_refund_send(out_trade_no: str):
             public_url("checkout.refund_notify"),
             _revokes(),
         )
-    except order_admin.DuplicateConfirmation as error:
+    except admin.DuplicateConfirmation as error:
         flash(error.message, "info")
     except RefundError as error:
         flash(error.message, "error")

@@ -1,6 +1,6 @@
 """Studio: 内容管理. Products of every kind, their sections and files, and the live preview.
 
-Views parse the form, call app.catalog_admin, and render; the rules live there.
+Views parse the form, call app.catalog.editing, and render; the rules live there.
 """
 
 from dataclasses import asdict
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from app import catalog_admin, cover_uploads
-from app.catalog_admin import ProductFields, Rejected, SectionFields
+from app.catalog import cover_uploads, editing
+from app.catalog.editing import ProductFields, Rejected, SectionFields
 from app.extensions import db
 from app.models import ProductFile, ProductKind, ProductStatus, Section
 from app.studio import bp
@@ -21,7 +21,7 @@ def _upload_folder() -> Path:
 
 
 def _product_or_404(product_id: int):
-    return catalog_admin.product_by_id(product_id) or abort(404)
+    return editing.product_by_id(product_id) or abort(404)
 
 
 def _kind_or_404(kind: str) -> ProductKind:
@@ -40,7 +40,7 @@ def products():
     status = request.args.get("status", "")
     chosen = ProductStatus(status) if status in set(ProductStatus) else None
     folder = _upload_folder() / "covers"
-    rows = catalog_admin.product_rows(chosen)
+    rows = editing.product_rows(chosen)
     return render_template(
         "studio/products/list.html",
         rows=rows,
@@ -83,8 +83,8 @@ def _product_form(kind: ProductKind, fields: ProductFields, product=None, errors
         fields=fields,
         errors=errors or {},
         max_cover_mb=cover_uploads.MAX_COVER_BYTES // (1024 * 1024),
-        max_file_mb=catalog_admin.MAX_FILE_BYTES // (1024 * 1024),
-        deletion_refused=catalog_admin.deletion_refused(product) if product else None,
+        max_file_mb=editing.MAX_FILE_BYTES // (1024 * 1024),
+        deletion_refused=editing.deletion_refused(product) if product else None,
     ), status
 
 
@@ -96,9 +96,7 @@ def product_new(kind: str):
     fields = _product_fields()
     begin_write()
     try:
-        product = catalog_admin.create_product(
-            product_kind, fields, _upload_folder(), _uploaded_cover()
-        )
+        product = editing.create_product(product_kind, fields, _upload_folder(), _uploaded_cover())
     except Rejected as rejected:
         db.session.rollback()
         return _product_form(product_kind, fields, errors=rejected.errors)
@@ -116,9 +114,7 @@ def product_edit(product_id: int):
     begin_write()
     product = _product_or_404(product_id)
     try:
-        replaced = catalog_admin.update_product(
-            product, fields, _upload_folder(), _uploaded_cover()
-        )
+        replaced = editing.update_product(product, fields, _upload_folder(), _uploaded_cover())
     except Rejected as rejected:
         db.session.rollback()
         return _product_form(product.kind, fields, product, rejected.errors)
@@ -135,7 +131,7 @@ def product_delete(product_id: int):
     product = _product_or_404(product_id)
     title = product.title
     try:
-        leftovers = catalog_admin.delete_product(product, _upload_folder())
+        leftovers = editing.delete_product(product, _upload_folder())
     except Rejected as rejected:
         db.session.rollback()
         flash(rejected.errors["delete"], "error")
@@ -152,10 +148,10 @@ def product_publish(product_id: int):
     begin_write()
     product = _product_or_404(product_id)
     if request.form.get("published") == "1":
-        catalog_admin.publish(product)
+        editing.publish(product)
         message = "已上架，读者现在可以看到它"
     else:
-        catalog_admin.unpublish(product)
+        editing.unpublish(product)
         message = "已下架：不再出现在店铺里，已购读者仍可阅读"
     db.session.commit()
     flash(message, "info")
@@ -174,7 +170,7 @@ def product_preview():
     price_yuan = data.get("price_yuan")
     if not isinstance(price_yuan, str):
         price_yuan = None
-    return jsonify(asdict(catalog_admin.preview(markdown, product_kind, price_yuan)))
+    return jsonify(asdict(editing.preview(markdown, product_kind, price_yuan)))
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -214,7 +210,7 @@ def product_section_new(product_id: int):
     begin_write()
     product = _product_or_404(product_id)
     try:
-        section = catalog_admin.add_section(product, fields)
+        section = editing.add_section(product, fields)
     except Rejected as rejected:
         db.session.rollback()
         return _section_form(product, fields, errors=rejected.errors)
@@ -234,7 +230,7 @@ def product_section_edit(product_id: int, section_id: int):
     product = _product_or_404(product_id)
     section = _section_or_404(product, section_id)
     try:
-        catalog_admin.update_section(section, fields)
+        editing.update_section(section, fields)
     except Rejected as rejected:
         db.session.rollback()
         return _section_form(product, fields, section, rejected.errors)
@@ -248,7 +244,7 @@ def product_section_move(product_id: int, section_id: int):
     begin_write()
     product = _product_or_404(product_id)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""), 0)
-    catalog_admin.move_section(_section_or_404(product, section_id), step)
+    editing.move_section(_section_or_404(product, section_id), step)
     db.session.commit()
     return redirect(_edit_url(product, "#sections"))
 
@@ -259,7 +255,7 @@ def product_section_delete(product_id: int, section_id: int):
     product = _product_or_404(product_id)
     section = _section_or_404(product, section_id)
     title = section.title
-    catalog_admin.delete_section(section)
+    editing.delete_section(section)
     db.session.commit()
     flash(f"已删除：{title}", "info")
     return redirect(_edit_url(product, "#sections"))
@@ -277,7 +273,7 @@ def product_file_add(product_id: int):
         flash("请选择要上传的文件", "error")
         return redirect(_edit_url(product, "#files"))
     try:
-        record = catalog_admin.add_file(
+        record = editing.add_file(
             product, _upload_folder(), upload.stream, upload.filename, upload.mimetype
         )
     except Rejected as rejected:
@@ -297,7 +293,7 @@ def product_file_delete(product_id: int, file_id: int):
     if record is None or record.product_id != product.id:
         abort(404)
     filename = record.filename
-    catalog_admin.delete_file(record, _upload_folder())
+    editing.delete_file(record, _upload_folder())
     db.session.commit()
     flash(f"已删除文件：{filename}", "info")
     return redirect(_edit_url(product, "#files"))

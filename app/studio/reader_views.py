@@ -4,31 +4,32 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
 
-from app import entitlements, studio_people
+from app.catalog import entitlements
 from app.models.base import utcnow
 from app.payments import orders
+from app.readers import buyers
 from app.spreadsheet import csv_chunks, csv_download
 from app.studio import bp
 
 
 def _list_arguments() -> tuple[str, str]:
     return (
-        studio_people.normalize_sort(request.args.get("sort")),
-        studio_people.normalize_search(request.args.get("q")),
+        buyers.normalize_sort(request.args.get("sort")),
+        buyers.normalize_search(request.args.get("q")),
     )
 
 
 @bp.get("/readers")
 def readers():
     sort, search = _list_arguments()
-    page = studio_people.buyer_page(sort, search, request.args.get("page", 1, type=int))
+    page = buyers.buyer_page(sort, search, request.args.get("page", 1, type=int))
     return render_template(
         "studio/readers/index.html",
         result=page,
-        totals=studio_people.totals(),
+        totals=buyers.totals(),
         sort=sort,
         search=search,
-        sorts=studio_people.SORTS,
+        sorts=buyers.SORTS,
     )
 
 
@@ -36,18 +37,18 @@ def readers():
 def readers_csv():
     sort, search = _list_arguments()
     timezone = current_app.config["SHOP_TIMEZONE"]
-    rows = studio_people.csv_rows(studio_people.all_buyers(sort, search), timezone)
+    rows = buyers.csv_rows(buyers.all_buyers(sort, search), timezone)
     filename = f"readers-{utcnow().astimezone(ZoneInfo(timezone)):%Y%m%d}.csv"
     return csv_download(csv_chunks(rows), filename)
 
 
 @bp.get("/readers/<int:reader_id>")
 def reader(reader_id: int):
-    person = studio_people.find_reader(reader_id) or abort(404)
+    person = buyers.find_reader(reader_id) or abort(404)
     return render_template(
         "studio/readers/detail.html",
         person=person,
-        figures=studio_people.buyer(person),
+        figures=buyers.buyer(person),
         orders=orders.for_reader(person),
         library=entitlements.library(person),
     )

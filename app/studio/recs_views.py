@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
 
-from app import recommendations
+from app.recommendations import lookups
 from app.studio import bp
 from app.studio.dashboard_views import shop_today
 
@@ -25,7 +25,7 @@ def recs():
         range_key=key,
         first=first,
         last=last,
-        slots=recommendations.slot_figures(first, last, since, until),
-        labels=recommendations.SLOT_LABELS,
-        model=recommendations.model_summary(),
+        slots=lookups.slot_figures(first, last, since, until),
+        labels=lookups.SLOT_LABELS,
+        model=lookups.model_summary(),
     )

@@ -3,9 +3,11 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from app import catalog, creators, shop_settings, tips
+from app.catalog import queries, shop_settings
 from app.checkout.common import public_url
 from app.extensions import db
+from app.payments import tips
+from app.readers import creators
 from app.studio import bp
 from app.transactions import begin_write
 
@@ -19,7 +21,7 @@ def _render(profile=None, profile_errors=None, password_errors=None, status=200)
     )
     page = render_template(
         "studio/settings.html",
-        profile=profile or shop_settings.ProfileInput.of(catalog.shop_profile()),
+        profile=profile or shop_settings.ProfileInput.of(queries.shop_profile()),
         profile_errors=profile_errors or {},
         limits=shop_settings.PROFILE_LIMITS,
         password_errors=password_errors or {},

@@ -3,10 +3,11 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app import reports, stats, tips
+from app.analytics import ledger, stats
 from app.extensions import db
 from app.models import OrderKind
 from app.money import InvalidAmount, parse_yuan
+from app.payments import tips
 from app.studio import bp
 from app.transactions import begin_write
 
@@ -22,15 +23,15 @@ def tip_list():
     period = request.args.get("period", "day")
     if period not in stats.PERIODS:
         period = "day"
-    ledger = reports.paid_ledger(kind=OrderKind.TIP)
+    tips_paid = ledger.paid_ledger(kind=OrderKind.TIP)
     return render_template(
         "studio/tips.html",
         records=tips.for_creator(),
-        total_fen=int(ledger["net_fen"].sum()),
-        counted=int((ledger["net_fen"] > 0).sum()),
-        by_item=stats.totals_by_item(ledger).to_dict("records"),
+        total_fen=int(tips_paid["net_fen"].sum()),
+        counted=int((tips_paid["net_fen"] > 0).sum()),
+        by_item=stats.totals_by_item(tips_paid).to_dict("records"),
         by_period=stats.totals_by_period(
-            ledger, period, current_app.config["SHOP_TIMEZONE"]
+            tips_paid, period, current_app.config["SHOP_TIMEZONE"]
         ).to_dict("records")[:31],
         period=period,
         settings=tips.settings(),

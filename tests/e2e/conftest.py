@@ -95,9 +95,10 @@ def live_app(tmp_path_factory):
     Not in testing mode, as deployed: the sandbox's worker thread delivers pay notifications.
     Tests that must act as the server (expire an order, refund from the shell) use it directly.
     """
-    from app import create_app, recs_builder
+    from app import create_app
     from app.demo.seed import seed_demo
     from app.extensions import db
+    from app.recommendations import builder
     from app.sandbox.notify import stop_worker
 
     root = tmp_path_factory.mktemp("e2e-shop")
@@ -117,7 +118,7 @@ def live_app(tmp_path_factory):
         db.create_all()
         seed_demo(Path(upload_folder), with_sandbox_users=True)
         db.session.commit()
-        recs_builder.rebuild(root / "cache")  # as `flask shop demo` does
+        builder.rebuild(root / "cache")  # as `flask shop demo` does
         db.session.remove()
     try:
         yield app
@@ -131,8 +132,8 @@ def live_app(tmp_path_factory):
 def creator_login(live_app):
     """(username, password) of a studio login added to the live shop for the browser tests
     (the demo creator's password is generated and not kept)."""
-    from app.creators import create_creator
     from app.extensions import db
+    from app.readers.creators import create_creator
 
     with live_app.app_context():
         create_creator(E2E_CREATOR[0], E2E_CREATOR[1])

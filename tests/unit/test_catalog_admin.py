@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app import catalog_admin, cover_uploads
-from app.catalog_admin import ProductFields, Rejected, SectionFields
-from app.covers import COVER_SIZE
+from app.catalog import cover_uploads, editing
+from app.catalog.covers import COVER_SIZE
+from app.catalog.editing import ProductFields, Rejected, SectionFields
 from app.extensions import db
 from app.models import ProductFile, ProductKind, ProductStatus, Section, ShopProfile, Tag
 from tests import factories
@@ -39,7 +39,7 @@ def _fields(**overrides) -> ProductFields:
 
 
 def _new(uploads, kind=ProductKind.ARTICLE, cover=None, **fields):
-    return catalog_admin.create_product(kind, _fields(**fields), uploads, cover)
+    return editing.create_product(kind, _fields(**fields), uploads, cover)
 
 
 def _rejected(call, *args, **kwargs) -> dict[str, str]:
@@ -56,12 +56,12 @@ def _rejected(call, *args, **kwargs) -> dict[str, str]:
     [("my-course", "my-course"), ("  Writing-101 ", "writing-101"), ("ａｂｃ", "abc"), ("", "")],
 )
 def test_slugs_are_lower_case_letters_digits_and_hyphens(typed, slug):
-    assert catalog_admin.normalise_slug(typed) == slug
+    assert editing.normalise_slug(typed) == slug
 
 
 @pytest.mark.parametrize("typed", ["写作", "a b", "a_b", "-lead", "trail-", "a/b", "x" * 81])
 def test_other_slugs_are_refused(typed):
-    assert "slug" in _rejected(catalog_admin.normalise_slug, typed)
+    assert "slug" in _rejected(editing.normalise_slug, typed)
 
 
 def test_an_empty_slug_becomes_a_new_short_id(uploads):
@@ -69,13 +69,13 @@ def test_an_empty_slug_becomes_a_new_short_id(uploads):
     assert first.slug != second.slug
     for product in (first, second):
         assert product.slug.startswith("p-") and len(product.slug) == 10
-        assert catalog_admin.normalise_slug(product.slug) == product.slug
+        assert editing.normalise_slug(product.slug) == product.slug
 
 
 def test_a_slug_in_use_is_refused_but_a_product_keeps_its_own(uploads):
     first = _new(uploads, slug="taken")
     assert _rejected(_new, uploads, slug="taken") == {"slug": "链接名 taken 已被另一件内容使用"}
-    catalog_admin.update_product(first, _fields(slug="taken", title="新标题"), uploads)
+    editing.update_product(first, _fields(slug="taken", title="新标题"), uploads)
     assert first.slug == "taken" and first.title == "新标题"
 
 
@@ -84,12 +84,12 @@ def test_a_slug_in_use_is_refused_but_a_product_keeps_its_own(uploads):
 
 @pytest.mark.parametrize(("typed", "fen"), [("9.9", 990), ("0", 0), ("", 0), ("１９９", 19900)])
 def test_prices_are_typed_in_yuan_and_stored_in_fen(typed, fen):
-    assert catalog_admin.parse_price(typed) == fen
+    assert editing.parse_price(typed) == fen
 
 
 @pytest.mark.parametrize("typed", ["-1", "9.999", "abc", "1e3"])
 def test_bad_prices_are_refused_with_the_reason(typed):
-    assert _rejected(catalog_admin.parse_price, typed)["price_yuan"].startswith("价格有误")
+    assert _rejected(editing.parse_price, typed)["price_yuan"].startswith("价格有误")
 
 
 def test_every_mistake_is_reported_at_once_and_nothing_is_saved(uploads):
@@ -113,8 +113,8 @@ def test_tags_are_split_on_any_comma_and_created_once(uploads):
 
 
 def test_too_long_or_too_many_tags_are_refused():
-    assert "tags" in _rejected(catalog_admin.parse_tag_names, "长" * 31)
-    assert "tags" in _rejected(catalog_admin.parse_tag_names, ",".join(str(i) for i in range(9)))
+    assert "tags" in _rejected(editing.parse_tag_names, "长" * 31)
+    assert "tags" in _rejected(editing.parse_tag_names, ",".join(str(i) for i in range(9)))
 
 
 # --- saving, publishing -----------------------------------------------------------------------
@@ -136,13 +136,13 @@ def test_saving_renders_the_markdown_and_changes_the_content_version(uploads):
 
 def test_publish_and_unpublish(uploads):
     product = _new(uploads)
-    catalog_admin.publish(product)
+    editing.publish(product)
     assert product.is_published
     published_at = product.published_at
     assert published_at is not None
-    catalog_admin.unpublish(product)
+    editing.unpublish(product)
     assert product.status is ProductStatus.DRAFT
-    catalog_admin.publish(product)
+    editing.publish(product)
     assert product.is_published and product.published_at == published_at
 
 
@@ -152,9 +152,9 @@ def test_the_list_shows_drafts_too_with_counts(uploads):
     )
     download = factories.product(ProductKind.DOWNLOAD)
     factories.attach_file(download, uploads)
-    rows = {row.product.id: row for row in catalog_admin.product_rows()}
+    rows = {row.product.id: row for row in editing.product_rows()}
     assert (rows[course.id].section_count, rows[download.id].file_count) == (2, 1)
-    drafts = catalog_admin.product_rows(ProductStatus.DRAFT)
+    drafts = editing.product_rows(ProductStatus.DRAFT)
     assert [row.product.id for row in drafts] == [course.id]
 
 
@@ -190,7 +190,7 @@ def test_a_product_without_a_cover_gets_a_drawn_one(uploads):
     assert (uploads / "covers" / product.cover_image).is_file()
     assert (uploads / "covers" / cover_uploads.thumbnail_name(product.cover_image)).is_file()
     kept = product.cover_image
-    catalog_admin.update_product(product, _fields(title="改了标题"), uploads)
+    editing.update_product(product, _fields(title="改了标题"), uploads)
     assert product.cover_image == kept
 
 
@@ -247,32 +247,32 @@ def test_a_real_picture_with_too_many_pixels_is_refused(uploads):
 
 
 def test_the_preview_splits_where_a_strangers_reading_stops():
-    shown = catalog_admin.preview("开头\n\n<!-- more -->\n\n付费", ProductKind.ARTICLE)
+    shown = editing.preview("开头\n\n<!-- more -->\n\n付费", ProductKind.ARTICLE)
     assert (shown.free_html, shown.paid_html, shown.has_marker) == (
         "<p>开头</p>\n",
         "<p>付费</p>\n",
         True,
     )
-    article = catalog_admin.preview("全文", ProductKind.ARTICLE)
+    article = editing.preview("全文", ProductKind.ARTICLE)
     assert article.free_html == "" and article.paid_html == "<p>全文</p>\n" and article.note
-    course = catalog_admin.preview("介绍", ProductKind.COURSE)
+    course = editing.preview("介绍", ProductKind.COURSE)
     assert course.free_html == "<p>介绍</p>\n" and course.paid_html == "" and not course.note
-    section = catalog_admin.preview("一课\n\n<!--more-->", None)
+    section = editing.preview("一课\n\n<!--more-->", None)
     assert section.paid_html == "" and "一课" in section.free_html
 
 
 def test_a_free_product_previews_everything_for_everyone():
-    marked = catalog_admin.preview("开头\n\n<!--more-->\n\n其余", ProductKind.ARTICLE, "0")
+    marked = editing.preview("开头\n\n<!--more-->\n\n其余", ProductKind.ARTICLE, "0")
     assert marked.free_html == "<p>开头</p>\n<p>其余</p>\n" and marked.paid_html == ""
     assert "免费内容" in marked.note and not marked.has_marker
-    assert catalog_admin.preview("全文", ProductKind.ARTICLE, "").free_html == "<p>全文</p>\n"
+    assert editing.preview("全文", ProductKind.ARTICLE, "").free_html == "<p>全文</p>\n"
     # A price still being typed counts as paid, as does none at all.
     for price in ("9.", "abc", None):
-        assert catalog_admin.preview("全文", ProductKind.ARTICLE, price).free_html == ""
+        assert editing.preview("全文", ProductKind.ARTICLE, price).free_html == ""
 
 
 def test_the_preview_is_sanitised():
-    shown = catalog_admin.preview(
+    shown = editing.preview(
         '<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror="alert(1)">',
         ProductKind.COURSE,
     )
@@ -301,7 +301,7 @@ def _order(product) -> list[tuple[int, str]]:
 
 def test_sections_are_added_at_the_end_and_rendered():
     course = _course("一", "二")
-    section = catalog_admin.add_section(course, SectionFields("三", "**粗**", is_free=True))
+    section = editing.add_section(course, SectionFields("三", "**粗**", is_free=True))
     assert section.position == 3 and section.is_free
     assert section.body_html == "<p><strong>粗</strong></p>\n"
     assert _order(course) == [(1, "一"), (2, "二"), (3, "三")]
@@ -309,37 +309,37 @@ def test_sections_are_added_at_the_end_and_rendered():
 
 def test_moving_swaps_neighbours_and_stops_at_the_ends():
     course = _course("一", "二", "三")
-    assert catalog_admin.move_section(course.sections[2], -1)
+    assert editing.move_section(course.sections[2], -1)
     assert _order(course) == [(1, "一"), (2, "三"), (3, "二")]
-    assert catalog_admin.move_section(course.sections[0], 1)
+    assert editing.move_section(course.sections[0], 1)
     assert _order(course) == [(1, "三"), (2, "一"), (3, "二")]
-    assert not catalog_admin.move_section(course.sections[0], -1)
-    assert not catalog_admin.move_section(course.sections[2], 1)
+    assert not editing.move_section(course.sections[0], -1)
+    assert not editing.move_section(course.sections[2], 1)
     assert [s.title for s in course.sections] == ["三", "一", "二"]
 
 
 def test_deleting_keeps_positions_contiguous():
     course = _course("一", "二", "三", "四")
-    catalog_admin.move_section(course.sections[3], -1)  # 一 二 四 三
-    catalog_admin.delete_section(course.sections[1])
+    editing.move_section(course.sections[3], -1)  # 一 二 四 三
+    editing.delete_section(course.sections[1])
     assert _order(course) == [(1, "一"), (2, "四"), (3, "三")]
 
 
 def test_editing_a_section_rerenders_it():
     course = _course("一")
-    catalog_admin.update_section(course.sections[0], SectionFields(" 新 标题 ", "*新*", True))
+    editing.update_section(course.sections[0], SectionFields(" 新 标题 ", "*新*", True))
     section = course.sections[0]
     assert (section.title, section.is_free, section.body_html) == (
         "新 标题",
         True,
         "<p><em>新</em></p>\n",
     )
-    assert "title" in _rejected(catalog_admin.update_section, section, SectionFields(""))
+    assert "title" in _rejected(editing.update_section, section, SectionFields(""))
 
 
 def test_only_courses_and_columns_have_sections():
     article = factories.product()
-    assert "kind" in _rejected(catalog_admin.add_section, article, SectionFields("一"))
+    assert "kind" in _rejected(editing.add_section, article, SectionFields("一"))
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_only_courses_and_columns_have_sections():
 
 def test_a_file_is_stored_outside_the_web_root_under_a_random_name(uploads):
     download = factories.product(ProductKind.DOWNLOAD)
-    record = catalog_admin.add_file(
+    record = editing.add_file(
         download,
         uploads,
         io.BytesIO(b"# list\n"),
@@ -358,28 +358,25 @@ def test_a_file_is_stored_outside_the_web_root_under_a_random_name(uploads):
     assert record.content_type == "text/markdown; charset=utf-8"
     assert record.stored_name.endswith(".md") and "清单" not in record.stored_name
     assert (uploads / "files" / record.stored_name).read_bytes() == b"# list\n"
-    other = catalog_admin.add_file(download, uploads, io.BytesIO(b"x"), "a.weird_suffix!", None)
+    other = editing.add_file(download, uploads, io.BytesIO(b"x"), "a.weird_suffix!", None)
     assert other.content_type == "application/octet-stream" and "." not in other.stored_name
 
 
 def test_files_too_large_empty_or_on_other_kinds_are_refused(uploads, monkeypatch):
     download = factories.product(ProductKind.DOWNLOAD)
-    monkeypatch.setattr(catalog_admin, "MAX_FILE_BYTES", 10)
-    too_big = _rejected(catalog_admin.add_file, download, uploads, io.BytesIO(b"x" * 11), "a.txt")
+    monkeypatch.setattr(editing, "MAX_FILE_BYTES", 10)
+    too_big = _rejected(editing.add_file, download, uploads, io.BytesIO(b"x" * 11), "a.txt")
     assert "文件不能超过" in too_big["file"]
-    assert (
-        "空"
-        in _rejected(catalog_admin.add_file, download, uploads, io.BytesIO(b""), "a.txt")["file"]
-    )
+    assert "空" in _rejected(editing.add_file, download, uploads, io.BytesIO(b""), "a.txt")["file"]
     article = factories.product()
-    assert "file" in _rejected(catalog_admin.add_file, article, uploads, io.BytesIO(b"x"), "a.txt")
+    assert "file" in _rejected(editing.add_file, article, uploads, io.BytesIO(b"x"), "a.txt")
     assert not list((uploads / "files").glob("*"))
 
 
 def test_deleting_a_file_removes_the_row_and_the_stored_file(uploads):
     download = factories.product(ProductKind.DOWNLOAD)
-    record = catalog_admin.add_file(download, uploads, io.BytesIO(b"data"), "a.pdf", None)
+    record = editing.add_file(download, uploads, io.BytesIO(b"data"), "a.pdf", None)
     path = uploads / "files" / record.stored_name
-    catalog_admin.delete_file(record, uploads)
+    editing.delete_file(record, uploads)
     assert not path.exists() and download.files == []
     assert db.session.scalar(sa.select(sa.func.count(ProductFile.id))) == 0

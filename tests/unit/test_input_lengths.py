@@ -5,10 +5,12 @@ import unicodedata
 
 import pytest
 
-from app import catalog_admin, money, tips
-from app.catalog_admin import Rejected
+from app import money
+from app.catalog import editing
+from app.catalog.editing import Rejected
 from app.money import InvalidAmount
-from app.tips import TipRefused
+from app.payments import tips
+from app.payments.tips import TipRefused
 
 HUGE = "﷽" * 1_000_000
 
@@ -18,7 +20,7 @@ def no_normalising(monkeypatch):
     def refuse(form, text):
         raise AssertionError(f"normalised {len(text)} characters")
 
-    for module in (catalog_admin, money, tips):
+    for module in (editing, money, tips):
         monkeypatch.setattr(module, "unicodedata", _Without(refuse))
 
 
@@ -42,10 +44,10 @@ def test_huge_texts_are_refused_unnormalised():
     with pytest.raises(InvalidAmount):
         money.parse_yuan(HUGE)
     with pytest.raises(Rejected):
-        catalog_admin.normalise_slug(HUGE)
+        editing.normalise_slug(HUGE)
 
 
 def test_what_people_type_is_still_cleaned():
     assert tips.clean_message("  谢谢\u202e   作者  ") == "谢谢 作者"
     assert money.parse_yuan(" ¥９．９ ") == 990
-    assert catalog_admin.normalise_slug(" Ｗｒｉｔｉｎｇ-101 ") == "writing-101"
+    assert editing.normalise_slug(" Ｗｒｉｔｉｎｇ-101 ") == "writing-101"

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.models import Order, OrderKind, OrderStatus, PayChannel
-from app.order_admin import OrderFilters, RefundPlan, page_window, start_of_day
+from app.payments.admin import OrderFilters, RefundPlan, page_window, start_of_day
 
 
 def test_filters_read_query_parameters():

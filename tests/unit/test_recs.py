@@ -6,25 +6,25 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from app.recs import evaluation, similarity
-from app.recs.blend import (
+from app.recommendations.engine import evaluation, similarity
+from app.recommendations.engine.blend import (
     BlendWeights,
     recommend_for_reader,
     recommend_for_readers,
     related_items,
 )
-from app.recs.content import (
+from app.recommendations.engine.content import (
     chinese_segmenter,
     content_neighbours,
     item_terms,
     tfidf_matrix,
     tokenize,
 )
-from app.recs.interactions import interaction_matrix
-from app.recs.lists import pick_unowned
-from app.recs.popularity import decayed_popularity
-from app.recs.similarity import Neighbours, item_neighbours
-from app.recs.topk import top_k_rows
+from app.recommendations.engine.interactions import interaction_matrix
+from app.recommendations.engine.lists import pick_unowned
+from app.recommendations.engine.popularity import decayed_popularity
+from app.recommendations.engine.similarity import Neighbours, item_neighbours
+from app.recommendations.engine.topk import top_k_rows
 
 # Readers × items. Item columns: a = (1, 1, 0), b = (1, 0, 1), c = (0, 1, 0).
 # cos(a, b) = 1 / (√2 √2) = 0.5, cos(a, c) = 1 / √2, cos(b, c) = 0.
@@ -277,7 +277,7 @@ def test_leave_last_out_and_figures():
 def test_co_purchase_pairs_support_confidence_lift():
     import scipy.sparse as sp
 
-    from app.recs.association import co_purchase_pairs
+    from app.recommendations.engine.association import co_purchase_pairs
 
     # 4 readers; items 0 and 1 bought together by readers 0 and 1; item 2 by everyone.
     owned = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 1], [1, 0, 1], [0, 0, 1]], dtype=float))

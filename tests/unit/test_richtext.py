@@ -1,4 +1,4 @@
-from app.richtext import render_markdown, split_at_marker
+from app.catalog.richtext import render_markdown, split_at_marker
 
 
 def test_markdown_renders_common_formatting():

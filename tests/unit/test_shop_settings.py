@@ -2,7 +2,13 @@
 
 import pytest
 
-from app.shop_settings import ProfileInput, ProfileRefused, ShopUrls, check_profile, wechat_status
+from app.catalog.shop_settings import (
+    ProfileInput,
+    ProfileRefused,
+    ShopUrls,
+    check_profile,
+    wechat_status,
+)
 
 URLS = ShopUrls(
     payment_notify="https://shop.example.com/pay/wechat/notify",

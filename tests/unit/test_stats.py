@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from app import stats
+from app.analytics import stats
 
 TZ = "Asia/Shanghai"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from app import tips
-from app.tips import TipRefused, TipSettings
+from app.payments import tips
+from app.payments.tips import TipRefused, TipSettings
 
 LIMITS = TipSettings(presets_fen=(200, 500), max_fen=50000, thanks_note="", show_amounts=True)
 

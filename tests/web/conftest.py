@@ -20,7 +20,7 @@ def studio(app):
     """A client logged in as the shop's creator."""
     import re
 
-    from app.creators import create_creator
+    from app.readers.creators import create_creator
 
     with app.app_context():
         create_creator("creator", "correct horse battery")

@@ -99,7 +99,7 @@ def test_drafts_take_no_tips(client, slugs):
 
 
 def test_the_limits_are_the_shops(app, client, slugs):
-    from app import tips
+    from app.payments import tips
 
     with app.app_context():
         tips.save_settings([100], 1000, "谢谢", show_amounts=True)

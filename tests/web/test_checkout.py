@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import flask
 import sqlalchemy as sa
 
-from app import catalog
+from app.catalog import queries
 from app.extensions import db
 from app.models import Entitlement, Order, OrderStatus, PaymentEvent, Reader
 from app.models.base import utcnow
@@ -398,7 +398,7 @@ def test_switching_channel_within_five_minutes_keeps_the_first_order(app_factory
 
 def _set_price(app, slug, price_fen):
     with app.app_context():
-        catalog.find_product(slug).price_fen = price_fen
+        queries.find_product(slug).price_fen = price_fen
         db.session.commit()
 
 

@@ -1,6 +1,5 @@
 import sqlalchemy as sa
 
-from app.creators import authenticate
 from app.extensions import db
 from app.models import (
     Creator,
@@ -12,6 +11,7 @@ from app.models import (
     ProductStatus,
     Reader,
 )
+from app.readers.creators import authenticate
 from app.sandbox.models import SandboxUser
 
 

@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.creators import create_creator
 from app.extensions import db, limiter
 from app.models import LoginFailure
 from app.models.base import utcnow
+from app.readers.creators import create_creator
 
 
 def _create_creator(app):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from app import dashboard, readers, rollups
+from app.analytics import dashboard, rollups
+from app.analytics.stats import DateRange
 from app.demo import history
 from app.extensions import db
 from app.models import (
@@ -27,8 +28,8 @@ from app.models import (
     SalesDaily,
 )
 from app.payments import orders
+from app.readers import identity
 from app.sandbox.notify import deliver_due_notifications
-from app.stats import DateRange
 from app.transactions import begin_write
 from tests import factories
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone, tip_and_pay
@@ -153,7 +154,7 @@ def test_a_guest_who_bought_then_signs_in_with_wechat_is_one_buyer(app):
         assert rollups.count_buyers_between(*autumn) == 2
 
         begin_write()
-        readers.sign_in_with_wechat(guest, readers.WeChatProfile(openid="o-known"))
+        identity.sign_in_with_wechat(guest, identity.WeChatProfile(openid="o-known"))
         db.session.commit()
 
         assert rollups.count_buyers_between(*autumn) == 1
@@ -265,7 +266,7 @@ def test_figures_match_plain_sql_on_generated_orders(app):
 
 
 def test_product_views_are_counted_cached_or_not(app_factory):
-    from app import page_views
+    from app.analytics import counters
 
     app = app_factory(PAGE_CACHE_SIZE=64)
     with app.app_context():
@@ -276,14 +277,14 @@ def test_product_views_are_counted_cached_or_not(app_factory):
         assert visitor.get(f"/p/{slug}").status_code == 200
     assert visitor.get("/p/no-such-item").status_code == 404
     with app.app_context():
-        page_views.flush()
+        counters.flush()
         assert db.session.scalar(sa.select(PageViewsDaily.views)) == 3
 
 
 def test_a_failing_flush_never_fails_the_page_and_keeps_the_counts(app_factory):
     """The database refuses the batch (down, or locked past the busy timeout): the page is
     served, and the views are written by the next flush that works."""
-    from app import page_views
+    from app.analytics import counters
 
     app = app_factory(PAGE_VIEW_FLUSH_SECONDS=0)  # every request flushes after its response
     with app.app_context():
@@ -305,7 +306,7 @@ def test_a_failing_flush_never_fails_the_page_and_keeps_the_counts(app_factory):
     with app.app_context():
         assert db.session.scalar(sa.select(PageViewsDaily.views)) is None
         db.session.commit()  # end this snapshot, to see what the flush writes
-        page_views.flush()
+        counters.flush()
         assert db.session.scalar(sa.select(PageViewsDaily.views)) == 2
 
 
@@ -316,7 +317,7 @@ def test_a_flush_takes_the_write_lock_before_it_reads(app, tmp_path):
     import sqlite3
     import threading
 
-    from app import page_views
+    from app.analytics import counters
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("SQLite's locking; PostgreSQL's upsert needs no lock taken first")
@@ -333,8 +334,8 @@ def test_a_flush_takes_the_write_lock_before_it_reads(app, tmp_path):
     release.start()
     try:
         with app.test_request_context():
-            page_views._counter().record(page_views.VIEW, "", [slug], datetime.now(UTC))
-            page_views.flush()
+            counters._counter().record(counters.VIEW, "", [slug], datetime.now(UTC))
+            counters.flush()
     finally:
         release.join()
         other.close()

@@ -117,7 +117,7 @@ def test_owners_keep_access_after_the_product_is_unpublished(app, shop):
 
 
 def test_the_creator_reads_everything(app, shop):
-    from app.creators import create_creator
+    from app.readers.creators import create_creator
 
     with app.app_context():
         create_creator("creator", "a-long-password")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app import catalog
+from app.catalog import queries
 from app.extensions import db
 from app.models import Product
 from tests import factories
@@ -12,7 +12,7 @@ from tests import factories
 def cached_app(app_factory):
     app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=0)
     with app.app_context():
-        catalog.shop_profile()
+        queries.shop_profile()
         product_id = factories.product(title="原来的标题").id
         db.session.commit()
     return app, product_id
@@ -22,7 +22,7 @@ def _rename(app, product_id, title, *, announce):
     with app.app_context():
         db.session.get(Product, product_id).title = title
         if announce:
-            catalog.mark_content_changed()
+            queries.mark_content_changed()
         db.session.commit()
 
 
@@ -61,7 +61,7 @@ def test_cached_pages_set_no_cookie(cached_app):
 def test_the_version_is_read_at_most_once_per_ttl(app_factory):
     app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=3600)
     with app.app_context():
-        catalog.shop_profile()
+        queries.shop_profile()
         product_id = factories.product(title="原来的标题").id
         db.session.commit()
     client = app.test_client()

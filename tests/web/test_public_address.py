@@ -2,7 +2,7 @@
 
 import pytest
 
-from app import catalog
+from app.catalog import queries
 from app.extensions import db
 from tests import factories
 
@@ -11,7 +11,7 @@ FORGED = "evil.example"
 
 def _shop(app) -> str:
     with app.app_context():
-        catalog.shop_profile()
+        queries.shop_profile()
         slug = factories.product(title="写作课").slug
         db.session.commit()
     return slug

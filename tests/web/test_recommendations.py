@@ -8,10 +8,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app import recs_builder
 from app.extensions import db
 from app.models import ItemRecs, PayChannel, Product, Reader, RecSlotDaily, RecsModel
 from app.payments import orders
+from app.recommendations import builder
 from app.transactions import begin_write
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn
@@ -44,7 +44,7 @@ def _shop(app, tmp_path, third_id=None):
         _bought(first, writing, editing)
         _bought(second, writing, editing)
         _bought(third, writing)
-        recs_builder.rebuild(tmp_path / "cache")
+        builder.rebuild(tmp_path / "cache")
         return {
             "writing": writing.slug,
             "editing": editing.slug,
@@ -85,7 +85,7 @@ def test_after_reading_related_items_follow(app, tmp_path):
     with app.app_context():
         free = factories.product(title="写作课的免费导读", price_fen=0, body_md="正文")
         db.session.commit()
-        recs_builder.rebuild(tmp_path / "cache")
+        builder.rebuild(tmp_path / "cache")
         slug = free.slug
     page = app.test_client().get(f"/p/{slug}/read").get_data(as_text=True)
     assert 'data-slot="related"' in page and "相关内容" in page
@@ -96,13 +96,13 @@ def test_rebuilds_wait_for_enough_new_purchases(app, tmp_path):
     _shop(app, tmp_path)
     with app.app_context():
         built_at = db.session.scalar(sa.select(RecsModel.built_at))
-        assert recs_builder.rebuild_if_due(tmp_path / "cache") is None
+        assert builder.rebuild_if_due(tmp_path / "cache") is None
         assert db.session.scalar(sa.select(RecsModel.built_at)) == built_at
 
 
 def test_an_empty_shop_builds_nothing_and_pages_still_render(app, client, tmp_path):
     with app.app_context():
-        built = recs_builder.rebuild(tmp_path / "cache")
+        built = builder.rebuild(tmp_path / "cache")
         assert built.items == 0 and built.readers == 0
         factories.product(title="新上架")
         db.session.commit()
@@ -120,10 +120,10 @@ def test_flask_recs_rebuild_reports_the_evaluation(app, runner, tmp_path):
 
 
 def _slot_counts(app):
-    from app import page_views
+    from app.analytics import counters
 
     with app.app_context():
-        page_views.flush()
+        counters.flush()
         rows = db.session.execute(
             sa.select(
                 RecSlotDaily.slot, Product.title, RecSlotDaily.impressions, RecSlotDaily.clicks
@@ -171,12 +171,12 @@ def test_the_studio_shows_what_each_slot_earns(app, studio, tmp_path):
     page = reader.get(f"/p/{shop['editing']}/buy").get_data(as_text=True)
     reader.post(f"/p/{shop['editing']}/buy", data={"csrf_token": csrf_token_in(page)})
     pay_on_phone(app, latest_order(app).code_url)
-    from app import page_views
+    from app.analytics import counters
     from app.sandbox.notify import deliver_due_notifications
 
     deliver_due_notifications(app)
     with app.app_context():
-        page_views.flush()
+        counters.flush()
 
     html = studio.get("/studio/recs").get_data(as_text=True)
     row = html[html.index('data-slot="also_bought"') :]
@@ -196,7 +196,7 @@ def test_recs_page_before_any_build(studio):
 
 def test_the_web_app_never_loads_the_engine(tmp_path):
     # Pages only look stored lists up; numba, scipy and jieba (about 65 MB a worker) load only in
-    # the commands that build them (app.recs_builder).
+    # the commands that build them (app.recommendations.builder).
     check = (
         "import sys; from app import create_app; "
         f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite://'}}, {str(tmp_path)!r}); "

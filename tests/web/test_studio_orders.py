@@ -384,7 +384,7 @@ def test_the_confirm_page_says_when_access_stays(app_factory):
     with app.app_context():
         tip = _order(factories.reader(), None, kind=OrderKind.TIP, amount_fen=500)
         purchase = _order(factories.reader(), factories.product())
-        from app.creators import create_creator
+        from app.readers.creators import create_creator
 
         create_creator("creator", "correct horse battery")
         db.session.commit()

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from app import catalog_admin, cover_uploads
+from app.catalog import cover_uploads, editing
 from app.extensions import db
 from app.models import (
     PageViewsDaily,
@@ -381,7 +381,7 @@ def test_what_was_published_ordered_or_owned_is_never_deleted(app, studio, histo
                 factories.reader(), item, PayChannel.NATIVE, "127.0.0.1", timedelta(hours=2)
             )
         if history != "published":
-            catalog_admin.unpublish(item)
+            editing.unpublish(item)
         if history == "owned":
             factories.give(factories.reader(), item)
         item_id = item.id

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import studio_people
 from app.extensions import db
 from app.models import Order, OrderKind, OrderStatus, PayChannel
+from app.readers import buyers
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
@@ -129,7 +129,7 @@ def _figure(page: str, marker: str) -> str:
 
 def test_buyers_are_summed_by_the_database(app, shop):
     with app.app_context():
-        result = studio_people.buyer_page("spent")
+        result = buyers.buyer_page("spent")
         figures = {b.reader.id: b for b in result.buyers}
         assert set(figures) == {shop["alice"], shop["guest"], shop["wechat"]}
 
@@ -147,10 +147,10 @@ def test_buyers_are_summed_by_the_database(app, shop):
         assert (quiet.purchases, quiet.spent_fen) == (1, 1990)
         assert quiet.reader.display_name == f"微信读者{shop['wechat']}"
 
-        totals = studio_people.totals()
+        totals = buyers.totals()
         assert (totals.buyers, totals.repeat_buyers, totals.spent_fen) == (3, 1, 4670)
 
-        assert studio_people.buyer(db.session.get(factories.Reader, shop["tipper"])) is None
+        assert buyers.buyer(db.session.get(factories.Reader, shop["tipper"])) is None
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_the_export_is_excel_friendly_csv(app, studio, shop):
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0] == studio_people.CSV_HEADER and rows[0][1] == "名称"
+    assert rows[0] == buyers.CSV_HEADER and rows[0][1] == "名称"
     assert rows[1] == [
         str(shop["alice"]),
         "爱丽丝",

@@ -6,10 +6,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app import catalog, tips
-from app.creators import create_creator
+from app.catalog import queries
 from app.extensions import db
 from app.models import ShopProfile
+from app.payments import tips
+from app.readers.creators import create_creator
 from tests.conftest import TEST_PAY_KEY
 from tests.payflow import csrf_token_in
 
@@ -39,7 +40,7 @@ def _log_in(client, password, username="creator"):
 
 def test_the_profile_is_saved_and_the_storefront_shows_it(app, studio):
     with app.app_context():
-        version = catalog.content_version()
+        version = queries.content_version()
     intro = "## 关于我\n\n写了十年**专栏**。<script>alert(1)</script>"
     response = _post(studio, "/studio/settings/profile", **_profile(intro_md=intro))
     assert response.status_code == 302 and response.location.endswith("/studio/settings#profile")
@@ -51,7 +52,7 @@ def test_the_profile_is_saved_and_the_storefront_shows_it(app, studio):
     with app.app_context():
         profile = db.session.get(ShopProfile, 1)
         assert profile.intro_md == intro and "<h2>关于我</h2>" in profile.intro_html
-        assert catalog.content_version() > version
+        assert queries.content_version() > version
     page = studio.get("/studio/settings").get_data(as_text=True)
     assert 'value="慢读小馆"' in page and "店铺资料已保存" in page
 
@@ -75,7 +76,7 @@ def test_one_line_fields_are_tidied(app, studio):
 )
 def test_a_bad_profile_is_refused_with_a_clear_message(app, studio, field, value, message):
     with app.app_context():
-        before = catalog.shop_profile().name
+        before = queries.shop_profile().name
         db.session.commit()
     response = _post(studio, "/studio/settings/profile", **_profile(**{field: value}))
     assert response.status_code == 400
@@ -83,7 +84,7 @@ def test_a_bad_profile_is_refused_with_a_clear_message(app, studio, field, value
     assert f'<p class="field-error">{message}</p>' in page
     assert 'value="每周一篇"' in page or field == "tagline"  # what was typed stays in the form
     with app.app_context():
-        assert catalog.shop_profile().name == before
+        assert queries.shop_profile().name == before
 
 
 def test_exactly_at_the_limits_is_fine(app, studio):
@@ -253,4 +254,4 @@ def test_settings_are_the_creators_only(app, client):
         response = client.post(path, data={"csrf_token": token, **form})
         assert response.status_code == 302 and "/creator/login" in response.location
     with app.app_context():
-        assert catalog.shop_profile().name != "慢读小馆"
+        assert queries.shop_profile().name != "慢读小馆"

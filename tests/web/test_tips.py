@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from app import catalog, tips
+from app.catalog import queries
 from app.extensions import db
 from app.models import Entitlement, Order, OrderKind, OrderStatus, Tip
+from app.payments import tips
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of
@@ -336,7 +337,7 @@ def test_an_unsigned_guest_tip_is_named_by_the_wechat_account_that_paid(app, art
         db.session.execute(
             sa.update(Order).where(Order.id == order.id).values(payer_openid="oPaidByScan")
         )
-        catalog.mark_content_changed()
+        queries.mark_content_changed()
         db.session.commit()
     assert "扫码付款的人" in _client(app).get(f"/p/{article}").get_data(as_text=True)
 

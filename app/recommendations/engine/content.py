@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from app.recs.similarity import DEFAULT_K, Neighbours, item_neighbours
+from app.recommendations.engine.similarity import DEFAULT_K, Neighbours, item_neighbours
 
 with warnings.catch_warnings():
     # jieba 0.42 imports pkg_resources when setuptools is present, which warns on import.

@@ -15,7 +15,8 @@ from functools import wraps
 
 from flask import current_app, g, make_response, request, session
 
-from app import catalog, page_views
+from app.analytics import counters
+from app.catalog import queries
 
 
 class PageCache:
@@ -30,7 +31,7 @@ class PageCache:
     def content_version(self) -> int:
         now = time.monotonic()
         if self._version is None or now - self._version_read_at >= self.version_ttl:
-            self._version = catalog.content_version()
+            self._version = queries.content_version()
             self._version_read_at = now
         return self._version
 
@@ -86,7 +87,7 @@ def _serve_cached_page():
         return None
     body, headers, impressions = entry
     for slot, slugs in impressions:  # what the page shows counts each time it is shown
-        page_views.record_impressions(slot, slugs)
+        counters.record_impressions(slot, slugs)
     return current_app.response_class(body, 200, headers)
 
 

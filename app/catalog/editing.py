@@ -2,7 +2,7 @@
 
 Plain Python over the models: the studio's views parse a request into these calls, tests call
 them directly. The caller opens the write (app.transactions.begin_write) before and commits
-after; everything here adds, changes and flushes. Rendering stays in app.catalog
+after; everything here adds, changes and flushes. Rendering stays in app.catalog.queries
 (render_product), so a product saved here reads exactly as the storefront shows it.
 """
 
@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 import sqlalchemy as sa
 
-from app import catalog, cover_uploads
+from app.catalog import cover_uploads, queries
+from app.catalog.richtext import render_markdown, split_at_marker, strip_marker
 from app.extensions import db
 from app.models import (
     Entitlement,
@@ -31,7 +32,6 @@ from app.models import (
     Tag,
 )
 from app.money import InvalidAmount, parse_yuan, yuan_for_input
-from app.richtext import render_markdown, split_at_marker, strip_marker
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _COPY_CHUNK = 1024 * 1024
@@ -199,13 +199,13 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
         product.cover_image = cover_uploads.store_drawn_cover(
             cover_folder, product.slug, product.title, product.kind.label
         )
-    catalog.render_product(product)
-    catalog.mark_content_changed()
+    queries.render_product(product)
+    queries.mark_content_changed()
 
 
 def publish(product: Product) -> None:
-    catalog.publish(product)
-    catalog.mark_content_changed()
+    queries.publish(product)
+    queries.mark_content_changed()
 
 
 def unpublish(product: Product) -> None:
@@ -214,7 +214,7 @@ def unpublish(product: Product) -> None:
     published_at is kept, so publishing again puts the product back where it stood.
     """
     product.status = ProductStatus.DRAFT
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
 
 
 def deletion_refused(product: Product) -> str | None:
@@ -247,7 +247,7 @@ def delete_product(product: Product, upload_folder: Path) -> list[Path]:
     db.session.execute(sa.delete(PageViewsDaily).where(PageViewsDaily.product_key == product.id))
     db.session.delete(product)  # sections and files by the ORM; progress and lists by the database
     db.session.flush()
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
     return leftovers
 
 
@@ -384,7 +384,7 @@ def preview(markdown: str, kind: ProductKind | None, price_yuan: str | None = No
 
     kind None is a section of a course or column: it is free or paid as a whole (its 试看
     flag), so the marker means nothing there. A free product (price 0) is open to everyone
-    in full. Otherwise the rules are those of catalog.render_product: before the marker is
+    in full. Otherwise the rules are those of queries.render_product: before the marker is
     free; without one, an article is all paid and any other kind's introduction all free.
     A price not given, or not a price yet (the creator is still typing it), counts as paid.
     """
@@ -486,8 +486,8 @@ def _renumber(ordered: Sequence[Section]) -> None:
 def _sections_changed(product: Product) -> None:
     db.session.flush()
     db.session.expire(product, ["sections"])  # reload in the new position order
-    catalog.render_product(product)
-    catalog.mark_content_changed()
+    queries.render_product(product)
+    queries.mark_content_changed()
 
 
 # --- files of a download -----------------------------------------------------------------
@@ -526,7 +526,7 @@ def add_file(
     )
     product.files.append(record)
     db.session.flush()
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
     return record
 
 
@@ -537,7 +537,7 @@ def delete_file(record: ProductFile, upload_folder: Path) -> None:
     product.files.remove(record)
     db.session.flush()
     path.unlink(missing_ok=True)
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
 
 
 def clean_filename(filename: str) -> str:

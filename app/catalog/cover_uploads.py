@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app import covers
+from app.catalog import covers
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
 # Larger pictures are refused before they are decoded: a small file can unpack into gigabytes.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Sequence
 
-PAD = -1  # pads a short list (app.recs.topk writes them)
+PAD = -1  # pads a short list (app.recommendations.engine.topk writes them)
 
 
 def pick_unowned(stored: Sequence[int], owned: Container[int], n: int) -> list[int]:

@@ -5,7 +5,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from app import stats
+from app.analytics import stats
 from app.extensions import db
 from app.models import WAS_PAID, Order, OrderKind, Product
 

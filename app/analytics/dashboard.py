@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from app import rollups, stats
+from app.analytics import rollups, stats
+from app.analytics.stats import EARLIEST_DAY, DateRange
 from app.extensions import db
 from app.models import (
     BuyerFirst,
@@ -22,7 +23,6 @@ from app.models import (
     PurchasesHourly,
     SalesDaily,
 )
-from app.stats import EARLIEST_DAY, DateRange
 
 RANGES = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_RANGE = "30"

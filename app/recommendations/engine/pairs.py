@@ -5,7 +5,8 @@ BᵀB is the sum over baskets of weight(a) · weight(b). Walking the baskets in 
 memory front to back, and only the (dense) output is written out of order, which is what makes
 this faster than a sparse product: that reads a whole basket again for every item in it.
 
-Each function releases the GIL, so `app.recs.similarity` runs disjoint row ranges in threads.
+Each function releases the GIL, so `similarity` (beside this module) runs disjoint row ranges
+in threads.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ that divides fen, because the axis needs numbers; labels use format_fen.
 import numpy as np
 import pandas as pd
 
+from app.analytics.stats import WEEKDAYS
 from app.money import format_fen
-from app.stats import WEEKDAYS
 
 GREEN, ORANGE, BLUE, GREY = "#07c160", "#fa7d3c", "#1677ff", "#d0d7de"
 _BASE_LAYOUT = {

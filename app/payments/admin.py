@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from app.analytics.stats import EARLIEST_DAY, LATEST_DAY
 from app.extensions import db
 from app.models import (
     WAS_PAID,
@@ -35,7 +36,6 @@ from app.payments import orders
 from app.payments.gateway import PaymentGateway
 from app.payments.refunds import RefundError, refund_order
 from app.spreadsheet import inert
-from app.stats import EARLIEST_DAY, LATEST_DAY
 from app.transactions import begin_write
 
 PAGE_SIZE = 50

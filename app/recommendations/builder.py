@@ -2,9 +2,10 @@
 
 `rebuild` reads purchases (paid orders not refunded in full), reading progress (a weaker
 "viewed" signal) and the published catalog, runs the engine, and stores each item's lists,
-each reader's list, the popular fallback and an offline evaluation, for `app.recommendations`
-to look up. It runs from `flask recs rebuild`, from `flask shop demo`, and by itself from
-`flask orders reconcile` (cron) once enough new purchases have come in.
+each reader's list, the popular fallback and an offline evaluation, for
+`app.recommendations.lookups` to look up. It runs from `flask recs rebuild`, from
+`flask shop demo`, and by itself from `flask orders reconcile` (cron) once enough new purchases
+have come in.
 
 Only those commands import this module: the engine (numba, scipy, jieba) stays out of the web
 workers, about 65 MB each.
@@ -30,7 +31,7 @@ from app.models import (
     RecsModel,
 )
 from app.models.base import utcnow
-from app.recs import (
+from app.recommendations.engine import (
     association,
     blend,
     content,

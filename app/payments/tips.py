@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from app import catalog
+from app.catalog import queries
 from app.extensions import db
 from app.models import (
     Order,
@@ -72,7 +72,7 @@ class TipSettings:
 
 
 def settings() -> TipSettings:
-    return TipSettings.of(catalog.shop_profile())
+    return TipSettings.of(queries.shop_profile())
 
 
 # --- what a reader may send ---------------------------------------------------------------------
@@ -144,7 +144,7 @@ def find_target(target: str) -> Product | None:
     """The item a tip is for (None: the creator). Free items take tips too; drafts do not."""
     if target == CREATOR_TARGET:
         return None
-    product = catalog.find_product(target) if isinstance(target, str) and target else None
+    product = queries.find_product(target) if isinstance(target, str) and target else None
     if product is None or not product.is_published:
         raise TipRefused("要赞赏的内容不存在", code="not_found")
     return product
@@ -222,7 +222,7 @@ def place_tip(
 def tip_title(product: Product | None) -> str:
     if product is not None:
         return f"赞赏《{product.title}》"[:120]
-    profile = catalog.shop_profile()
+    profile = queries.shop_profile()
     return f"赞赏{profile.creator_name or profile.name}"[:120]
 
 
@@ -309,7 +309,7 @@ def hide_message(order: Order, hidden: bool) -> None:
     if order.tip is None:
         raise TipRefused("这不是一笔赞赏", code="not_a_tip")
     order.tip.message_hidden_at = utcnow() if hidden else None
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
 
 
 def save_settings(
@@ -325,12 +325,12 @@ def save_settings(
     note = _SPACES.sub(" ", thanks_note).strip()
     if len(note) > 200:
         raise TipRefused("感谢语最多 200 个字", code="bad_note")
-    profile = catalog.shop_profile()
+    profile = queries.shop_profile()
     profile.tip_presets_fen = sorted(set(presets_fen))
     profile.tip_max_fen = max_fen
     profile.tip_thanks_note = note
     profile.tip_show_amounts = show_amounts
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
     return TipSettings.of(profile)
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from app.recs.similarity import BLOCK_ENTRIES, Neighbours
-from app.recs.topk import PAD, top_k_rows
+from app.recommendations.engine.similarity import BLOCK_ENTRIES, Neighbours
+from app.recommendations.engine.topk import PAD, top_k_rows
 
 DEFAULT_N = 10
 

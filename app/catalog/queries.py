@@ -8,11 +8,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from app.catalog.richtext import render_markdown, split_at_marker, strip_marker
 from app.extensions import db
 from app.models import Product, ProductKind, ProductStatus, Section, ShopProfile, Tag
 from app.models.base import utcnow
 from app.models.catalog import product_tags
-from app.richtext import render_markdown, split_at_marker, strip_marker
 from app.text_search import clean_query, contains_pattern
 
 

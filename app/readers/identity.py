@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app import rollups
+from app.analytics import rollups
 from app.extensions import db
 from app.models import (
     Entitlement,

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import catalog, creators
+from app.catalog import queries
+from app.catalog.richtext import render_markdown
 from app.config import SANDBOX_APPID, SANDBOX_MCH_ID
 from app.models import Creator, ShopProfile
-from app.richtext import render_markdown
+from app.readers import creators
 
 # --- the shop profile ---------------------------------------------------------------------------
 
@@ -74,13 +75,13 @@ def check_profile(data: ProfileInput) -> ProfileInput:
 def save_profile(data: ProfileInput) -> ShopProfile:
     """Check and store the profile; the introduction is rendered to safe HTML here, once."""
     cleaned = check_profile(data)
-    profile = catalog.shop_profile()
+    profile = queries.shop_profile()
     profile.name = cleaned.name
     profile.tagline = cleaned.tagline
     profile.creator_name = cleaned.creator_name
     profile.intro_md = cleaned.intro_md
     profile.intro_html = render_markdown(cleaned.intro_md)
-    catalog.mark_content_changed()
+    queries.mark_content_changed()
     return profile
 
 

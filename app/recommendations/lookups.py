@@ -1,6 +1,6 @@
 """Recommendations in the shop: the stored lists looked up per page, and what they earn.
 
-The lists are built offline (`app.recs_builder`). Pages call `also_bought`, `related` and
+The lists are built offline (`app.recommendations.builder`). Pages call `also_bought`, `related` and
 `for_reader`: one primary-key read, owned items dropped as they read. The studio's 推荐 tab
 reads `slot_figures` and `model_summary`.
 """
@@ -21,7 +21,7 @@ from app.models import (
     RecSlotDaily,
     RecsModel,
 )
-from app.recs.lists import pick_unowned
+from app.recommendations.engine.lists import pick_unowned
 
 # --- lookups for pages ----------------------------------------------------------------------
 

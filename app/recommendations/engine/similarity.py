@@ -5,8 +5,8 @@ once. Dividing by the norms twice would shrink every similarity by |a| |b| and r
 items last.
 
 The dot products of all item pairs are BᵀB, for B the baskets × items matrix (readers × items
-for purchases, words × items for content). `app.recs.pairs` adds them up basket by basket into
-a dense items × items array, in threads over disjoint row ranges:
+for purchases, words × items for content). `pairs` (beside this module) adds them up basket by
+basket into a dense items × items array, in threads over disjoint row ranges:
 
 - up to `DENSE_ITEMS` items (every shop we expect), only the pairs a < b are added, half the
   work, into the full square (at most 4096² float32, 64 MB), which is then scaled and mirrored;
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from app.recs.pairs import add_pairs, scale_and_mirror, survey
-from app.recs.topk import PAD, top_k_into
+from app.recommendations.engine.pairs import add_pairs, scale_and_mirror, survey
+from app.recommendations.engine.topk import PAD, top_k_into
 
 DEFAULT_K = 20
 DENSE_ITEMS = 4096

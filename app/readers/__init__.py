@@ -1,0 +1,1 @@
+"""People: readers (guests, WeChat identities, merging), the creator, sessions and sign-in."""

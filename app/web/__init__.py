@@ -1,0 +1,2 @@
+"""The web edge: security headers, body limits, the public address, URL converters and the
+page cache."""
