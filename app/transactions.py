@@ -7,6 +7,9 @@ write lock first. On PostgreSQL the option means nothing; row locks (SELECT ... 
 and unique constraints do the same job there.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from app.extensions import db
 
 
@@ -18,3 +21,25 @@ def begin_write() -> None:
     if db.session().in_transaction():
         db.session.commit()
     db.session.connection(execution_options={"sqlite_begin_immediate": True})
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """One unit of work around services that leave the commit to their caller.
+
+    Takes the write lock, commits when the block ends, and rolls back (then re-raises) when
+    it raises, so a refused form or a failed step leaves nothing half written:
+
+        try:
+            with writing():
+                shop_settings.save_profile(submitted)
+        except ProfileRefused as error:
+            ...  # nothing was saved
+    """
+    begin_write()
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
