@@ -1,8 +1,5 @@
 """Who is looking at this page: the reader and the creator of the browser's server-side session."""
 
-import unicodedata
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import current_app, g, request, session
 from flask_login import current_user
@@ -125,21 +122,3 @@ def mark_session_seen(_error=None) -> None:
 
 def is_wechat_browser() -> bool:
     return "MicroMessenger" in request.headers.get("User-Agent", "")
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A same-site relative path, or the default: `next=` must never lead off the shop, nor
-    carry a control character (a newline cannot go into the Location header; a server
-    refuses others)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    if has_control_characters(target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return default
-    return target
-
-
-def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)

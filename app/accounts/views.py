@@ -20,13 +20,13 @@ from app.accounts.session import (
     current_reader,
     end_session,
     is_wechat_browser,
-    safe_next,
 )
 from app.extensions import db
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
 from app.readers import creators, identity, login_throttle
 from app.transactions import begin_write
+from app.web.redirects import safe_next
 from app.wechat.oauth import (
     SCOPE_BASE,
     SCOPE_USERINFO,

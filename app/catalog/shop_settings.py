@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from app.catalog import queries
 from app.catalog.richtext import render_markdown
 from app.config import SANDBOX_APPID, SANDBOX_MCH_ID
-from app.models import Creator, ShopProfile
-from app.readers import creators
+from app.models import ShopProfile
 
 # --- the shop profile ---------------------------------------------------------------------------
 
@@ -93,27 +90,6 @@ def _one_line(text: str | None) -> str:
         if ch.isspace() or ch in _KEEP_FORMAT or unicodedata.category(ch)[0] != "C"
     )
     return " ".join(kept.split())
-
-
-# --- the creator's password ---------------------------------------------------------------------
-
-
-class PasswordRefused(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def change_password(creator: Creator, current: str, new: str) -> None:
-    """Replace the password after checking the current one; hashed as app/creators.py does."""
-    if not check_password_hash(creator.password_hash, current or ""):
-        raise PasswordRefused("current", "当前密码不正确")
-    if problem := creators.password_problem(new):
-        raise PasswordRefused("new", "新" + problem)
-    if new == current:
-        raise PasswordRefused("new", "新密码不能与当前密码相同")
-    creator.password_hash = generate_password_hash(new)
 
 
 # --- WeChat: what is configured, and what is left to do at WeChat ------------------------------

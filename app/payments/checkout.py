@@ -9,12 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from app.extensions import db
-from app.models import Order, PayChannel, Product, Reader
+from app.models import Order, OrderKind, OrderStatus, PayChannel, Product, Reader
 from app.models.base import utcnow
 from app.payments import orders, tips
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
-from app.readers import identity
 from app.transactions import begin_write
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ _STILL_OPEN = {
 
 def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: str) -> None:
     """Before a guest signs in as the WeChat reader `openid` already is: where both have an
-    open order for the same item, the merge closes one (identity.open_orders_a_merge_closes);
+    open order for the same item, the merge closes one (open_orders_a_merge_closes);
     close it at WeChat first, outside any write transaction.
 
     Signing in must not fail on it. WeChat refuses in an order's first five minutes (or is
@@ -166,14 +167,12 @@ def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: st
     until reconcile closes it there or it expires; a payment that arrives meanwhile is
     honoured (closed -> paid). If WeChat says it was paid, that is recorded now.
     """
-    target = identity.find_by_openid(openid)
+    target = db.session.scalar(sa.select(Reader).where(Reader.openid == openid))
     if guest is None or not guest.is_guest or target is None or target.id == guest.id:
         db.session.commit()
         return
     duplicates = [
-        order.out_trade_no
-        for order in identity.open_orders_a_merge_closes(guest, target)
-        if order.prepay_id
+        order.out_trade_no for order in open_orders_a_merge_closes(guest, target) if order.prepay_id
     ]
     db.session.commit()  # the reads end here: no transaction is held while WeChat answers
     for out_trade_no in duplicates:
@@ -184,6 +183,33 @@ def close_before_merge(gateway: PaymentGateway, guest: Reader | None, openid: st
                 _record_paid(gateway, out_trade_no)
             else:
                 log.info("left for reconcile to close at WeChat: %s (%s)", out_trade_no, error)
+
+
+def open_orders_a_merge_closes(guest: Reader, target: Reader) -> list[Order]:
+    """Where the guest and the reader it merges into both have an open order for the same
+    item: the older of each pair, which the merge closes.
+
+    The newer is kept: it is the one the reader placed last, most likely the one on their
+    screen, and the one with the most time left to pay. Closing it at WeChat is the
+    caller's, before the merge (close_before_merge).
+    """
+    open_purchases = (
+        sa.select(Order)
+        .where(
+            Order.reader_id.in_((guest.id, target.id)),
+            Order.kind == OrderKind.PURCHASE,
+            Order.status == OrderStatus.PENDING,
+        )
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    newest_per_item: set[int] = set()
+    older = []
+    for order in db.session.scalars(open_purchases):
+        if order.product_id in newest_per_item:
+            older.append(order)
+        else:
+            newest_per_item.add(order.product_id)
+    return older
 
 
 def _record_paid(gateway: PaymentGateway, out_trade_no: str) -> None:

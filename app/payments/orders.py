@@ -43,9 +43,8 @@ from app.models import (
     Refund,
     RefundStatus,
 )
-from app.models.base import utcnow
+from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
-from app.readers import identity
 
 log = logging.getLogger(__name__)
 
@@ -345,9 +344,30 @@ def confirm_payment(
         return True
     reader_ids = {won.reader_id}
     if payer_openid:
-        reader_ids.add(identity.ensure_reader_for_openid(connection, payer_openid))
+        reader_ids.add(_reader_id_for_payer(connection, payer_openid))
     entitlements.grant_for_order(connection, reader_ids, won.product_id, won.id)
     return True
+
+
+_READER_ID_BY_OPENID = sa.select(Reader.__table__.c.id).where(
+    Reader.__table__.c.openid == sa.bindparam("openid")
+)
+
+
+def _reader_id_for_payer(connection: sa.Connection, openid: str) -> int:
+    """The id of the reader bound to the payer's openid, creating one if WeChat is new to us.
+
+    Used while a payment holds the write lock: Core statements, and the unique openid
+    deciding a concurrent creation. (Here rather than in app.readers, which sits above
+    payments: a merge of readers moves their orders.)
+    """
+    found = connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar()
+    if found is not None:
+        return found
+    connection.execute(
+        insert_or_ignore(Reader.__table__, ("openid",)), {"openid": openid, "created_at": utcnow()}
+    )
+    return connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar_one()
 
 
 def _explain_refusal(out_trade_no: str, amount_fen: int, transaction_id: str, source: str):

@@ -65,3 +65,21 @@ def authenticate(username: str, password: str) -> Creator | None:
         return None
     creator.last_login_at = utcnow()
     return creator
+
+
+class PasswordRefused(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def change_password(creator: Creator, current: str, new: str) -> None:
+    """Replace the password after checking the current one (the studio's settings page)."""
+    if not check_password_hash(creator.password_hash, current or ""):
+        raise PasswordRefused("current", "当前密码不正确")
+    if problem := password_problem(new):
+        raise PasswordRefused("new", "新" + problem)
+    if new == current:
+        raise PasswordRefused("new", "新密码不能与当前密码相同")
+    creator.password_hash = generate_password_hash(new)

@@ -1,4 +1,9 @@
-"""Reader identity (guests and WeChat), binding, and reading progress."""
+"""Reader identity: guests, WeChat readers, binding, and merging a guest into a WeChat reader.
+
+A merge moves everything a person has (what they own, read, ordered and the dashboard's
+count of them), so this module sits above payments and analytics and calls into both;
+nothing below it imports it.
+"""
 
 from dataclasses import dataclass
 
@@ -10,14 +15,10 @@ from app.extensions import db
 from app.models import (
     Entitlement,
     Order,
-    OrderKind,
-    OrderStatus,
-    Product,
     Reader,
     ReadingProgress,
-    Section,
 )
-from app.models.base import insert_or_ignore, utcnow
+from app.payments import checkout, orders
 
 
 @dataclass(frozen=True)
@@ -59,26 +60,6 @@ def sign_in_with_wechat(current: Reader | None, profile: WeChatProfile) -> Reade
     _update_profile(known, profile)
     db.session.flush()
     return known
-
-
-_READER_ID_BY_OPENID = sa.select(Reader.__table__.c.id).where(
-    Reader.__table__.c.openid == sa.bindparam("openid")
-)
-
-
-def ensure_reader_for_openid(connection: sa.Connection, openid: str) -> int:
-    """The id of the reader bound to this openid, creating one if WeChat is new to us.
-
-    Used while a payment holds the write lock: Core statements, and the unique openid
-    deciding a concurrent creation.
-    """
-    found = connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar()
-    if found is not None:
-        return found
-    connection.execute(
-        insert_or_ignore(Reader.__table__, ("openid",)), {"openid": openid, "created_at": utcnow()}
-    )
-    return connection.execute(_READER_ID_BY_OPENID, {"openid": openid}).scalar_one()
 
 
 def create_bound_reader(openid: str) -> Reader:
@@ -127,9 +108,7 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
             progress.reader_id = target.id
     # Orders are records of what happened; they follow the person, never disappear. One
     # person has one open order per item: of two, the one merging drops is closed first.
-    from app.payments import orders  # the state machine imports this module
-
-    for duplicate in open_orders_a_merge_closes(guest, target):
+    for duplicate in checkout.open_orders_a_merge_closes(guest, target):
         orders.close(duplicate, "merged")
     db.session.execute(
         sa.update(Order).where(Order.reader_id == guest.id).values(reader_id=target.id)
@@ -137,71 +116,3 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
     rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)
-
-
-def open_orders_a_merge_closes(guest: Reader, target: Reader) -> list[Order]:
-    """Where the guest and the reader it merges into both have an open order for the same
-    item: the older of each pair, which the merge closes.
-
-    The newer is kept: it is the one the reader placed last, most likely the one on their
-    screen, and the one with the most time left to pay. Closing it at WeChat is the
-    caller's, before the merge (payments.checkout.close_before_merge).
-    """
-    open_purchases = (
-        sa.select(Order)
-        .where(
-            Order.reader_id.in_((guest.id, target.id)),
-            Order.kind == OrderKind.PURCHASE,
-            Order.status == OrderStatus.PENDING,
-        )
-        .order_by(Order.created_at.desc(), Order.id.desc())
-    )
-    newest_per_item: set[int] = set()
-    older = []
-    for order in db.session.scalars(open_purchases):
-        if order.product_id in newest_per_item:
-            older.append(order)
-        else:
-            newest_per_item.add(order.product_id)
-    return older
-
-
-def record_progress(reader: Reader, section: Section) -> None:
-    progress = db.session.scalar(
-        sa.select(ReadingProgress).where(
-            ReadingProgress.reader_id == reader.id,
-            ReadingProgress.product_id == section.product_id,
-        )
-    )
-    if progress is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    ReadingProgress(
-                        reader_id=reader.id, product_id=section.product_id, section_id=section.id
-                    )
-                )
-        except IntegrityError:  # another tab recorded first; the next visit updates it
-            pass
-        return
-    progress.section_id = section.id
-    progress.updated_at = utcnow()
-
-
-def last_read_section(reader: Reader | None, product: Product) -> Section | None:
-    if reader is None:
-        return None
-    return db.session.scalar(
-        sa.select(Section)
-        .join(ReadingProgress, ReadingProgress.section_id == Section.id)
-        .where(ReadingProgress.reader_id == reader.id, ReadingProgress.product_id == product.id)
-    )
-
-
-def last_read_by_product(reader: Reader) -> dict[int, Section]:
-    rows = db.session.execute(
-        sa.select(ReadingProgress.product_id, Section)
-        .join(Section, ReadingProgress.section_id == Section.id)
-        .where(ReadingProgress.reader_id == reader.id)
-    )
-    return {product_id: section for product_id, section in rows}

@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from app.accounts.session import has_control_characters
 from app.extensions import csrf, db
 from app.models.base import utcnow
 from app.money import format_fen
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
 from app.sandbox.views import CURRENT_USER_COOKIE, json_response
+from app.web.redirects import has_control_characters
 
 
 @bp.route("/pay/scan/<token>", methods=["GET", "POST"])

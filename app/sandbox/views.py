@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
-from app.accounts.session import safe_next
 from app.extensions import db
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
+from app.web.redirects import safe_next
 
 # The browser's "logged-in WeChat user": real WeChat always knows who holds the phone,
 # so after the first choice snsapi_base authorisations are silent, as in WeChat.

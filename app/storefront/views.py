@@ -19,7 +19,7 @@ from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import Product, ProductKind
 from app.payments import tips
-from app.readers import identity
+from app.readers import progress
 from app.recommendations import lookups
 from app.storefront import bp
 from app.web.page_cache import cached_for_anonymous
@@ -113,7 +113,7 @@ def product(slug: str):
         owns=entitlements.owns(viewer, item),
         can_read=entitlements.can_read_product(viewer, item),
         readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
-        last_read=identity.last_read_section(viewer.reader, item),
+        last_read=progress.last_read_section(viewer.reader, item),
         wall=tips.wall(item),
         also_bought=also_bought,
     )
@@ -142,7 +142,7 @@ def _related(item: Product, viewer) -> list[Product]:
 
 
 def _first_section_url(item: Product, reader) -> str:
-    section = identity.last_read_section(reader, item) or (item.sections or [None])[0]
+    section = progress.last_read_section(reader, item) or (item.sections or [None])[0]
     if section is None:
         return url_for(".product", slug=item.slug)
     return url_for(".section", slug=item.slug, position=section.position)
@@ -158,7 +158,7 @@ def section(slug: str, position: int):
     # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
     # made a guest (a row and a cookie) just for that.
     if viewer.reader is not None:
-        identity.record_progress(viewer.reader, current)
+        progress.record_progress(viewer.reader, current)
         db.session.commit()
     index = item.sections.index(current)
     return render_template(
@@ -198,11 +198,11 @@ def download(slug: str, file_id: int):
 def library():
     reader = current_reader()
     owned = entitlements.library(reader) if reader else []
-    progress = identity.last_read_by_product(reader) if reader else {}
+    last_read = progress.last_read_by_product(reader) if reader else {}
     return render_template(
         "storefront/library.html",
         entitlements=owned,
-        progress=progress,
+        progress=last_read,
         in_wechat=is_wechat_browser(),
     )
 

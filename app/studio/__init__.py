@@ -1,12 +1,20 @@
 """The creator's studio: the dashboard, content, orders, readers, tips and settings.
 
-Every route is behind creator login (views.py registers the check for the blueprint).
+Every route is behind creator login (the check below covers the whole blueprint).
 One module of views per area; business rules live in services outside this package.
 """
 
 from flask import Blueprint
+from flask_login import login_required
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
+
+
+@bp.before_request
+@login_required
+def require_creator():
+    """Every studio page is the creator's only."""
+
 
 from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     dashboard_views,
@@ -15,5 +23,5 @@ from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     reader_views,
     recs_views,
     settings_views,
-    views,
+    tip_views,
 )

@@ -67,10 +67,10 @@ def settings_password():
         return _render(password_errors={"repeat": "两次输入的新密码不一致"}, status=400)
     begin_write()
     try:
-        shop_settings.change_password(
+        creators.change_password(
             current_user._get_current_object(), form.get("current_password", ""), new
         )
-    except shop_settings.PasswordRefused as error:
+    except creators.PasswordRefused as error:
         db.session.rollback()
         return _render(password_errors={error.field: error.message}, status=400)
     db.session.commit()

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from app.accounts.session import safe_next
 from app.extensions import db
 from app.models import ProductKind
+from app.web.redirects import safe_next
 from tests import factories
 from tests.payflow import csrf_token_in
 

@@ -1,7 +1,6 @@
-"""The studio's login guard, and the tips readers sent."""
+"""The tips readers sent: the list, replies, and the tip settings."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required
 
 from app.analytics import ledger, stats
 from app.extensions import db
@@ -10,12 +9,6 @@ from app.money import InvalidAmount, parse_yuan
 from app.payments import tips
 from app.studio import bp
 from app.transactions import begin_write
-
-
-@bp.before_request
-@login_required
-def require_creator():
-    """Every studio page is the creator's only."""
 
 
 @bp.get("/tips")
