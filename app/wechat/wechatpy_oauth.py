@@ -65,6 +65,15 @@ class WechatpyOAuth:
             raise OAuthFailed(
                 "WeChat answered with something that is not JSON", "微信暂时没有响应，请稍后重试"
             ) from None
+        except (KeyError, TypeError):  # JSON, but not a token: wechatpy reads every field
+            raise OAuthFailed(
+                "WeChat answered with JSON that is not a token", "微信暂时没有响应，请稍后重试"
+            ) from None
+        if not isinstance(info, dict):
+            raise OAuthFailed(
+                "WeChat answered with user info that is not an object",
+                "微信暂时没有响应，请稍后重试",
+            )
         if not token.get("openid"):
             raise OAuthFailed("WeChat's token has no openid", "微信授权没有成功，请重新进入")
         return WeChatUser(

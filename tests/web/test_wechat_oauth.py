@@ -185,6 +185,7 @@ def test_a_wechat_answer_that_is_not_json_is_a_clear_page(app_factory, caplog):
 
 # The interface itself (app/wechat/oauth.py), through wechatpy and the sandbox for real.
 HTML_PAGE = "http://wechat-sandbox.internal/sandbox/?"  # 200 and an HTML page, as a proxy's
+NOT_A_TOKEN = "http://wechat-sandbox.internal/api/products?"  # 200 and JSON, but not a token
 
 
 def _issue_code(app, scope=SCOPE_BASE, nickname="小明"):
@@ -248,6 +249,7 @@ def _used_code(app):
     [
         (UNREACHABLE, "could not be reached: ConnectionError", "暂时连不上微信，请稍后重试"),
         (HTML_PAGE, "not JSON", "微信暂时没有响应，请稍后重试"),
+        (NOT_A_TOKEN, "JSON that is not a token", "微信暂时没有响应，请稍后重试"),
         (NOT_WECHAT, "errcode=None errmsg=None http=404", "微信授权没有成功，请重新进入"),
     ],
 )
