@@ -27,13 +27,7 @@ from app.payments.gateway import current_gateway
 from app.readers import creators, identity, login_throttle
 from app.transactions import begin_write
 from app.web.redirects import safe_next
-from app.wechat.oauth import (
-    SCOPE_BASE,
-    SCOPE_USERINFO,
-    OAuthFailed,
-    exchange_code,
-    oauth_client,
-)
+from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, current_oauth
 
 OAUTH_SESSION_KEY = "wechat_oauth"
 
@@ -42,19 +36,14 @@ OAUTH_SESSION_KEY = "wechat_oauth"
 def wechat_login():
     """Send the reader to WeChat's authorisation page; `scope=userinfo` asks for name and avatar."""
     scope = SCOPE_USERINFO if request.args.get("scope") == "userinfo" else SCOPE_BASE
-    state = secrets.token_hex(16)  # hex only: wechatpy appends state to the URL unescaped
+    state = secrets.token_hex(16)  # hex only: the authorize URL carries state unescaped
     session[OAUTH_SESSION_KEY] = {
         "state": state,
         "scope": scope,
         "next": safe_next(request.args.get("next")),
     }
     callback = url_for(".wechat_callback", _external=True)
-    authorize_url = oauth_client(callback, scope, state).authorize_url
-    if current_app.config["WECHAT_SANDBOX"]:
-        # "#wechat_redirect" is a signal to WeChat's own client. An ordinary browser would carry
-        # the fragment through every redirect and leave it on the shop's URL.
-        authorize_url = authorize_url.split("#", 1)[0]
-    return redirect(authorize_url)
+    return redirect(current_oauth().authorize_url(callback, scope, state))
 
 
 @bp.get("/auth/wechat/callback")
@@ -68,19 +57,18 @@ def wechat_callback():
         flash("你取消了微信授权，可以继续以游客身份浏览", "info")
         return redirect(pending["next"])
 
-    client = oauth_client(url_for(".wechat_callback", _external=True), pending["scope"])
     try:
-        token, info = exchange_code(client, code)
+        user = current_oauth().exchange(code, pending["scope"])
     except OAuthFailed as failure:
         current_app.logger.warning("WeChat OAuth failed: %s", failure)
         flash(failure.reader_message, "error")
         return redirect(pending["next"])
 
     profile = identity.WeChatProfile(
-        openid=token["openid"],
-        unionid=info.get("unionid") or token.get("unionid"),
-        nickname=info.get("nickname"),
-        avatar_url=info.get("headimgurl"),
+        openid=user.openid,
+        unionid=user.unionid,
+        nickname=user.nickname,
+        avatar_url=user.avatar_url,
     )
     close_before_merge(current_gateway(), current_reader(), profile.openid)
     begin_write()  # the merge reads, then moves rows: take SQLite's write lock first

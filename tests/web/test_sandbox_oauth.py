@@ -3,12 +3,18 @@
 import re
 
 import pytest
+from flask import current_app
 from wechatpy.exceptions import WeChatOAuthException
 
 from app import create_app
 from app.extensions import db
 from app.sandbox import oauth as sandbox_oauth
-from app.wechat.oauth import oauth_client
+from app.wechat.wechatpy_oauth import WechatpyOAuth
+
+
+def oauth_client(redirect_uri, scope="snsapi_base"):
+    """The shop's own wechatpy client, pointed at the sandbox as sign-in points it."""
+    return WechatpyOAuth(current_app._get_current_object()).client(redirect_uri, scope)
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import OrderStatus, Reader
+from app.sandbox import oauth as sandbox_oauth
 from app.sandbox.models import SandboxUser
 from app.sandbox.notify import deliver_due_notifications
+from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, WeChatUser, current_oauth
 from tests import factories
 from tests.conftest import WECHAT_UA, WeChatSignIn, path_of, session_reader_id, sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
@@ -179,6 +181,91 @@ def test_a_wechat_answer_that_is_not_json_is_a_clear_page(app_factory, caplog):
     assert response.status_code == 302
     assert "微信授权没有成功" in client.get("/").get_data(as_text=True)
     assert app.config["WECHAT_APP_SECRET"] not in caplog.text
+
+
+# The interface itself (app/wechat/oauth.py), through wechatpy and the sandbox for real.
+HTML_PAGE = "http://wechat-sandbox.internal/sandbox/?"  # 200 and an HTML page, as a proxy's
+NOT_A_TOKEN = "http://wechat-sandbox.internal/api/products?"  # 200 and JSON, but not a token
+
+
+def _issue_code(app, scope=SCOPE_BASE, nickname="小明"):
+    """A code for a new sandbox user, as the authorize screen would issue it."""
+    with app.app_context():
+        user = sandbox_oauth.create_user(nickname)
+        code = sandbox_oauth.issue_code(user, app.config["WECHAT_APPID"], scope)
+        db.session.commit()
+        return user.openid, code
+
+
+def _exchange(app, code, scope=SCOPE_BASE):
+    with app.test_request_context("/", base_url="http://localhost"):
+        return current_oauth().exchange(code, scope)
+
+
+def test_the_interface_gives_the_reader_behind_a_code(app):
+    openid, code = _issue_code(app)
+    assert _exchange(app, code) == WeChatUser(openid=openid)
+
+    openid, code = _issue_code(app, SCOPE_USERINFO, nickname="小红")
+    user = _exchange(app, code, SCOPE_USERINFO)
+    assert (user.openid, user.nickname, user.unionid) == (openid, "小红", None)
+    assert user.avatar_url == f"http://localhost/sandbox/avatar/{openid}.svg"
+
+
+def test_the_interface_sends_the_browser_to_the_sandbox_without_the_fragment(app):
+    with app.test_request_context("/", base_url="http://localhost"):
+        url = current_oauth().authorize_url("http://localhost/cb", SCOPE_USERINFO, "ab12")
+    assert url == (
+        "http://localhost/sandbox/open/connect/oauth2/authorize?appid="
+        f"{app.config['WECHAT_APPID']}&redirect_uri=http%3A%2F%2Flocalhost%2Fcb"
+        "&response_type=code&scope=snsapi_userinfo&state=ab12"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_code", "scope", "errcode"),
+    [
+        (lambda app: "nope", SCOPE_BASE, 40029),  # a code WeChat never issued
+        (lambda app: _used_code(app), SCOPE_BASE, 40163),  # a code used once already
+        (lambda app: _issue_code(app)[1], SCOPE_USERINFO, 48001),  # userinfo on a base token
+    ],
+)
+def test_the_interface_turns_a_wechat_errcode_into_oauth_failed(app, make_code, scope, errcode):
+    code = make_code(app)
+    with pytest.raises(OAuthFailed) as failure:
+        _exchange(app, code, scope)
+    assert f"errcode={errcode} " in str(failure.value)
+    assert failure.value.reader_message == "微信授权没有成功，请重新进入"
+
+
+def _used_code(app):
+    _, code = _issue_code(app)
+    _exchange(app, code)
+    return code
+
+
+@pytest.mark.parametrize(
+    ("api_base", "logged", "reader_message"),
+    [
+        (UNREACHABLE, "could not be reached: ConnectionError", "暂时连不上微信，请稍后重试"),
+        (HTML_PAGE, "not JSON", "微信暂时没有响应，请稍后重试"),
+        (NOT_A_TOKEN, "JSON that is not a token", "微信暂时没有响应，请稍后重试"),
+        (NOT_WECHAT, "errcode=None errmsg=None http=404", "微信授权没有成功，请重新进入"),
+    ],
+)
+def test_the_interface_turns_every_other_failure_into_oauth_failed_without_the_secret(
+    app_factory, caplog, api_base, logged, reader_message
+):
+    app = app_factory(WECHAT_API_BASE_URL=api_base)
+    secret = app.config["WECHAT_APP_SECRET"]
+    _, code = _issue_code(app)
+    with caplog.at_level("DEBUG"), pytest.raises(OAuthFailed) as failure:
+        _exchange(app, code)
+    assert logged in str(failure.value)
+    assert failure.value.reader_message == reader_message
+    # Nothing that carries the token call's URL travels with it: no cause, no shown context.
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+    assert secret not in str(failure.value) and secret not in caplog.text
 
 
 def _open_order_on_both_sides(app, wechat, guest_first: bool):
