@@ -30,11 +30,10 @@ def test_an_exception_rolls_the_block_back_and_goes_on():
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
-        with writing():
-            db.session.add(Tag(slug="gone", name="消失"))
-            db.session.flush()  # written to the transaction, not yet committed
-            raise Boom
+    with pytest.raises(Boom), writing():
+        db.session.add(Tag(slug="gone", name="消失"))
+        db.session.flush()  # written to the transaction, not yet committed
+        raise Boom
     assert not db.session().in_transaction()
     assert db.session.scalars(sa.select(Tag.slug)).all() == []
     assert _stored_slugs() == []
