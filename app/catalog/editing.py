@@ -1,9 +1,10 @@
 """The creator's side of the catalog: creating and editing products, sections and files.
 
 Plain Python over the models: the studio's views parse a request into these calls, tests call
-them directly. The caller opens the write (app.transactions.begin_write) before and commits
-after; everything here adds, changes and flushes. Rendering stays in app.catalog.queries
-(render_product), so a product saved here reads exactly as the storefront shows it.
+them directly. The caller wraps the calls in app.transactions.writing(), which takes the write
+lock before and commits after (or rolls back when they refuse); everything here adds, changes
+and flushes. Rendering stays in app.catalog.queries (render_product), so a product saved here
+reads exactly as the storefront shows it.
 """
 
 import mimetypes

@@ -13,7 +13,7 @@ from app.catalog.editing import ProductFields, Rejected, SectionFields
 from app.extensions import db
 from app.models import ProductFile, ProductKind, ProductStatus, Section
 from app.studio import bp
-from app.transactions import begin_write
+from app.transactions import writing
 
 
 def _upload_folder() -> Path:
@@ -94,13 +94,13 @@ def product_new(kind: str):
     if request.method == "GET":
         return _product_form(product_kind, ProductFields())
     fields = _product_fields()
-    begin_write()
     try:
-        product = editing.create_product(product_kind, fields, _upload_folder(), _uploaded_cover())
+        with writing():
+            product = editing.create_product(
+                product_kind, fields, _upload_folder(), _uploaded_cover()
+            )
     except Rejected as rejected:
-        db.session.rollback()
         return _product_form(product_kind, fields, errors=rejected.errors)
-    db.session.commit()
     flash(f"已保存草稿：{product.title}", "info")
     return redirect(_edit_url(product))
 
@@ -111,14 +111,12 @@ def product_edit(product_id: int):
     if request.method == "GET":
         return _product_form(product.kind, ProductFields.of(product), product)
     fields = _product_fields()
-    begin_write()
-    product = _product_or_404(product_id)
     try:
-        replaced = editing.update_product(product, fields, _upload_folder(), _uploaded_cover())
+        with writing():
+            product = _product_or_404(product_id)
+            replaced = editing.update_product(product, fields, _upload_folder(), _uploaded_cover())
     except Rejected as rejected:
-        db.session.rollback()
         return _product_form(product.kind, fields, product, rejected.errors)
-    db.session.commit()
     if replaced:  # only now: had the commit failed, the product would still show it
         cover_uploads.remove_cover(_upload_folder() / "covers", replaced)
     flash("已保存", "info")
@@ -127,16 +125,14 @@ def product_edit(product_id: int):
 
 @bp.post("/products/<int:product_id>/delete")
 def product_delete(product_id: int):
-    begin_write()
-    product = _product_or_404(product_id)
-    title = product.title
     try:
-        leftovers = editing.delete_product(product, _upload_folder())
+        with writing():
+            product = _product_or_404(product_id)
+            title = product.title
+            leftovers = editing.delete_product(product, _upload_folder())
     except Rejected as rejected:
-        db.session.rollback()
         flash(rejected.errors["delete"], "error")
         return redirect(_edit_url(product))
-    db.session.commit()
     for path in leftovers:  # only now: had the commit failed, the product would still use them
         path.unlink(missing_ok=True)
     flash(f"已删除：{title}", "info")
@@ -145,15 +141,14 @@ def product_delete(product_id: int):
 
 @bp.post("/products/<int:product_id>/publish")
 def product_publish(product_id: int):
-    begin_write()
-    product = _product_or_404(product_id)
-    if request.form.get("published") == "1":
-        editing.publish(product)
-        message = "已上架，读者现在可以看到它"
-    else:
-        editing.unpublish(product)
-        message = "已下架：不再出现在店铺里，已购读者仍可阅读"
-    db.session.commit()
+    with writing():
+        product = _product_or_404(product_id)
+        if request.form.get("published") == "1":
+            editing.publish(product)
+            message = "已上架，读者现在可以看到它"
+        else:
+            editing.unpublish(product)
+            message = "已下架：不再出现在店铺里，已购读者仍可阅读"
     flash(message, "info")
     return redirect(_edit_url(product))
 
@@ -207,14 +202,12 @@ def product_section_new(product_id: int):
     if request.method == "GET":
         return _section_form(product, SectionFields())
     fields = _section_fields()
-    begin_write()
-    product = _product_or_404(product_id)
     try:
-        section = editing.add_section(product, fields)
+        with writing():
+            product = _product_or_404(product_id)
+            section = editing.add_section(product, fields)
     except Rejected as rejected:
-        db.session.rollback()
         return _section_form(product, fields, errors=rejected.errors)
-    db.session.commit()
     flash(f"已添加{product.kind.section_label}：{section.title}", "info")
     return redirect(_edit_url(product, "#sections"))
 
@@ -226,37 +219,33 @@ def product_section_edit(product_id: int, section_id: int):
     if request.method == "GET":
         return _section_form(product, SectionFields.of(section), section)
     fields = _section_fields()
-    begin_write()
-    product = _product_or_404(product_id)
-    section = _section_or_404(product, section_id)
     try:
-        editing.update_section(section, fields)
+        with writing():
+            product = _product_or_404(product_id)
+            section = _section_or_404(product, section_id)
+            editing.update_section(section, fields)
     except Rejected as rejected:
-        db.session.rollback()
         return _section_form(product, fields, section, rejected.errors)
-    db.session.commit()
     flash("已保存", "info")
     return redirect(_edit_url(product, "#sections"))
 
 
 @bp.post("/products/<int:product_id>/sections/<int:section_id>/move")
 def product_section_move(product_id: int, section_id: int):
-    begin_write()
-    product = _product_or_404(product_id)
-    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""), 0)
-    editing.move_section(_section_or_404(product, section_id), step)
-    db.session.commit()
+    with writing():
+        product = _product_or_404(product_id)
+        step = {"up": -1, "down": 1}.get(request.form.get("direction", ""), 0)
+        editing.move_section(_section_or_404(product, section_id), step)
     return redirect(_edit_url(product, "#sections"))
 
 
 @bp.post("/products/<int:product_id>/sections/<int:section_id>/delete")
 def product_section_delete(product_id: int, section_id: int):
-    begin_write()
-    product = _product_or_404(product_id)
-    section = _section_or_404(product, section_id)
-    title = section.title
-    editing.delete_section(section)
-    db.session.commit()
+    with writing():
+        product = _product_or_404(product_id)
+        section = _section_or_404(product, section_id)
+        title = section.title
+        editing.delete_section(section)
     flash(f"已删除：{title}", "info")
     return redirect(_edit_url(product, "#sections"))
 
@@ -267,33 +256,30 @@ def product_section_delete(product_id: int, section_id: int):
 @bp.post("/products/<int:product_id>/files")
 def product_file_add(product_id: int):
     upload = request.files.get("file")
-    begin_write()
-    product = _product_or_404(product_id)
-    if upload is None or not upload.filename:
-        flash("请选择要上传的文件", "error")
-        return redirect(_edit_url(product, "#files"))
     try:
-        record = editing.add_file(
-            product, _upload_folder(), upload.stream, upload.filename, upload.mimetype
-        )
+        with writing():
+            product = _product_or_404(product_id)
+            if upload is None or not upload.filename:
+                flash("请选择要上传的文件", "error")
+                return redirect(_edit_url(product, "#files"))
+            record = editing.add_file(
+                product, _upload_folder(), upload.stream, upload.filename, upload.mimetype
+            )
     except Rejected as rejected:
-        db.session.rollback()
         flash(str(rejected), "error")
         return redirect(_edit_url(product, "#files"))
-    db.session.commit()
     flash(f"已上传：{record.filename}", "info")
     return redirect(_edit_url(product, "#files"))
 
 
 @bp.post("/products/<int:product_id>/files/<int:file_id>/delete")
 def product_file_delete(product_id: int, file_id: int):
-    begin_write()
-    product = _product_or_404(product_id)
-    record = db.session.get(ProductFile, file_id)
-    if record is None or record.product_id != product.id:
-        abort(404)
-    filename = record.filename
-    editing.delete_file(record, _upload_folder())
-    db.session.commit()
+    with writing():
+        product = _product_or_404(product_id)
+        record = db.session.get(ProductFile, file_id)
+        if record is None or record.product_id != product.id:
+            abort(404)
+        filename = record.filename
+        editing.delete_file(record, _upload_folder())
     flash(f"已删除文件：{filename}", "info")
     return redirect(_edit_url(product, "#files"))

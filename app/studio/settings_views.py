@@ -5,11 +5,10 @@ from flask_login import current_user, login_user
 
 from app.catalog import queries, shop_settings
 from app.checkout.common import public_url
-from app.extensions import db
 from app.payments import tips
 from app.readers import creators
 from app.studio import bp
-from app.transactions import begin_write
+from app.transactions import writing
 
 
 def _render(profile=None, profile_errors=None, password_errors=None, status=200):
@@ -48,13 +47,11 @@ def settings_profile():
         creator_name=form.get("creator_name", ""),
         intro_md=form.get("intro_md", ""),
     )
-    begin_write()
     try:
-        shop_settings.save_profile(submitted)
+        with writing():
+            shop_settings.save_profile(submitted)
     except shop_settings.ProfileRefused as error:
-        db.session.rollback()
         return _render(profile=submitted, profile_errors=error.errors, status=400)
-    db.session.commit()
     flash("店铺资料已保存", "info")
     return redirect(url_for(".settings") + "#profile")
 
@@ -65,15 +62,13 @@ def settings_password():
     new = form.get("new_password", "")
     if new != form.get("repeat_password", ""):
         return _render(password_errors={"repeat": "两次输入的新密码不一致"}, status=400)
-    begin_write()
     try:
-        creators.change_password(
-            current_user._get_current_object(), form.get("current_password", ""), new
-        )
+        with writing():
+            creators.change_password(
+                current_user._get_current_object(), form.get("current_password", ""), new
+            )
     except creators.PasswordRefused as error:
-        db.session.rollback()
         return _render(password_errors={error.field: error.message}, status=400)
-    db.session.commit()
     login_user(current_user._get_current_object())  # this session goes on; the others end
     flash("密码已修改，其他设备上的登录已退出", "info")
     return redirect(url_for(".settings") + "#password")

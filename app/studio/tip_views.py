@@ -3,12 +3,11 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from app.analytics import ledger, stats
-from app.extensions import db
 from app.models import OrderKind
 from app.money import InvalidAmount, parse_yuan
 from app.payments import tips
 from app.studio import bp
-from app.transactions import begin_write
+from app.transactions import writing
 
 
 @bp.get("/tips")
@@ -34,11 +33,10 @@ def tip_list():
 @bp.post("/tips/<out_trade_no>/message")
 def tip_message(out_trade_no: str):
     """Hide a tip's message from the walls, or show it again."""
-    begin_write()
-    order = tips.find_tip_order(out_trade_no) or abort(404)
-    hidden = request.form.get("hidden") == "1"
-    tips.hide_message(order, hidden=hidden)
-    db.session.commit()
+    with writing():
+        order = tips.find_tip_order(out_trade_no) or abort(404)
+        hidden = request.form.get("hidden") == "1"
+        tips.hide_message(order, hidden=hidden)
     flash("留言已隐藏" if hidden else "留言已恢复显示", "info")
     return redirect(url_for(".tip_list") + "#tip-" + out_trade_no)
 
@@ -56,18 +54,16 @@ def tip_settings():
     except InvalidAmount as error:
         flash(f"金额有误：{error}", "error")
         return redirect(url_for(".settings") + "#tip-settings")
-    begin_write()
     try:
-        tips.save_settings(
-            presets,
-            max_fen,
-            form.get("thanks_note", ""),
-            show_amounts=bool(form.get("show_amounts")),
-        )
+        with writing():
+            tips.save_settings(
+                presets,
+                max_fen,
+                form.get("thanks_note", ""),
+                show_amounts=bool(form.get("show_amounts")),
+            )
     except tips.TipRefused as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for(".settings") + "#tip-settings")
-    db.session.commit()
     flash("赞赏设置已保存", "info")
     return redirect(url_for(".settings") + "#tip-settings")
