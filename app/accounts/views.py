@@ -25,7 +25,7 @@ from app.extensions import db
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
 from app.readers import creators, identity, login_throttle
-from app.transactions import begin_write
+from app.transactions import writing
 from app.web.redirects import safe_next
 from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, current_oauth
 
@@ -71,10 +71,9 @@ def wechat_callback():
         avatar_url=user.avatar_url,
     )
     close_before_merge(current_gateway(), current_reader(), profile.openid)
-    begin_write()  # the merge reads, then moves rows: take SQLite's write lock first
-    reader = identity.sign_in_with_wechat(current_reader(), profile)
-    begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
-    db.session.commit()
+    with writing():  # the merge reads, then moves rows: SQLite's write lock first
+        reader = identity.sign_in_with_wechat(current_reader(), profile)
+        begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
     return redirect(pending["next"])
 
 
