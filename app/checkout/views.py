@@ -133,7 +133,7 @@ def my_orders():
 def order_page(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
     order = reconcile.check_if_due(current_gateway(), order, query_floor())
-    if order.is_tip and order.status in tips.COUNTED:
+    if order.is_tip and order.holds_money:
         return render_template(
             "checkout/tip_thanks.html",
             order=order,

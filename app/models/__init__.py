@@ -2,6 +2,7 @@
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
 from app.models.orders import (
+    HOLDS_MONEY,
     WAS_PAID,
     Order,
     OrderKind,
@@ -28,6 +29,7 @@ from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
 
 __all__ = [
+    "HOLDS_MONEY",
     "WAS_PAID",
     "BuyerDay",
     "BuyerFirst",

@@ -40,8 +40,13 @@ class OrderKind(enum.StrEnum):
         return {"purchase": "购买", "tip": "赞赏"}[self.value]
 
 
-# Orders that took the reader's money, whatever came after (a full refund included).
-WAS_PAID = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
+# Orders that hold the reader's money now: paid and not refunded in full. Only these can be
+# refunded, and only these still count: as a purchase that keeps access, as a sale for the
+# recommendations, as a tip on the supporter walls.
+HOLDS_MONEY = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+# Orders that took the reader's money, whatever came after (a full refund included): their
+# amount counts as paid in the books and the totals, their refunds as money back.
+WAS_PAID = (*HOLDS_MONEY, OrderStatus.REFUNDED)
 
 
 class PayChannel(enum.StrEnum):
@@ -128,6 +133,10 @@ class Order(db.Model):
     @property
     def is_tip(self) -> bool:
         return self.kind is OrderKind.TIP
+
+    @property
+    def holds_money(self) -> bool:
+        return self.status in HOLDS_MONEY
 
 
 class PaymentEvent(db.Model):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from app.analytics.stats import EARLIEST_DAY, LATEST_DAY
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     WAS_PAID,
     Order,
     OrderKind,
@@ -39,8 +40,6 @@ from app.spreadsheet import inert
 from app.transactions import begin_write
 
 PAGE_SIZE = 50
-# Every order that took money, whatever became of it since: its amount counts as paid.
-REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 REFUND_REASON_MAX = 80  # Refund.reason's column, and WeChat's limit on refund_desc
 
 # out_trade_no and transaction_id are both letters and digits, at most 32 of them.
@@ -398,7 +397,7 @@ class RefundPlan:
 
 def plan_refund(order: Order, amount_text: str, reason: str, revoke_access: bool) -> RefundPlan:
     """Check a refund the creator typed (amount in yuan, a reason); RefundError says why not."""
-    if order.status not in REFUNDABLE:
+    if order.status not in HOLDS_MONEY:
         raise RefundError("只有已支付的订单可以退款")
     available = orders.refundable_fen(order)
     if available == 0:

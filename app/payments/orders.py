@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     Entitlement,
     Order,
     OrderKind,
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 _ALPHABET = string.ascii_letters + string.digits
 _PAYABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
-_REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 # WeChat's word that money went back outweighs what the shop last believed: a refund marked
 # failed (or in 退款异常) that WeChat later reports refunded is applied, once.
 _REFUND_SUCCEEDS_FROM = (RefundStatus.PROCESSING, RefundStatus.FAILED, RefundStatus.CHANGE)
@@ -412,7 +412,7 @@ def note_query(order: Order, state: str) -> None:
 def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None = None) -> Refund:
     """Record a refund request before asking WeChat, so nothing is asked twice unrecorded."""
     order = find(order.out_trade_no, for_update=True)
-    if order.status not in _REFUNDABLE:
+    if order.status not in HOLDS_MONEY:
         raise RefundNotAllowed("只有已支付的订单可以退款")
     available = refundable_fen(order)
     if amount_fen <= 0 or amount_fen > available:
@@ -432,7 +432,7 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
 def refundable_fen(order: Order) -> int:
     """What may still be refunded: the amount, less what was refunded and what is on its
     way. open_refund checks it under the write lock; forms ask it first to refuse early."""
-    if order.status not in _REFUNDABLE:
+    if order.status not in HOLDS_MONEY:
         return 0
     in_flight = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
@@ -527,7 +527,7 @@ def _record_outside_refund(
             out_trade_no=out_trade_no,
         )
         raise UnknownOrder("退款单不存在")
-    if order.status not in _REFUNDABLE or not amount_fen or amount_fen <= 0:
+    if order.status not in HOLDS_MONEY or not amount_fen or amount_fen <= 0:
         # Paid at WeChat but not (yet) here: reconcile honours the payment first, and WeChat
         # keeps sending the notification meanwhile; the bill reports it if that never happens.
         record_event(
@@ -604,7 +604,7 @@ def _revoke_access(order: Order) -> None:
                 still_paid,
                 Order.kind == OrderKind.PURCHASE,
                 Order.product_id == order.product_id,
-                Order.status.in_(_REFUNDABLE),
+                Order.status.in_(HOLDS_MONEY),
             )
         )
         if other is not None:

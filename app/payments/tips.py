@@ -18,9 +18,9 @@ from sqlalchemy.orm import aliased
 from app.catalog import queries
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     Order,
     OrderKind,
-    OrderStatus,
     PayChannel,
     Product,
     Reader,
@@ -38,9 +38,6 @@ MIN_TIP_FEN = 1
 PRESET_COUNT_MAX = 8
 ANONYMOUS_NAME = "匿名读者"
 UNNAMED_NAME = "一位读者"
-# Tips that count: paid, possibly partly refunded (what is left counts). Fully refunded tips
-# leave the wall and the totals.
-COUNTED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 
 
 class TipRefused(OrderError):
@@ -257,7 +254,8 @@ def wall(product: Product | None, limit: int = 30) -> Wall:
     """
     show_amounts = settings().show_amounts
     payer = aliased(Reader)
-    counted = [Order.kind == OrderKind.TIP, Order.status.in_(COUNTED)]
+    # What is left of a partly refunded tip counts; a fully refunded one leaves the wall.
+    counted = [Order.kind == OrderKind.TIP, Order.status.in_(HOLDS_MONEY)]
     if product is not None:
         counted.append(Order.product_id == product.id)
     rows = db.session.execute(
