@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.extensions import db
-from app.models import Order, PayChannel, Product, Reader
+from app.models import Order, PayChannel, PaymentEventKind, Product, Reader
 from app.models.base import utcnow
 from app.payments import orders, tips
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
@@ -135,7 +135,10 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
     except GatewayError as error:
         begin_write()
         orders.record_event(
-            orders.find(order.out_trade_no), "prepay_failed", code=error.code, message=error.message
+            orders.find(order.out_trade_no),
+            PaymentEventKind.PREPAY_FAILED,
+            code=error.code,
+            message=error.message,
         )
         db.session.commit()
         if error.code == "ORDERPAID":

@@ -22,6 +22,7 @@ from app.models import (
     Order,
     OrderKind,
     PayChannel,
+    PaymentEventKind,
     Product,
     Reader,
     ShopProfile,
@@ -212,7 +213,13 @@ def place_tip(
     except IntegrityError:
         # The same form, submitted twice at once (PostgreSQL; SQLite serialised them).
         return _order_for_token(request.request_token)
-    record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen, tip=True)
+    record_event(
+        order,
+        PaymentEventKind.CREATED,
+        channel=channel.value,
+        amount_fen=order.amount_fen,
+        tip=True,
+    )
     return order
 
 

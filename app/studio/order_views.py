@@ -80,7 +80,6 @@ def _detail_page(order, *, error=None, amount=None, reason="", token=None, statu
             # back and sending the confirm step again (or reloading it) keeps the same token,
             # so the second send is refused instead of refunding twice.
             refund_token=token or admin.new_confirmation_token(),
-            event_labels=admin.EVENT_LABELS,
         ),
         status,
     )
