@@ -446,8 +446,10 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
 
 
 def refundable_fen(order: Order) -> int:
-    """What may still be refunded: the amount, less what was refunded and what is on its
-    way. open_refund checks it under the write lock; forms ask it first to refuse early."""
+    """How much of the order may still be refunded: the amount, less what was refunded and
+    what is on its way; nothing for an order that holds no money. The one answer to it:
+    open_refund checks it under the write lock, the studio's refund form and `flask orders
+    refund` ask it first (to refuse early, to offer or default to the rest)."""
     if order.status not in HOLDS_MONEY:
         return 0
     in_flight = db.session.scalar(
