@@ -62,6 +62,13 @@ def client_ip() -> str:
     return request.remote_addr or "127.0.0.1"
 
 
+def after_payment_url(order: Order) -> str:
+    """Where a paid order takes the reader: a purchase to its content, a tip to its thanks."""
+    if order.is_tip:
+        return url_for("checkout.order_page", out_trade_no=order.out_trade_no)
+    return url_for("storefront.read", slug=order.product.slug)
+
+
 def pay_page_redirect(order: Order):
     """After an order is placed: WeChat's H5 cashier for phone browsers, else our pay page."""
     if order.channel is PayChannel.H5 and order.mweb_url and order.status is OrderStatus.PENDING:
