@@ -175,7 +175,7 @@ def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
 
 def _refund_notify_url() -> str:
     """Outside a request the shop's address comes from PUBLIC_BASE_URL (set it when live)."""
-    from app.checkout.common import public_url
+    from app.web.public_address import public_url
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
         return public_url("checkout.refund_notify")

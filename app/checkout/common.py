@@ -10,6 +10,7 @@ from app.catalog.queries import shop_profile
 from app.models import Order, OrderStatus, PayChannel
 from app.payments import orders
 from app.payments.checkout import ShopAddress
+from app.web.public_address import public_url
 
 _MOBILE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
 
@@ -38,14 +39,6 @@ def shop_address() -> ShopAddress:
         site_url=public_url("storefront.home"),
         site_name=shop_profile().name,
     )
-
-
-def public_url(endpoint: str, **values) -> str:
-    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def order_ttl() -> timedelta:
