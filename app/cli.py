@@ -141,7 +141,9 @@ def compare_bill(day) -> None:
 
 @orders_cli.command("refund")
 @click.argument("out_trade_no")
-@click.option("--amount", help="Yuan, e.g. 9.90; default: everything not yet refunded.")
+@click.option(
+    "--amount", help="Yuan, e.g. 9.90; default: everything not refunded or being refunded."
+)
 @click.option("--reason", default="", help="Shown to the reader by WeChat.")
 def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
     """Refund an order fully or partly."""
@@ -154,7 +156,7 @@ def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
     if order is None:
         raise click.ClickException("订单不存在")
     try:
-        fen = parse_yuan(amount) if amount else order.amount_fen - order.refunded_fen
+        fen = parse_yuan(amount) if amount else orders.refundable_fen(order)
     except InvalidAmount as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -173,7 +175,7 @@ def refund(out_trade_no: str, amount: str | None, reason: str) -> None:
 
 def _refund_notify_url() -> str:
     """Outside a request the shop's address comes from PUBLIC_BASE_URL (set it when live)."""
-    from app.checkout.common import public_url
+    from app.web.public_address import public_url
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
         return public_url("checkout.refund_notify")

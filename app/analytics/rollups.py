@@ -29,6 +29,7 @@ from app.models import (
     Order,
     OrderKind,
     PaymentEvent,
+    PaymentEventKind,
     PurchasesHourly,
     Refund,
     RefundStatus,
@@ -140,7 +141,7 @@ def _fold(state: RollupState, tz: str, lag: timedelta) -> None:
     window = (events.id > state.last_event_id, events.id <= mark)
     orders = Order.__table__.c
 
-    def order_events(kind: str, at, fen):
+    def order_events(kind: PaymentEventKind, at, fen):
         return _frame(
             db.session.execute(
                 sa.select(
@@ -156,14 +157,14 @@ def _fold(state: RollupState, tz: str, lag: timedelta) -> None:
             )
         )
 
-    created = order_events("created", orders.created_at, sa.literal(0))
-    paid = order_events("paid", orders.paid_at, orders.amount_fen)
+    created = order_events(PaymentEventKind.CREATED, orders.created_at, sa.literal(0))
+    paid = order_events(PaymentEventKind.PAID, orders.paid_at, orders.amount_fen)
     # A settled refund's event names it in its detail; the refunds themselves carry the
     # amount and time. Few per fold, so they are looked up by number.
     numbers = [
         detail.get("out_refund_no")
         for detail in db.session.scalars(
-            sa.select(events.detail).where(*window, events.kind == "refund_success")
+            sa.select(events.detail).where(*window, events.kind == PaymentEventKind.REFUND_SUCCESS)
         )
     ]
     refunds = _frame(db.session.execute(_refunds_query(Refund.out_refund_no.in_(numbers))))

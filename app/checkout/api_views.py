@@ -10,14 +10,19 @@ from flask import current_app, jsonify, request, url_for
 from app.accounts.session import current_reader, ensure_reader
 from app.catalog import entitlements, queries
 from app.checkout import api
-from app.checkout.common import client_ip, order_ttl, owned_order_or_404, shop_address
-from app.checkout.views import order_json
+from app.checkout.common import (
+    after_payment_url,
+    client_ip,
+    order_ttl,
+    owned_order_or_404,
+    shop_address,
+)
 from app.extensions import csrf, db, limiter
-from app.models import EntitlementSource, PayChannel
+from app.models import PayChannel
 from app.payments import orders, tips
-from app.payments.checkout import CheckoutError, start_payment, start_tip
+from app.payments.checkout import CheckoutError, claim_free, start_payment, start_tip
 from app.payments.gateway import current_gateway
-from app.transactions import begin_write
+from app.payments.order_status import public_order
 
 csrf.exempt(api)
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -76,9 +81,7 @@ def create_order():
     reader = ensure_reader()
     db.session.commit()
     if product.is_free:
-        begin_write()
-        entitlements.grant(reader, product, EntitlementSource.FREE)
-        db.session.commit()
+        claim_free(reader, product)
         return jsonify(status="claimed", product=product.slug), 200
     try:
         order = start_payment(
@@ -145,7 +148,7 @@ def _checkout_failed(error: CheckoutError) -> ApiError:
 
 def _payment_body(order) -> dict:
     """An order's status plus what its channel needs to pay it."""
-    body = order_json(order)
+    body = public_order(order, after_payment_url)
     if order.channel is PayChannel.NATIVE:
         body["code_url"] = order.code_url
         body["qr_url"] = url_for(
@@ -163,7 +166,8 @@ def _payment_body(order) -> dict:
 
 @api.get("/orders/<out_trade_no>")
 def get_order(out_trade_no: str):
-    return jsonify(order_json(owned_order_or_404(out_trade_no)))
+    order = owned_order_or_404(out_trade_no)
+    return jsonify(public_order(order, after_payment_url))
 
 
 def _json_body() -> dict:

@@ -10,6 +10,7 @@ from app.catalog.queries import shop_profile
 from app.models import Order, OrderStatus, PayChannel
 from app.payments import orders
 from app.payments.checkout import ShopAddress
+from app.web.public_address import public_url
 
 _MOBILE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
 
@@ -40,14 +41,6 @@ def shop_address() -> ShopAddress:
     )
 
 
-def public_url(endpoint: str, **values) -> str:
-    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
 def order_ttl() -> timedelta:
     return timedelta(minutes=current_app.config["ORDER_TTL_MINUTES"])
 
@@ -60,6 +53,13 @@ def query_floor() -> timedelta:
 def client_ip() -> str:
     # With PROXY_FIX_HOPS set, ProxyFix has already put the reader's address here.
     return request.remote_addr or "127.0.0.1"
+
+
+def after_payment_url(order: Order) -> str:
+    """Where a paid order takes the reader: a purchase to its content, a tip to its thanks."""
+    if order.is_tip:
+        return url_for("checkout.order_page", out_trade_no=order.out_trade_no)
+    return url_for("storefront.read", slug=order.product.slug)
 
 
 def pay_page_redirect(order: Order):

@@ -6,7 +6,6 @@ import qrcode
 import qrcode.image.svg
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -26,6 +25,7 @@ from app.analytics import counters
 from app.catalog import entitlements, queries
 from app.checkout import bp
 from app.checkout.common import (
+    after_payment_url,
     channel_for_this_browser,
     client_ip,
     mweb_url_with_return,
@@ -37,12 +37,19 @@ from app.checkout.common import (
 )
 from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
-from app.models import EntitlementSource, Order, OrderStatus, PayChannel
+from app.models import Order, OrderStatus, PayChannel
 from app.models.base import utcnow
 from app.payments import orders, reconcile, tips
-from app.payments.checkout import CheckoutError, link_expired, request_prepay, start_payment
-from app.payments.gateway import GatewayError, current_gateway
-from app.transactions import begin_write
+from app.payments.checkout import (
+    CheckoutError,
+    cancel_order,
+    claim_free,
+    link_expired,
+    request_prepay,
+    start_payment,
+)
+from app.payments.gateway import current_gateway
+from app.payments.order_status import public_order
 
 
 def _product_for_sale_or_404(slug: str):
@@ -75,7 +82,9 @@ def buy(slug: str):
 def place(slug: str):
     product = _product_for_sale_or_404(slug)
     if product.is_free:
-        return _claim_free(product)
+        claim_free(ensure_reader(), product)
+        flash("已加入你的已购", "info")
+        return redirect(url_for("storefront.read", slug=product.slug))
     channel = channel_for_this_browser()
     if request.form.get("channel") == PayChannel.NATIVE.value:
         channel = PayChannel.NATIVE  # "pay with another phone": always possible
@@ -113,15 +122,6 @@ def _shown_price_fen() -> int | None:
     return int(shown) if shown.isascii() and shown.isdigit() else -1
 
 
-def _claim_free(product):
-    reader = ensure_reader()
-    begin_write()
-    entitlements.grant(reader, product, EntitlementSource.FREE)
-    db.session.commit()
-    flash("已加入你的已购", "info")
-    return redirect(url_for("storefront.read", slug=product.slug))
-
-
 @bp.get("/orders")
 def my_orders():
     reader = current_reader()
@@ -133,7 +133,7 @@ def my_orders():
 def order_page(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
     order = reconcile.check_if_due(current_gateway(), order, query_floor())
-    if order.is_tip and order.status in tips.COUNTED:
+    if order.is_tip and order.holds_money:
         return render_template(
             "checkout/tip_thanks.html",
             order=order,
@@ -194,34 +194,7 @@ def order_status(out_trade_no: str):
     polled."""
     order = owned_order_or_404(out_trade_no)
     order = reconcile.check_if_due(current_gateway(), order, query_floor())
-    return jsonify(order_json(order))
-
-
-def order_json(order: Order) -> dict:
-    done = None
-    if order.status is OrderStatus.PAID:
-        # A purchase goes to its content; a tip to its thank-you page.
-        if order.is_tip:
-            done = url_for("checkout.order_page", out_trade_no=order.out_trade_no)
-        else:
-            done = url_for("storefront.read", slug=order.product.slug)
-    return {
-        "out_trade_no": order.out_trade_no,
-        "kind": order.kind.value,
-        "status": _public_status(order),
-        "amount_fen": order.amount_fen,
-        "expires_at": order.expires_at.isoformat(),
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-        "next": done,
-    }
-
-
-def _public_status(order: Order) -> str:
-    if order.status is OrderStatus.PARTIALLY_REFUNDED:
-        return "paid"  # still paid for: part of the money came back
-    if order.status is OrderStatus.PENDING and not order.is_open:
-        return "closed"  # expired: closed here for the reader even before reconcile runs
-    return order.status.value
+    return jsonify(public_order(order, after_payment_url))
 
 
 @bp.post("/orders/<out_trade_no>/check")
@@ -238,18 +211,11 @@ def check_now(out_trade_no: str):
 @bp.post("/orders/<out_trade_no>/cancel")
 def cancel(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
-    if order.status is OrderStatus.PENDING:
-        try:
-            current_gateway().close(order.out_trade_no)
-        except GatewayError as error:
-            # Closing here alone would leave the QR payable at WeChat, and a second order
-            # could then be paid too. WeChat refuses in an order's first five minutes.
-            current_app.logger.info("close at WeChat failed for %s: %s", out_trade_no, error)
-            flash("订单刚刚创建，微信要求 5 分钟后才能取消。不支付即可，它会到期自动关闭。", "info")
-            return redirect(url_for(".order_page", out_trade_no=out_trade_no))
-        begin_write()
-        orders.close(orders.find(out_trade_no), "cancelled")
-        db.session.commit()
+    try:
+        cancel_order(current_gateway(), order)
+    except CheckoutError as error:
+        flash(error.message, "info")
+        return redirect(url_for(".order_page", out_trade_no=out_trade_no))
     return redirect(_order_item_url(order))
 
 

@@ -2,12 +2,14 @@
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
 from app.models.orders import (
+    HOLDS_MONEY,
     WAS_PAID,
     Order,
     OrderKind,
     OrderStatus,
     PayChannel,
     PaymentEvent,
+    PaymentEventKind,
     Refund,
     RefundStatus,
     Tip,
@@ -28,6 +30,7 @@ from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
 
 __all__ = [
+    "HOLDS_MONEY",
     "WAS_PAID",
     "BuyerDay",
     "BuyerFirst",
@@ -44,6 +47,7 @@ __all__ = [
     "PageViewsDaily",
     "PayChannel",
     "PaymentEvent",
+    "PaymentEventKind",
     "Product",
     "ProductFile",
     "ProductKind",

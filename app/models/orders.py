@@ -40,8 +40,13 @@ class OrderKind(enum.StrEnum):
         return {"purchase": "购买", "tip": "赞赏"}[self.value]
 
 
-# Orders that took the reader's money, whatever came after (a full refund included).
-WAS_PAID = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
+# Orders that hold the reader's money now: paid and not refunded in full. Only these can be
+# refunded, and only these still count: as a purchase that keeps access, as a sale for the
+# recommendations, as a tip on the supporter walls.
+HOLDS_MONEY = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+# Orders that took the reader's money, whatever came after (a full refund included): their
+# amount counts as paid in the books and the totals, their refunds as money back.
+WAS_PAID = (*HOLDS_MONEY, OrderStatus.REFUNDED)
 
 
 class PayChannel(enum.StrEnum):
@@ -129,6 +134,62 @@ class Order(db.Model):
     def is_tip(self) -> bool:
         return self.kind is OrderKind.TIP
 
+    @property
+    def holds_money(self) -> bool:
+        return self.status in HOLDS_MONEY
+
+
+class PaymentEventKind(enum.StrEnum):
+    """What a payment event records. The rollups read created, paid and refund_success."""
+
+    CREATED = "created"
+    PREPAY = "prepay"
+    PREPAY_FAILED = "prepay_failed"
+    PAID = "paid"
+    PAYMENT_DUPLICATE = "payment_duplicate"
+    PAYMENT_REJECTED = "payment_rejected"
+    PAYMENT_FOR_UNKNOWN_ORDER = "payment_for_unknown_order"
+    NOTIFICATION_REFUSED = "notification_refused"
+    QUERIED = "queried"
+    CLOSED = "closed"
+    REFUND_CONFIRMED = "refund_confirmed"  # the studio's confirm page claimed its token
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_ACCEPTED = "refund_accepted"
+    REFUND_OUTCOME_UNKNOWN = "refund_outcome_unknown"
+    REFUND_FAILED = "refund_failed"
+    REFUND_OUTSIDE = "refund_outside"  # made in 商户平台, recorded when WeChat told of it
+    REFUND_FOR_UNKNOWN_REFUND = "refund_for_unknown_refund"
+    REFUND_SUCCESS = "refund_success"
+    REFUND_CLOSED = "refund_closed"
+    REFUND_CHANGE = "refund_change"
+    ACCESS_REVOKED = "access_revoked"
+
+    @property
+    def label(self) -> str:
+        return {
+            "created": "下单",
+            "prepay": "获取预支付",
+            "prepay_failed": "预支付失败",
+            "paid": "支付成功",
+            "payment_duplicate": "重复的支付结果",
+            "payment_rejected": "拒绝支付结果",
+            "payment_for_unknown_order": "未知订单的支付结果",
+            "notification_refused": "拒绝支付通知",
+            "queried": "查询订单",
+            "closed": "关闭订单",
+            "refund_confirmed": "后台确认退款",
+            "refund_requested": "记录退款申请",
+            "refund_accepted": "微信受理退款",
+            "refund_outcome_unknown": "退款结果未知，待查询",
+            "refund_failed": "退款失败",
+            "refund_outside": "商户平台退款",
+            "refund_for_unknown_refund": "无法记入的退款",
+            "refund_success": "退款成功",
+            "refund_closed": "退款关闭",
+            "refund_change": "退款异常",
+            "access_revoked": "收回访问权限",
+        }[self.value]
+
 
 class PaymentEvent(db.Model):
     """The audit trail: every step an order's payment took, and every refusal with its reason."""
@@ -137,11 +198,21 @@ class PaymentEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    # A PaymentEventKind's value. The column is plain text, not an enum column, so a new kind
+    # needs no migration; `label` shows a kind it does not know as it was stored.
     kind: Mapped[str] = mapped_column(sa.String(40))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[Order | None] = relationship(back_populates="events")
+
+    @property
+    def label(self) -> str:
+        """The step in words, for the audit trail."""
+        try:
+            return PaymentEventKind(self.kind).label
+        except ValueError:
+            return self.kind
 
 
 class Tip(db.Model):

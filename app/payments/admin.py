@@ -20,12 +20,14 @@ from sqlalchemy.orm import joinedload
 from app.analytics.stats import EARLIEST_DAY, LATEST_DAY
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     WAS_PAID,
     Order,
     OrderKind,
     OrderStatus,
     PayChannel,
     PaymentEvent,
+    PaymentEventKind,
     Product,
     Reader,
     Refund,
@@ -39,37 +41,12 @@ from app.spreadsheet import inert
 from app.transactions import begin_write
 
 PAGE_SIZE = 50
-# Every order that took money, whatever became of it since: its amount counts as paid.
-REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 REFUND_REASON_MAX = 80  # Refund.reason's column, and WeChat's limit on refund_desc
 
 # out_trade_no and transaction_id are both letters and digits, at most 32 of them.
 _SEARCH_TERM = re.compile(r"[0-9A-Za-z]{1,32}")
 _PRODUCT_ID = re.compile(r"[0-9]{1,10}")
 _PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
-
-EVENT_LABELS = {
-    "created": "下单",
-    "prepay": "获取预支付",
-    "prepay_failed": "预支付失败",
-    "paid": "支付成功",
-    "payment_duplicate": "重复的支付结果",
-    "payment_rejected": "拒绝支付结果",
-    "queried": "查询订单",
-    "closed": "关闭订单",
-    "refund_confirmed": "后台确认退款",
-    "refund_requested": "记录退款申请",
-    "refund_accepted": "微信受理退款",
-    "refund_outcome_unknown": "退款结果未知，待查询",
-    "refund_failed": "退款失败",
-    "refund_outside": "商户平台退款",
-    "refund_for_unknown_refund": "无法记入的退款",
-    "notification_refused": "拒绝支付通知",
-    "refund_success": "退款成功",
-    "refund_closed": "退款关闭",
-    "refund_change": "退款异常",
-    "access_revoked": "收回访问权限",
-}
 
 
 # --- filters --------------------------------------------------------------------------------------
@@ -398,7 +375,7 @@ class RefundPlan:
 
 def plan_refund(order: Order, amount_text: str, reason: str, revoke_access: bool) -> RefundPlan:
     """Check a refund the creator typed (amount in yuan, a reason); RefundError says why not."""
-    if order.status not in REFUNDABLE:
+    if order.status not in HOLDS_MONEY:
         raise RefundError("只有已支付的订单可以退款")
     available = orders.refundable_fen(order)
     if available == 0:
@@ -460,12 +437,13 @@ def _claim_token(order: Order, token: str) -> bool:
     locked = orders.find(order.out_trade_no, for_update=True)
     used = db.session.scalars(
         sa.select(PaymentEvent.detail).where(
-            PaymentEvent.order_id == locked.id, PaymentEvent.kind == "refund_confirmed"
+            PaymentEvent.order_id == locked.id,
+            PaymentEvent.kind == PaymentEventKind.REFUND_CONFIRMED,
         )
     )
     if any(detail.get("token") == token for detail in used):
         db.session.rollback()
         return False
-    orders.record_event(locked, "refund_confirmed", token=token, source="studio")
+    orders.record_event(locked, PaymentEventKind.REFUND_CONFIRMED, token=token, source="studio")
     db.session.commit()
     return True

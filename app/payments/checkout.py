@@ -1,4 +1,5 @@
-"""Starting a payment: the order, WeChat's prepay, and what the pay page needs.
+"""Checkout: starting a payment (the order, WeChat's prepay, what the pay page needs),
+cancelling one the reader gave up, and claiming a free item, which needs no order.
 
 Never holds a write transaction while talking to WeChat: the order is committed first,
 WeChat is called, then the prepay is recorded in a second short transaction.
@@ -11,12 +12,22 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.catalog import entitlements
 from app.extensions import db
-from app.models import Order, OrderKind, OrderStatus, PayChannel, Product, Reader
+from app.models import (
+    EntitlementSource,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PayChannel,
+    PaymentEventKind,
+    Product,
+    Reader,
+)
 from app.models.base import utcnow
 from app.payments import orders, tips
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
-from app.transactions import begin_write
+from app.transactions import begin_write, writing
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +97,8 @@ def start_tip(
 
 def _committed(place: Callable[[], Order]) -> Order:
     """Place an order in its own short write transaction, before WeChat is called."""
-    begin_write()
-    try:
-        order = place()
-    except orders.OrderError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return order
+    with writing():
+        return place()
 
 
 def _require_openid_for_jsapi(reader: Reader, channel: PayChannel) -> None:
@@ -136,7 +141,10 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
     except GatewayError as error:
         begin_write()
         orders.record_event(
-            orders.find(order.out_trade_no), "prepay_failed", code=error.code, message=error.message
+            orders.find(order.out_trade_no),
+            PaymentEventKind.PREPAY_FAILED,
+            code=error.code,
+            message=error.message,
         )
         db.session.commit()
         if error.code == "ORDERPAID":
@@ -148,6 +156,34 @@ def request_prepay(gateway: PaymentGateway, order: Order, address: ShopAddress) 
     orders.attach_prepay(order, prepay.prepay_id, prepay.code_url, prepay.mweb_url)
     db.session.commit()
     return order
+
+
+def claim_free(reader: Reader, product: Product) -> None:
+    """A free item needs no order: the reader has it at once, in 已购 like a purchase."""
+    with writing():
+        entitlements.grant(reader, product, EntitlementSource.FREE)
+
+
+def cancel_order(gateway: PaymentGateway, order: Order) -> None:
+    """The reader gives up an unpaid order: closed at WeChat first, then here. An order
+    that is no longer pending is left as it is.
+
+    Closing here alone would leave the QR payable at WeChat, and a second order could then
+    be paid too; so when WeChat refuses (it does in an order's first five minutes) nothing
+    is closed and CheckoutError says to let the order expire instead.
+    """
+    if order.status is not OrderStatus.PENDING:
+        return
+    try:
+        gateway.close(order.out_trade_no)
+    except GatewayError as error:
+        log.info("close at WeChat failed for %s: %s", order.out_trade_no, error)
+        raise CheckoutError(
+            "订单刚刚创建，微信要求 5 分钟后才能取消。不支付即可，它会到期自动关闭。",
+            code="close_refused",
+        ) from error
+    with writing():
+        orders.close(orders.find(order.out_trade_no), "cancelled")
 
 
 _STILL_OPEN = {

@@ -6,6 +6,7 @@ SUCCESS is answered only after the result is committed; anything else makes WeCh
 import logging
 
 from app.extensions import db
+from app.models import PaymentEventKind
 from app.payments import orders
 from app.payments.gateway import InvalidNotification, PaymentGateway
 from app.transactions import begin_write
@@ -79,5 +80,5 @@ def _note_refusal(error: InvalidNotification) -> None:
     begin_write()
     order = orders.find(error.out_trade_no)
     if order is not None:
-        orders.record_event(order, "notification_refused", why=str(error))
+        orders.record_event(order, PaymentEventKind.NOTIFICATION_REFUSED, why=str(error))
     db.session.commit()

@@ -32,12 +32,14 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     Entitlement,
     Order,
     OrderKind,
     OrderStatus,
     PayChannel,
     PaymentEvent,
+    PaymentEventKind,
     Product,
     Reader,
     Refund,
@@ -50,7 +52,6 @@ log = logging.getLogger(__name__)
 
 _ALPHABET = string.ascii_letters + string.digits
 _PAYABLE = (OrderStatus.PENDING, OrderStatus.CLOSED)
-_REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 # WeChat's word that money went back outweighs what the shop last believed: a refund marked
 # failed (or in 退款异常) that WeChat later reports refunded is applied, once.
 _REFUND_SUCCEEDS_FROM = (RefundStatus.PROCESSING, RefundStatus.FAILED, RefundStatus.CHANGE)
@@ -110,7 +111,7 @@ def new_out_refund_no(now: datetime) -> str:
     return "R" + new_out_trade_no(now)[:31]
 
 
-def record_event(order: Order | None, kind: str, **detail) -> None:
+def record_event(order: Order | None, kind: PaymentEventKind, **detail) -> None:
     _insert_event(order.id if order is not None else None, kind, **detail)
 
 
@@ -200,7 +201,9 @@ def place_order(
         # A concurrent click made the open order first (PostgreSQL; on SQLite begin_write
         # already serialised the two): the database's one-open-order index decided.
         return open_order(reader, product)
-    record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen)
+    record_event(
+        order, PaymentEventKind.CREATED, channel=channel.value, amount_fen=order.amount_fen
+    )
     return order
 
 
@@ -245,7 +248,7 @@ def attach_prepay(order: Order, prepay_id: str, code_url: str | None, mweb_url: 
     order.prepay_id = prepay_id
     order.code_url = code_url
     order.mweb_url = mweb_url
-    record_event(order, "prepay", prepay_id=prepay_id)
+    record_event(order, PaymentEventKind.PREPAY, prepay_id=prepay_id)
 
 
 # --- payment --------------------------------------------------------------------------------------
@@ -333,7 +336,7 @@ def confirm_payment(
         log.warning("order %s was paid after it was closed; honouring it", out_trade_no)
     _insert_event(
         won.id,
-        "paid",
+        PaymentEventKind.PAID,
         connection=connection,
         transaction_id=transaction_id,
         source=source,
@@ -374,7 +377,12 @@ def _explain_refusal(out_trade_no: str, amount_fen: int, transaction_id: str, so
     """Why the compare-and-set matched nothing: unknown order, wrong amount, or a repeat."""
     order = find(out_trade_no)
     if order is None:
-        record_event(None, "payment_for_unknown_order", out_trade_no=out_trade_no, source=source)
+        record_event(
+            None,
+            PaymentEventKind.PAYMENT_FOR_UNKNOWN_ORDER,
+            out_trade_no=out_trade_no,
+            source=source,
+        )
         raise UnknownOrder()
     if amount_fen != order.amount_fen:
         log.error(
@@ -385,13 +393,19 @@ def _explain_refusal(out_trade_no: str, amount_fen: int, transaction_id: str, so
             source,
         )
         record_event(
-            order, "payment_rejected", reason="amount_mismatch", paid_fen=amount_fen, source=source
+            order,
+            PaymentEventKind.PAYMENT_REJECTED,
+            reason="amount_mismatch",
+            paid_fen=amount_fen,
+            source=source,
         )
         raise AmountMismatch()
-    _insert_event(order.id, "payment_duplicate", transaction_id=transaction_id, source=source)
+    _insert_event(
+        order.id, PaymentEventKind.PAYMENT_DUPLICATE, transaction_id=transaction_id, source=source
+    )
 
 
-def _insert_event(order_id: int | None, kind: str, connection=None, **detail) -> None:
+def _insert_event(order_id: int | None, kind: PaymentEventKind, connection=None, **detail) -> None:
     (connection or db.session.connection()).execute(
         _EVENT,
         {"order_id": order_id, "kind": kind, "detail": _jsonable(detail), "created_at": utcnow()},
@@ -408,7 +422,7 @@ def close(order: Order, reason: str) -> bool:
         close_reason=reason,
     )
     if won:
-        record_event(order, "closed", reason=reason)
+        record_event(order, PaymentEventKind.CLOSED, reason=reason)
     return won
 
 
@@ -423,7 +437,7 @@ def note_query(order: Order, state: str) -> None:
     first = order.last_queried_at is None
     order.last_queried_at = utcnow()
     if first or state not in _WAITING_STATES:
-        record_event(order, "queried", trade_state=state)
+        record_event(order, PaymentEventKind.QUERIED, trade_state=state)
 
 
 # --- refunds --------------------------------------------------------------------------------------
@@ -432,7 +446,7 @@ def note_query(order: Order, state: str) -> None:
 def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None = None) -> Refund:
     """Record a refund request before asking WeChat, so nothing is asked twice unrecorded."""
     order = find(order.out_trade_no, for_update=True)
-    if order.status not in _REFUNDABLE:
+    if order.status not in HOLDS_MONEY:
         raise RefundNotAllowed("只有已支付的订单可以退款")
     available = refundable_fen(order)
     if amount_fen <= 0 or amount_fen > available:
@@ -445,14 +459,18 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
     )
     db.session.add(refund)
     db.session.flush()
-    record_event(order, "refund_requested", out_refund_no=refund.out_refund_no, fen=amount_fen)
+    record_event(
+        order, PaymentEventKind.REFUND_REQUESTED, out_refund_no=refund.out_refund_no, fen=amount_fen
+    )
     return refund
 
 
 def refundable_fen(order: Order) -> int:
-    """What may still be refunded: the amount, less what was refunded and what is on its
-    way. open_refund checks it under the write lock; forms ask it first to refuse early."""
-    if order.status not in _REFUNDABLE:
+    """How much of the order may still be refunded: the amount, less what was refunded and
+    what is on its way; nothing for an order that holds no money. The one answer to it:
+    open_refund checks it under the write lock, the studio's refund form and `flask orders
+    refund` ask it first (to refuse early, to offer or default to the rest)."""
+    if order.status not in HOLDS_MONEY:
         return 0
     in_flight = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
@@ -469,20 +487,36 @@ def refund_refused(refund: Refund, message: str) -> None:
         refund, RefundStatus.FAILED, (RefundStatus.PROCESSING,), finished_at=utcnow()
     )
     if won:
-        record_event(refund.order, "refund_failed", out_refund_no=refund.out_refund_no, why=message)
+        record_event(
+            refund.order,
+            PaymentEventKind.REFUND_FAILED,
+            out_refund_no=refund.out_refund_no,
+            why=message,
+        )
 
 
 def refund_outcome_unknown(refund: Refund, message: str) -> None:
     """WeChat may or may not have made the refund: it stays processing (still counted by
     refundable_fen) until a notification or reconcile's query says what happened."""
     record_event(
-        refund.order, "refund_outcome_unknown", out_refund_no=refund.out_refund_no, why=message
+        refund.order,
+        PaymentEventKind.REFUND_OUTCOME_UNKNOWN,
+        out_refund_no=refund.out_refund_no,
+        why=message,
     )
 
 
 def refund_accepted(refund: Refund, refund_id: str | None) -> None:
     refund.refund_id = refund_id
-    record_event(refund.order, "refund_accepted", out_refund_no=refund.out_refund_no)
+    record_event(refund.order, PaymentEventKind.REFUND_ACCEPTED, out_refund_no=refund.out_refund_no)
+
+
+# WeChat's refund_status: what the refund becomes, and the event that records it.
+_REFUND_VERDICTS = {
+    "SUCCESS": (RefundStatus.SUCCESS, PaymentEventKind.REFUND_SUCCESS),
+    "REFUNDCLOSE": (RefundStatus.CLOSED, PaymentEventKind.REFUND_CLOSED),
+    "CHANGE": (RefundStatus.CHANGE, PaymentEventKind.REFUND_CHANGE),
+}
 
 
 def settle_refund(
@@ -504,13 +538,10 @@ def settle_refund(
     refund = find_refund(out_refund_no)
     if refund is None:
         refund = _record_outside_refund(out_refund_no, out_trade_no, amount_fen, refund_id)
-    target = {
-        "SUCCESS": RefundStatus.SUCCESS,
-        "REFUNDCLOSE": RefundStatus.CLOSED,
-        "CHANGE": RefundStatus.CHANGE,
-    }.get(status)
-    if target is None:  # PROCESSING: nothing to settle yet
+    verdict = _REFUND_VERDICTS.get(status)
+    if verdict is None:  # PROCESSING: nothing to settle yet
         return False
+    target, event = verdict
     allowed_from = (
         _REFUND_SUCCEEDS_FROM if target is RefundStatus.SUCCESS else (RefundStatus.PROCESSING,)
     )
@@ -524,7 +555,7 @@ def settle_refund(
     if not won:
         return False
     order = refund.order
-    record_event(order, f"refund_{target.value}", out_refund_no=out_refund_no)
+    record_event(order, event, out_refund_no=out_refund_no)
     if target is RefundStatus.SUCCESS:
         _apply_refunded_amount(order, refund.amount_fen, revoke_access)
     return True
@@ -542,16 +573,19 @@ def _record_outside_refund(
     if order is None:
         record_event(
             None,
-            "refund_for_unknown_refund",
+            PaymentEventKind.REFUND_FOR_UNKNOWN_REFUND,
             out_refund_no=out_refund_no,
             out_trade_no=out_trade_no,
         )
         raise UnknownOrder("退款单不存在")
-    if order.status not in _REFUNDABLE or not amount_fen or amount_fen <= 0:
+    if order.status not in HOLDS_MONEY or not amount_fen or amount_fen <= 0:
         # Paid at WeChat but not (yet) here: reconcile honours the payment first, and WeChat
         # keeps sending the notification meanwhile; the bill reports it if that never happens.
         record_event(
-            order, "refund_for_unknown_refund", out_refund_no=out_refund_no, fen=amount_fen
+            order,
+            PaymentEventKind.REFUND_FOR_UNKNOWN_REFUND,
+            out_refund_no=out_refund_no,
+            fen=amount_fen,
         )
         raise RefundNotAllowed("本店订单未支付，无法记入这笔退款")
     refund = Refund(
@@ -568,7 +602,9 @@ def _record_outside_refund(
         # The same refund's notification and a query raced (PostgreSQL; SQLite's
         # begin_write serialised them): the unique out_refund_no decided.
         return find_refund(out_refund_no)
-    record_event(order, "refund_outside", out_refund_no=out_refund_no, fen=amount_fen)
+    record_event(
+        order, PaymentEventKind.REFUND_OUTSIDE, out_refund_no=out_refund_no, fen=amount_fen
+    )
     return refund
 
 
@@ -612,7 +648,7 @@ def _revoke_access(order: Order) -> None:
         sa.select(Entitlement.reader_id).where(Entitlement.order_id == order.id)
     ).all()
     db.session.execute(sa.delete(Entitlement).where(Entitlement.order_id == order.id))
-    record_event(order, "access_revoked")
+    record_event(order, PaymentEventKind.ACCESS_REVOKED)
     for reader_id in holders:
         reader = db.session.get(Reader, reader_id)
         still_paid = sa.or_(
@@ -624,7 +660,7 @@ def _revoke_access(order: Order) -> None:
                 still_paid,
                 Order.kind == OrderKind.PURCHASE,
                 Order.product_id == order.product_id,
-                Order.status.in_(_REFUNDABLE),
+                Order.status.in_(HOLDS_MONEY),
             )
         )
         if other is not None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Order, OrderStatus, Refund, RefundStatus
+from app.models import WAS_PAID, Order, OrderStatus, Refund, RefundStatus
 from app.models.base import utcnow
 from app.payments import orders, refunds
 from app.payments.gateway import GatewayError, PaymentGateway, RefundResult
@@ -255,7 +255,6 @@ class BillMismatch:
     demo: bool = False
 
 
-_PAID_HERE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
 DEMO_TRANSACTION_PREFIX = "DEMO"
 
 
@@ -329,7 +328,7 @@ def _compare_refunds(gateway: PaymentGateway, rows, revoke_access: bool) -> list
 def _paid_here_only(start: datetime, end: datetime, payments: dict) -> list[BillMismatch]:
     paid_here = db.session.execute(
         sa.select(Order.out_trade_no, Order.transaction_id).where(
-            Order.status.in_(_PAID_HERE),
+            Order.status.in_(WAS_PAID),
             Order.transaction_id.is_not(None),
             Order.paid_at >= start,
             Order.paid_at < end,

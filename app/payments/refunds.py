@@ -4,7 +4,7 @@ from app.extensions import db
 from app.models import Order, Refund
 from app.payments import orders
 from app.payments.gateway import GatewayError, PaymentGateway
-from app.transactions import begin_write
+from app.transactions import begin_write, writing
 
 
 class RefundError(Exception):
@@ -27,13 +27,11 @@ def refund_order(
     between leaves a processing refund that `flask orders reconcile` settles. WeChat's
     acceptance is not the refund: the refund notification (or a query) settles it.
     """
-    begin_write()
     try:
-        refund = orders.open_refund(order, amount_fen, reason)
+        with writing():
+            refund = orders.open_refund(order, amount_fen, reason)
     except orders.OrderError as error:
-        db.session.rollback()
         raise RefundError(error.message) from error
-    db.session.commit()
     return send_refund(gateway, refund.out_refund_no, notify_url)
 
 

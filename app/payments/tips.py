@@ -18,10 +18,11 @@ from sqlalchemy.orm import aliased
 from app.catalog import queries
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     Order,
     OrderKind,
-    OrderStatus,
     PayChannel,
+    PaymentEventKind,
     Product,
     Reader,
     ShopProfile,
@@ -38,9 +39,6 @@ MIN_TIP_FEN = 1
 PRESET_COUNT_MAX = 8
 ANONYMOUS_NAME = "匿名读者"
 UNNAMED_NAME = "一位读者"
-# Tips that count: paid, possibly partly refunded (what is left counts). Fully refunded tips
-# leave the wall and the totals.
-COUNTED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 
 
 class TipRefused(OrderError):
@@ -215,7 +213,13 @@ def place_tip(
     except IntegrityError:
         # The same form, submitted twice at once (PostgreSQL; SQLite serialised them).
         return _order_for_token(request.request_token)
-    record_event(order, "created", channel=channel.value, amount_fen=order.amount_fen, tip=True)
+    record_event(
+        order,
+        PaymentEventKind.CREATED,
+        channel=channel.value,
+        amount_fen=order.amount_fen,
+        tip=True,
+    )
     return order
 
 
@@ -257,7 +261,8 @@ def wall(product: Product | None, limit: int = 30) -> Wall:
     """
     show_amounts = settings().show_amounts
     payer = aliased(Reader)
-    counted = [Order.kind == OrderKind.TIP, Order.status.in_(COUNTED)]
+    # What is left of a partly refunded tip counts; a fully refunded one leaves the wall.
+    counted = [Order.kind == OrderKind.TIP, Order.status.in_(HOLDS_MONEY)]
     if product is not None:
         counted.append(Order.product_id == product.id)
     rows = db.session.execute(

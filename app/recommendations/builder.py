@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import (
+    HOLDS_MONEY,
     ItemRecs,
     Order,
     OrderKind,
-    OrderStatus,
     Product,
     ProductStatus,
     ReaderRecs,
@@ -44,7 +44,6 @@ from app.transactions import begin_write
 
 STORED = 12  # per list: more than any slot shows, so owned items can be dropped
 REBUILD_AFTER_PURCHASES = 20
-_COUNTED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def _purchases():
         .join(Product, Product.id == Order.product_id)
         .where(
             Order.kind == OrderKind.PURCHASE,
-            Order.status.in_(_COUNTED),
+            Order.status.in_(HOLDS_MONEY),
             Product.status == ProductStatus.PUBLISHED,
         )
         .order_by(Order.paid_at, Order.id)
@@ -73,7 +72,7 @@ def purchase_count() -> int:
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Order)
-        .where(Order.kind == OrderKind.PURCHASE, Order.status.in_(_COUNTED))
+        .where(Order.kind == OrderKind.PURCHASE, Order.status.in_(HOLDS_MONEY))
     )
 
 

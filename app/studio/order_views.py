@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 
-from app.checkout.common import public_url
 from app.models import OrderKind, OrderStatus, PayChannel
 from app.models.base import utcnow
 from app.money import format_fen
@@ -25,6 +24,7 @@ from app.payments.refunds import RefundError
 from app.spreadsheet import csv_chunks, csv_download
 from app.studio import bp
 from app.templating import local_time
+from app.web.public_address import public_url
 
 
 def _timezone() -> str:
@@ -80,7 +80,6 @@ def _detail_page(order, *, error=None, amount=None, reason="", token=None, statu
             # back and sending the confirm step again (or reloading it) keeps the same token,
             # so the second send is refused instead of refunding twice.
             refund_token=token or admin.new_confirmation_token(),
-            event_labels=admin.EVENT_LABELS,
         ),
         status,
     )

@@ -4,11 +4,11 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_user
 
 from app.catalog import queries, shop_settings
-from app.checkout.common import public_url
 from app.payments import tips
 from app.readers import creators
 from app.studio import bp
 from app.transactions import writing
+from app.web.public_address import public_url
 
 
 def _render(profile=None, profile_errors=None, password_errors=None, status=200):

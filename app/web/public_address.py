@@ -6,9 +6,22 @@ A forged one would end up in pages, and in pages cached for every other visitor.
 PUBLIC_BASE_URL set, every request is taken as addressed to it, whatever it names. Without
 it, TRUSTED_HOSTS (Flask's own setting) refuses unknown hosts with a 400, and the page cache
 keeps pages per host.
+
+`public_url` builds the addresses WeChat calls back (payment and refund notifications, the
+OAuth callback) the same way, from a request or, in the CLI, from PUBLIC_BASE_URL.
 """
 
 from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 class PublicAddress:

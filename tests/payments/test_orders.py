@@ -186,6 +186,24 @@ def test_refunds_cannot_exceed_what_was_paid(shop):
         orders.open_refund(order, 0, "")
 
 
+def test_refundable_is_what_is_neither_refunded_nor_on_its_way(shop):
+    product, reader = shop
+    unpaid = orders.place_order(reader, product, PayChannel.NATIVE, "1.2.3.4", TTL)
+    assert orders.refundable_fen(unpaid) == 0
+    order = _paid_order(shop)
+    assert orders.refundable_fen(order) == 4900
+    settled = orders.open_refund(order, 900, "")
+    orders.settle_refund(settled.out_refund_no, "SUCCESS", "r1", None, True)
+    assert orders.refundable_fen(order) == 4000  # partly refunded
+    failed = orders.open_refund(order, 1000, "")
+    assert orders.refundable_fen(order) == 3000  # 1000 on its way
+    orders.refund_refused(failed, "ERROR")
+    assert orders.refundable_fen(order) == 4000  # refused: it may be asked for again
+    rest = orders.open_refund(order, 4000, "")
+    orders.settle_refund(rest.out_refund_no, "SUCCESS", "r2", None, True)
+    assert orders.refundable_fen(order) == 0
+
+
 def test_refund_settlement_is_idempotent(shop):
     order = _paid_order(shop)
     refund = orders.open_refund(order, 4900, "")

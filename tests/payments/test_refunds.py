@@ -89,6 +89,20 @@ def test_reconcile_settles_a_refund_whose_answer_was_a_5xx(app, runner):
         assert orders.refundable_fen(orders.find(out_trade_no)) == 1000
 
 
+def test_the_cli_refunds_by_default_what_a_refund_in_flight_leaves(app, runner):
+    out_trade_no, _, _ = bought_and_paid(app)
+    with wechat_answers(app, REFUND, status=503, body=b"Service Unavailable"):
+        runner.invoke(args=["orders", "refund", out_trade_no, "--amount", "9.90"])
+    # ¥9.90 may be on its way already: the rest is ¥10.00, not the ¥19.90 not yet refunded.
+    rest = runner.invoke(args=["orders", "refund", out_trade_no])
+    assert rest.exit_code == 0, rest.output
+    assert sorted(refund.amount_fen for refund in _refunds(app, out_trade_no)) == [990, 1000]
+    assert runner.invoke(args=["orders", "reconcile"]).exit_code == 0
+    deliver_due_notifications(app)
+    order = latest_order(app, out_trade_no)
+    assert order.status is OrderStatus.REFUNDED and order.refunded_fen == 1990
+
+
 def test_a_definite_refusal_marks_the_refund_failed(app, runner):
     out_trade_no, desktop, slug = bought_and_paid(app)
     with app.app_context():  # WeChat's refund window has passed for this order
