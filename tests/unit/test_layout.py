@@ -3,7 +3,8 @@
 Each package under app/ is one concern. Views (the blueprints) call services, services use
 models, and no two packages import each other, directly or around a longer circle: a cycle
 is where one concern starts to leak into another. The sandbox stands in for WeChat, so it
-reaches the shop only over the protocols, never through the shop's services.
+reaches the shop only over the protocols, never through the shop's services; and wechatpy
+stays behind the interfaces of app/wechat and app/payments.
 """
 
 import ast
@@ -30,6 +31,17 @@ SANDBOX_MAY_IMPORT = {
     "app.web.redirects",
     "app.web.request_limits",
 }
+
+
+def _imported_names(path: Path) -> set[str]:
+    """The absolute module names a file imports, at any depth of its code."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
 
 
 def _module_name(path: Path) -> str:
@@ -149,14 +161,24 @@ def test_the_sandbox_reaches_the_shop_only_over_the_protocols():
 
 
 def test_the_recommendation_engine_knows_nothing_of_flask_or_the_database():
-    engine = APP / "recommendations" / "engine"
-    for path in engine.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom | ast.Import):
-                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-                names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
-                for name in names:
-                    root = name.split(".")[0]
-                    assert root not in {"flask", "sqlalchemy", "flask_sqlalchemy"}, path
-                    if root == "app":
-                        assert name.startswith("app.recommendations.engine"), (path, name)
+    for path in (APP / "recommendations" / "engine").rglob("*.py"):
+        for name in _imported_names(path):
+            root = name.split(".")[0]
+            assert root not in {"flask", "sqlalchemy", "flask_sqlalchemy"}, (path, name)
+            if root == "app":
+                assert name.startswith("app.recommendations.engine"), (path, name)
+
+
+def test_views_never_import_wechatpy():
+    offenders = [
+        f"{path.relative_to(APP.parent)}: {name}"
+        for blueprint in BLUEPRINTS - {"app.sandbox"}
+        for path in sorted((APP / blueprint.removeprefix("app.")).rglob("*.py"))
+        for name in _imported_names(path)
+        if name.split(".")[0] == "wechatpy"
+    ]
+    assert offenders == []
+
+
+def test_the_wechatpy_scan_sees_an_import_of_wechatpy():
+    assert "wechatpy.oauth" in _imported_names(APP / "wechat" / "wechatpy_oauth.py")
