@@ -13,6 +13,10 @@ from app.readers.identity import create_guest
 SESSION_TOKEN_KEY = "sid"
 # Cookies signed before sessions lived on the server named their reader directly.
 LEGACY_READER_KEY = "reader_id"
+# Set once the shop has asked WeChat who this browser is (silently, inside WeChat): it asks
+# once per session, so a reader who refuses is not sent round in circles, and a signed-in
+# reader's pages need not look at their reader row to know they are signed in.
+OAUTH_TRIED_KEY = "wechat_oauth_tried"
 
 
 def current_session() -> web_sessions.LiveSession | None:

@@ -16,6 +16,7 @@ from flask_login import login_required, login_user, logout_user
 from app.accounts import bp
 from app.accounts.forms import CreatorLoginForm
 from app.accounts.session import (
+    OAUTH_TRIED_KEY,
     begin_session,
     current_reader,
     end_session,
@@ -74,6 +75,7 @@ def wechat_callback():
     with writing():  # the merge reads, then moves rows: SQLite's write lock first
         reader = identity.sign_in_with_wechat(current_reader(), profile)
         begin_session(reader)  # a new session: the cookie this browser came with stays a guest's
+    session[OAUTH_TRIED_KEY] = True
     return redirect(pending["next"])
 
 
@@ -85,7 +87,7 @@ def reader_logout():
     if reader is not None and not reader.is_guest:
         end_session()
         db.session.commit()
-        session["wechat_oauth_tried"] = True  # do not sign straight back in inside WeChat
+        session[OAUTH_TRIED_KEY] = True  # do not sign straight back in inside WeChat
         flash("已退出", "info")
     return redirect(url_for("storefront.home"))
 

@@ -108,9 +108,14 @@ def library(reader: Reader) -> Sequence[Entitlement]:
 def owned_product_ids(viewer: Viewer) -> set[int]:
     if viewer.reader is None:
         return set()
-    return set(
+    return set(owned_by(viewer.reader.id))
+
+
+def owned_by(reader_id: int) -> frozenset[int]:
+    """The ids of the products a reader owns: one query, no reader row loaded."""
+    return frozenset(
         db.session.scalars(
-            sa.select(Entitlement.product_id).where(Entitlement.reader_id == viewer.reader.id)
+            sa.select(Entitlement.product_id).where(Entitlement.reader_id == reader_id)
         )
     )
 

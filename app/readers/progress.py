@@ -47,3 +47,13 @@ def last_read_by_product(reader: Reader) -> dict[int, Section]:
         .where(ReadingProgress.reader_id == reader.id)
     )
     return {product_id: section for product_id, section in rows}
+
+
+def last_read_section_id(reader_id: int, product_slug: str) -> int | None:
+    """The section the reader last opened in this item, by its slug: one small query, for
+    the page cache's key (the page itself loads the section)."""
+    return db.session.scalar(
+        sa.select(ReadingProgress.section_id)
+        .join(Product, Product.id == ReadingProgress.product_id)
+        .where(ReadingProgress.reader_id == reader_id, Product.slug == product_slug)
+    )

@@ -64,6 +64,12 @@ def for_reader(reader: Reader | None, owned: set[int], n: int = 4) -> tuple[str,
     return "popular", _pick(popular_ids(), owned, n)
 
 
+def stored_for_reader(reader_id: int) -> tuple[int, ...]:
+    """The reader's stored list as it is: what `for_reader` picks from (the page cache's key)."""
+    row = db.session.get(ReaderRecs, reader_id)
+    return tuple(row.items) if row is not None else ()
+
+
 def popular_ids() -> list[int]:
     model = db.session.get(RecsModel, 1)
     return model.popular if model else []

@@ -13,7 +13,13 @@ from flask import (
     url_for,
 )
 
-from app.accounts.session import current_reader, current_viewer, is_wechat_browser
+from app.accounts.session import (
+    OAUTH_TRIED_KEY,
+    current_reader,
+    current_session,
+    current_viewer,
+    is_wechat_browser,
+)
 from app.analytics import counters
 from app.catalog import entitlements, queries
 from app.extensions import db
@@ -22,9 +28,7 @@ from app.payments import tips
 from app.readers import progress
 from app.recommendations import lookups
 from app.storefront import bp
-from app.web.page_cache import cached_for_anonymous
-
-OAUTH_TRIED_KEY = "wechat_oauth_tried"
+from app.web.page_cache import cached_page, reader_facts_of
 
 
 @bp.before_request
@@ -43,12 +47,42 @@ def sign_in_inside_wechat():
     return redirect(url_for("accounts.wechat_login", next=request.full_path.rstrip("?")))
 
 
+def _reader_id() -> int | None:
+    """The signed-in reader's id from the session alone, without loading the reader."""
+    live = current_session()
+    return live.reader_id if live is not None else None
+
+
+def _owned() -> frozenset[int]:
+    reader_id = _reader_id()
+    return entitlements.owned_by(reader_id) if reader_id is not None else frozenset()
+
+
+# What of the reader each cached page shows (see app/web/page_cache.py): a page is rendered
+# once per set of these facts and catalog version.
+
+
+def _home_facts() -> tuple:
+    reader_id = _reader_id()
+    stored = lookups.stored_for_reader(reader_id) if reader_id is not None else ()
+    return _owned(), stored
+
+
+def _owned_facts(**_view_args) -> frozenset[int]:
+    return _owned()
+
+
+def _product_facts(slug: str) -> tuple:
+    reader_id = _reader_id()
+    last_read = progress.last_read_section_id(reader_id, slug) if reader_id is not None else None
+    return _owned(), last_read
+
+
 @bp.get("/")
-@cached_for_anonymous
+@cached_page(_home_facts)
 def home():
-    viewer = current_viewer()
-    owned = entitlements.owned_product_ids(viewer)
-    rec_kind, recommended = lookups.for_reader(viewer.reader, owned)
+    owned, _ = reader_facts_of(_home_facts, {})
+    rec_kind, recommended = lookups.for_reader(current_reader(), set(owned))
     counters.record_impressions(rec_kind, [p.slug for p in recommended])
     return render_template(
         "storefront/home.html",
@@ -62,7 +96,7 @@ def home():
 
 
 @bp.get("/about")
-@cached_for_anonymous
+@cached_page(_owned_facts)
 def about():
     return render_template(
         "storefront/about.html", products=queries.latest_products(limit=6), wall=tips.wall(None)
@@ -70,14 +104,14 @@ def about():
 
 
 @bp.get("/tags/<slug>")
-@cached_for_anonymous
+@cached_page(_owned_facts)
 def tag(slug: str):
     found = queries.find_tag(slug) or abort(404)
     return render_template(
         "storefront/tag.html",
         tag=found,
         products=queries.products_tagged(found),
-        owned=entitlements.owned_product_ids(current_viewer()),
+        owned=reader_facts_of(_owned_facts, {"slug": slug}),
     )
 
 
@@ -101,11 +135,12 @@ def _visible_product_or_404(slug: str) -> Product:
 
 
 @bp.get("/p/<slug>")
-@cached_for_anonymous
+@cached_page(_product_facts)
 def product(slug: str):
     item = _visible_product_or_404(slug)
     viewer = current_viewer()
-    also_bought = lookups.also_bought(item, entitlements.owned_product_ids(viewer))
+    owned, _ = reader_facts_of(_product_facts, {"slug": slug})
+    also_bought = lookups.also_bought(item, set(owned))
     counters.record_impressions("also_bought", [p.slug for p in also_bought])
     return render_template(
         "storefront/product.html",

@@ -1,19 +1,30 @@
-"""Rendered catalog pages for anonymous visitors, kept in memory per process.
+"""Rendered catalog pages, kept in memory per process and shared by everyone they fit.
 
-Most traffic is people who have never signed in looking at the home and product pages,
-which are the same for all of them. Those pages are rendered once per catalog change:
-the key carries the shop's content_version, which every catalog change bumps. The version
-is read from the database at most once per PAGE_CACHE_VERSION_TTL seconds per process, so a
-cache hit touches no database at all and a change shows within that many seconds. Anyone
-with a session (a reader, the creator, a pending flash message) gets a fresh page.
+A catalog page is the same for every visitor but for a few facts about the reader: what
+they own, where they are in a course. So a page is rendered once per catalog change and
+per set of those facts: the key carries the shop's content_version, which every catalog
+change bumps (read from the database at most once per PAGE_CACHE_VERSION_TTL seconds per
+process), and the facts a view's `reader_facts` function computes with a query or two.
+
+- Anonymous visitors (no session cookie, not inside WeChat) share one page, served before
+  any other hook: a hit touches no database at all.
+- A signed-in reader (inside WeChat, every reader is) gets the page rendered for their
+  facts: readers who own the same things share it, and a reader coming back gets theirs
+  without a render. The facts must name everything of the reader's that the page shows.
+- The creator, and anyone with a flash message waiting, always gets a fresh page.
+
+What a page records each time it is shown (recommendation impressions) is kept with it and
+replayed on every hit.
 """
 
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import wraps
 
 from flask import current_app, g, make_response, request, session
+from flask_login import current_user
 
 from app.analytics import counters
 from app.catalog import queries
@@ -83,32 +94,73 @@ def _serve_cached_page():
     if cache is None or not _anonymous():
         return None
     entry = cache.get(_key(cache))
-    if entry is None:
-        return None
+    return None if entry is None else _replay(entry)
+
+
+def _key(cache: PageCache, facts: Hashable = None):
+    # Pages hold absolute URLs (og: tags, share links) built from the request's scheme and
+    # host: one visitor's forged Host must not reach another's page (see public_address.py).
+    return (request.host_url, request.path, request.query_string, cache.content_version(), facts)
+
+
+def _signed_in_cacheable() -> bool:
+    return (
+        request.method == "GET"
+        and "_flashes" not in session
+        and not current_user.is_authenticated  # the creator sees drafts and more
+    )
+
+
+def cached_page(reader_facts: Callable[..., Hashable]):
+    """Mark a view whose page depends on the reader only through `reader_facts(**view_args)`.
+
+    The facts function runs once per request (views call it again to render: it is
+    memoised in `g` by `reader_facts_of`). Only a plain 200 that put nothing in the session
+    of an anonymous visitor is stored; hits of anonymous visitors never reach the view.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(**view_args):
+            cache = _cache()
+            if cache is None:
+                return view(**view_args)
+            anonymous = _anonymous()
+            if anonymous:
+                key = _key(cache)
+            elif _signed_in_cacheable():
+                key = _key(cache, ("reader", reader_facts_of(reader_facts, view_args)))
+                entry = cache.get(key)
+                if entry is not None:
+                    return _replay(entry)
+            else:
+                return view(**view_args)
+            response = make_response(view(**view_args))
+            if response.status_code == 200 and not (anonymous and session):
+                entry = (
+                    response.get_data(),
+                    list(response.headers.items()),
+                    g.get("impressions", []),
+                )
+                cache.put(key, entry)
+            return response
+
+        wrapper.page_cached = True
+        return wrapper
+
+    return decorate
+
+
+def reader_facts_of(reader_facts: Callable[..., Hashable], view_args: dict) -> Hashable:
+    """The facts for this request, computed once whether the cache or the view asks first."""
+    memo = g.setdefault("reader_facts", {})
+    if reader_facts not in memo:
+        memo[reader_facts] = reader_facts(**view_args)
+    return memo[reader_facts]
+
+
+def _replay(entry):
     body, headers, impressions = entry
     for slot, slugs in impressions:  # what the page shows counts each time it is shown
         counters.record_impressions(slot, slugs)
     return current_app.response_class(body, 200, headers)
-
-
-def _key(cache: PageCache):
-    # Pages hold absolute URLs (og: tags, share links) built from the request's scheme and
-    # host: one visitor's forged Host must not reach another's page (see public_address.py).
-    return (request.host_url, request.path, request.query_string, cache.content_version())
-
-
-def cached_for_anonymous(view):
-    """Mark a view whose anonymous answer may be cached; hits never reach it."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        response = make_response(view(*args, **kwargs))
-        cache = _cache()
-        # Only a plain 200 that put nothing in the session is the same for every visitor.
-        if cache is not None and _anonymous() and response.status_code == 200 and not session:
-            entry = (response.get_data(), list(response.headers.items()), g.get("impressions", []))
-            cache.put(_key(cache), entry)
-        return response
-
-    wrapper.page_cached = True
-    return wrapper

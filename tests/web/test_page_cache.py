@@ -1,11 +1,17 @@
-"""Anonymous catalog pages come from memory until the catalog changes."""
+"""Catalog pages come from memory until the catalog changes: one page for anonymous
+visitors, one per set of reader facts for signed-in readers."""
+
+import re
 
 import pytest
 
 from app.catalog import queries
 from app.extensions import db
-from app.models import Product
+from app.models import Product, ProductKind, Reader
+from app.readers import progress
+from app.readers.creators import create_creator
 from tests import factories
+from tests.conftest import WECHAT_UA, sign_in_as
 
 
 @pytest.fixture
@@ -71,3 +77,107 @@ def test_the_version_is_read_at_most_once_per_ttl(app_factory):
     assert "原来的标题" in client.get("/").get_data(as_text=True)
     app.extensions["page_cache"].version_ttl = 0
     assert "正式改的标题" in client.get("/").get_data(as_text=True)
+
+
+# --- signed-in readers: pages shared by readers with the same facts ---------------------------
+
+
+@pytest.fixture
+def shop_for_readers(app_factory):
+    """A cached and an uncached app on one database, readers in different states, and the
+    pages to compare."""
+    cached = app_factory(PAGE_CACHE_SIZE=256, PAGE_CACHE_VERSION_TTL=0)
+    fresh = app_factory(PAGE_CACHE_SIZE=0)  # (each app created first: creating one resets)
+    with cached.app_context():
+        queries.shop_profile()
+        topic = factories.tag("writing", "写作")
+        course = factories.product(
+            ProductKind.COURSE,
+            title="写作课",
+            tags=[topic],
+            sections=[("第一课", "免费内容", True), ("第二课", "付费内容", False)],
+        )
+        article = factories.product(title="一篇文章", tags=[topic], featured=True)
+        owner, stranger, reader_of_article = (factories.reader(f"o-{n}") for n in range(3))
+        factories.give(owner, course)
+        factories.give(reader_of_article, article)
+        progress.record_progress(owner, course.sections[1])
+        queries.mark_content_changed()
+        db.session.commit()
+        ids = {"owner": owner.id, "stranger": stranger.id, "article": reader_of_article.id}
+        pages = ["/", "/about", "/tags/writing", f"/p/{course.slug}", f"/p/{article.slug}"]
+    return cached, fresh, ids, pages
+
+
+def _page(app, reader_id, path):
+    client = app.test_client()
+    sign_in_as(app, client, reader_id)
+    response = client.get(path, headers={"User-Agent": WECHAT_UA})
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def test_a_signed_in_reader_gets_what_a_fresh_render_would_show(shop_for_readers):
+    cached, fresh, ids, pages = shop_for_readers
+    for who in ("owner", "stranger", "article", "owner", "stranger"):  # the second round: hits
+        for path in pages:
+            assert _page(cached, ids[who], path) == _page(fresh, ids[who], path), (who, path)
+
+
+def test_readers_with_the_same_facts_share_one_rendered_page(shop_for_readers):
+    cached, _, ids, pages = shop_for_readers
+    _page(cached, ids["stranger"], pages[3])
+    entries = len(cached.extensions["page_cache"]._entries)
+    with cached.app_context():
+        other = factories.reader("o-another-stranger").id
+        db.session.commit()
+    assert "price-owned" not in _page(cached, other, pages[3])
+    assert len(cached.extensions["page_cache"]._entries) == entries  # served, not rendered
+
+
+def test_a_purchase_or_progress_shows_at_once_without_a_catalog_change(shop_for_readers):
+    cached, _, ids, pages = shop_for_readers
+    course_page = pages[3]
+    assert "price-owned" not in _page(cached, ids["stranger"], course_page)
+    with cached.app_context():
+        stranger = db.session.get(Reader, ids["stranger"])
+        course = queries.find_product(course_page.rsplit("/", 1)[1])
+        factories.give(stranger, course)
+        db.session.commit()
+    page = _page(cached, ids["stranger"], course_page)
+    assert "price-owned" in page and "继续学习" not in page
+    with cached.app_context():
+        course = queries.find_product(course_page.rsplit("/", 1)[1])
+        progress.record_progress(db.session.get(Reader, ids["stranger"]), course.sections[1])
+        db.session.commit()
+    assert "继续学习：第二课" in _page(cached, ids["stranger"], course_page)
+
+
+def test_pending_messages_are_never_cached(shop_for_readers):
+    cached, _, ids, _pages = shop_for_readers
+    client = cached.test_client()
+    sign_in_as(cached, client, ids["owner"])
+    client.get("/")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "一条提示")]
+    assert "一条提示" in client.get("/").get_data(as_text=True)
+    assert "一条提示" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_creator_always_gets_a_fresh_page(shop_for_readers):
+    cached, _, _ids, pages = shop_for_readers
+    with cached.app_context():
+        create_creator("creator", "correct horse battery")
+        db.session.commit()
+    client = cached.test_client()
+    form = client.get("/creator/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    client.post(
+        "/creator/login",
+        data={"username": "creator", "password": "correct horse battery", "csrf_token": token},
+    )
+    client.get(pages[4])
+    with cached.app_context():
+        queries.find_product(pages[4].rsplit("/", 1)[1]).title = "悄悄改的标题"
+        db.session.commit()
+    assert "悄悄改的标题" in client.get(pages[4]).get_data(as_text=True)
