@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.models.base import UTCDateTime, db, str_enum, utcnow
 
@@ -105,6 +105,16 @@ class Section(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="sections")
+
+
+# How many sections a product has, for the cards of a list: a subquery in the same SELECT,
+# instead of loading every section (bodies and all) of every card, one query per card.
+Product.section_count = column_property(
+    sa.select(sa.func.count(Section.id))
+    .where(Section.product_id == Product.id)
+    .correlate_except(Section)
+    .scalar_subquery()
+)
 
 
 class ProductFile(db.Model):
