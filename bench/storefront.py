@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gzip
 import http.client
 import json
 import math
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +54,26 @@ USER_AGENT = (
 )
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 ANONYMOUS_HEADERS = (("User-Agent", USER_AGENT), ("Accept", ACCEPT))
+# A phone inside WeChat: WeChat's browser on an iPhone (a 390 px wide, 3x screen).
+WECHAT_USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) NetType/WIFI "
+    "Language/zh_CN"
+)
+PHONE_ACCEPT_ENCODING = "gzip, br"
 PREFERRED_PRODUCT = "first-1000-readers"
+PREFERRED_COURSE = "product-thinking-101"
+READER_NICKNAME = "压测读者"
+PHONE_NICKNAME = "首次访问的手机"
+# What only the signed-in reader's page shows (the templates' markup): checked before loading.
+READER_MARKERS = {
+    "reader_home": ('class="price price-owned"',),  # an owned item's 已购 badge
+    "reader_product": ('class="price price-owned"', "继续学习"),  # 已购, and where they stopped
+    "reader_lesson": ('class="is-open is-current"',),  # the lesson itself, readable
+}
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # 2, as on a small server; 1 shows scaling
-MIN_RATIO = 0.4
+MIN_RATIO = 0.4  # anonymous pages
+MIN_READER_RATIO = 0.5  # the signed-in reader's pages
 MAX_P99_MS = 50.0
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -81,6 +100,34 @@ class Target:
     name: str
     path: str
     headers: tuple[tuple[str, str], ...] = ANONYMOUS_HEADERS
+
+
+@dataclass(frozen=True)
+class SignedInReader:
+    """What the --setup-reader step made in the bench's shop (see setup_reader_main)."""
+
+    cookie_name: str
+    cookie: str  # the session cookie's value, signed by the app's own session interface
+    course: str  # slug of a course the reader owns
+    lesson: int  # position of a paid lesson of it, where the reader's progress is
+    owns: list[str]
+    phone_cookie: tuple[str, str]  # the sandbox's "who holds this phone" cookie (page weight)
+
+    def headers(self, cookie: str | None = None) -> tuple[tuple[str, str], ...]:
+        return (
+            ("User-Agent", WECHAT_USER_AGENT),
+            ("Accept", ACCEPT),
+            ("Accept-Encoding", PHONE_ACCEPT_ENCODING),
+            ("Cookie", f"{self.cookie_name}={cookie or self.cookie}"),
+        )
+
+    def targets(self, cookie: str | None = None) -> list[Target]:
+        headers = self.headers(cookie)
+        return [
+            Target("reader_home", "/", headers),
+            Target("reader_product", f"/p/{self.course}", headers),
+            Target("reader_lesson", f"/p/{self.course}/s/{self.lesson}", headers),
+        ]
 
 
 # --- processes -------------------------------------------------------------------------
@@ -178,6 +225,95 @@ def pick_product_slug(database: Path) -> str:
     return PREFERRED_PRODUCT if PREFERRED_PRODUCT in slugs else slugs[0]
 
 
+def sign_in_reader(env: dict[str, str], procs: Processes) -> SignedInReader:
+    """Run --setup-reader in the bench instance's environment (a process of its own, so this
+    one never imports the app) and read what it made."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--setup-reader"]
+    proc = procs.start(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        output, errors = proc.communicate(timeout=120)
+    finally:
+        procs.stop(proc)
+    if proc.returncode != 0:
+        raise BenchError(f"setting up the signed-in reader failed:\n{errors}{output}")
+    made = json.loads(output.strip().splitlines()[-1])
+    made["phone_cookie"] = tuple(made["phone_cookie"])
+    return SignedInReader(**made)
+
+
+def setup_reader_main() -> int:
+    """Hidden step, run with the bench instance's environment: a signed-in WeChat reader.
+
+    In the sandbox's WeChat, a user; in the shop, the reader bound to its openid (not a
+    guest), given a published paid course and two other paid items (direct grants, as the
+    creator's gifts), with reading progress at the course's first paid lesson. Then a real
+    server-side session for that reader (app.accounts.session.begin_session, which starts a
+    web_sessions row), and the cookie a browser would hold for it, signed by the app's own
+    session interface. Also a second sandbox user, not yet a reader: the phone whose first
+    visit the page-weight figures follow. Prints one JSON line (SignedInReader's fields).
+    """
+    sys.path.insert(0, str(REPO))
+    import sqlalchemy as sa
+    from flask import session
+
+    from app import create_app
+    from app.accounts.session import begin_session
+    from app.catalog import entitlements
+    from app.extensions import db
+    from app.models import EntitlementSource, Product, ProductKind, ProductStatus, Reader
+    from app.readers import progress
+    from app.sandbox import oauth as sandbox_oauth
+    from app.sandbox.views import CURRENT_USER_COOKIE
+
+    app = create_app()
+    with app.app_context():
+        for_sale = db.session.scalars(
+            sa.select(Product)
+            .where(Product.status == ProductStatus.PUBLISHED, Product.price_fen > 0)
+            .order_by(Product.featured.desc(), Product.id)
+        ).all()
+        courses = [
+            p
+            for p in for_sale
+            if p.kind == ProductKind.COURSE and any(not s.is_free for s in p.sections)
+        ]
+        if not courses:
+            print("the demo shop has no published paid course with a paid lesson", file=sys.stderr)
+            return 1
+        course = next((p for p in courses if p.slug == PREFERRED_COURSE), courses[0])
+        lesson = next(s for s in course.sections if not s.is_free)
+        others = sorted(
+            (p for p in for_sale if p is not course), key=lambda p: p.slug != PREFERRED_PRODUCT
+        )[:2]
+
+        user = sandbox_oauth.create_user(READER_NICKNAME)
+        reader = Reader(openid=user.openid, nickname=user.nickname)
+        db.session.add(reader)
+        db.session.flush()
+        for product in (course, *others):
+            entitlements.grant(reader, product, EntitlementSource.GIFT)
+        progress.record_progress(reader, lesson)
+        phone = sandbox_oauth.create_user(PHONE_NICKNAME)
+        db.session.commit()
+
+        with app.test_request_context("/"):
+            begin_session(reader)
+            db.session.commit()
+            cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+        made = {
+            "cookie_name": app.config["SESSION_COOKIE_NAME"],
+            "cookie": cookie,
+            "course": course.slug,
+            "lesson": lesson.position,
+            "owns": [p.slug for p in (course, *others)],
+            "phone_cookie": [CURRENT_USER_COOKIE, phone.openid],
+        }
+    print(json.dumps(made))
+    return 0
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -237,22 +373,110 @@ def _tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def check_ok(port: int, path: str) -> int:
-    """The page answers 200 to an anonymous desktop visitor; returns its size in bytes."""
+def http_get(
+    port: int, path: str, headers: tuple[tuple[str, str], ...]
+) -> tuple[http.client.HTTPResponse, bytes]:
+    """One GET on a connection of its own; the body as sent (chunks joined, not decoded)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        conn.request("GET", path, headers=dict(headers))
         response = conn.getresponse()
-        body = response.read()
+        return response, response.read()
     except OSError as exc:
         raise BenchError(f"GET http://{HOST}:{port}{path} failed: {exc}") from exc
     finally:
         conn.close()
+
+
+def check_ok(port: int, path: str) -> int:
+    """The page answers 200 to an anonymous desktop visitor; returns its size in bytes."""
+    response, body = http_get(port, path, ANONYMOUS_HEADERS)
     if response.status != 200:
         raise BenchError(f"GET http://{HOST}:{port}{path} answered {response.status}, expected 200")
     if response.getheader("Set-Cookie"):
         print(f"  note: {path} sets a cookie for an anonymous visitor (the load sends none)")
     return len(body)
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> bytes | None:
+    """The body as the page's author wrote it; None for an encoding this Python cannot undo
+    (br without the brotli module, say)."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        return gzip.decompress(body)
+    if encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send it
+        try:
+            return zlib.decompress(body)
+        except zlib.error:
+            return zlib.decompress(body, -zlib.MAX_WBITS)
+    if encoding == "br":
+        try:
+            import brotli  # not a dependency of the shop; used when it happens to be there
+        except ImportError:
+            return None
+        return brotli.decompress(body)
+    return None
+
+
+def readable_text(port: int, path: str, headers, response, body: bytes) -> str:
+    """The page's text, decoding what the server compressed, or asking again without
+    compression when it used an encoding we cannot undo."""
+    decoded = decode_body(body, response.getheader("Content-Encoding"))
+    if decoded is None:
+        plain = tuple((k, v) for k, v in headers if k.lower() != "accept-encoding")
+        _, decoded = http_get(port, path, (*plain, ("Accept-Encoding", "identity")))
+    return decoded.decode("utf-8", errors="replace")
+
+
+def cookie_updates(set_cookie_headers: list[str]) -> dict[str, str | None]:
+    """What Set-Cookie headers do to a browser's cookies: name -> new value, None = deleted."""
+    updates: dict[str, str | None] = {}
+    for header in set_cookie_headers:
+        pair, _, attributes = header.partition(";")
+        name, _, value = pair.strip().partition("=")
+        if not name:
+            continue
+        deleted = not value.strip('"') or re.search(r"max-age\s*=\s*(0|-\d+)\b", attributes, re.I)
+        updates[name.strip()] = None if deleted else value
+    return updates
+
+
+def signed_in_targets(port: int, reader: SignedInReader) -> list[Target]:
+    """The reader's pages, checked: each answers 200 to the reader's cookie and is the signed-in
+    page (READER_MARKERS). First the cookie is settled as a browser's would be: if a page
+    changes the session (it may add to it on a first visit), the browser keeps the new cookie,
+    and so does the load."""
+    cookie = reader.cookie
+    refreshed = False
+    for _ in range(2):
+        for target in reader.targets(cookie):
+            response, _ = http_get(port, target.path, target.headers)
+            new = cookie_updates(response.msg.get_all("Set-Cookie") or [])
+            if reader.cookie_name in new:
+                if new[reader.cookie_name] is None:
+                    raise BenchError(f"GET {target.path} signed the reader out (cookie deleted)")
+                refreshed = refreshed or new[reader.cookie_name] != cookie
+                cookie = new[reader.cookie_name]
+    if refreshed:
+        print("  note: the shop re-sent the reader's session cookie; the load sends the last one")
+    targets = reader.targets(cookie)
+    for target in targets:
+        response, body = http_get(port, target.path, target.headers)
+        url = f"http://{HOST}:{port}{target.path}"
+        if response.status != 200:
+            raise BenchError(f"GET {url} as the reader answered {response.status}, expected 200")
+        text = readable_text(port, target.path, target.headers, response, body)
+        missing = [m for m in READER_MARKERS[target.name] if m not in text]
+        if missing:
+            raise BenchError(f"GET {url} is not the signed-in reader's page: no {missing}")
+        encoding = response.getheader("Content-Encoding") or "identity"
+        print(
+            f"  {target.name:<14} GET {target.path} -> 200, {len(body)} bytes ({encoding}), "
+            "signed in"
+        )
+    return targets
 
 
 # --- load: wrk ------------------------------------------------------------------------
@@ -481,6 +705,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--product", help="product slug (default: a published paid one)")
     parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--header", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--setup-reader", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -488,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.header, args.connections, args.duration)
+    if args.setup_reader:
+        return setup_reader_main()
 
     wrk = shutil.which("wrk") if args.loader in ("auto", "wrk") else None
     if args.loader == "wrk" and not wrk:
@@ -502,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     procs = Processes()
     results: dict[str, Measurement] = {}
+    started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="storefront-bench-") as tmp:
             instance = Path(tmp) / "instance"
@@ -510,22 +738,25 @@ def main(argv: list[str] | None = None) -> int:
             print_header(wrk, args)
             prepare_demo(env, procs)
             slug = args.product or pick_product_slug(instance / "shop.db")
+            reader = sign_in_reader(env, procs)
+            owns = ", ".join(reader.owns)
+            print(f"  reader   sandbox WeChat reader {READER_NICKNAME}, owns {owns};")
+            print(f"           progress at lesson {reader.lesson} of {reader.course}")
 
-            shop_pages = {"home": "/", "product": f"/p/{slug}"}
+            anonymous = [Target("home", "/"), Target("product", f"/p/{slug}")]
             with gunicorn(["wsgi:app"], env, procs, log) as port:
-                for name, path in shop_pages.items():
-                    size = check_ok(port, path)
-                    print(f"  {name:<8} GET {path} -> 200, {size} bytes")
-                for name, path in shop_pages.items():
-                    target = Target(name, path)
-                    results[name] = measure(load, f"http://{HOST}:{port}", target, args)
+                for target in anonymous:
+                    size = check_ok(port, target.path)
+                    print(f"  {target.name:<14} GET {target.path} -> 200, {size} bytes")
+                targets = [*anonymous, *signed_in_targets(port, reader)]
+                for target in targets:
+                    results[target.name] = measure(load, f"http://{HOST}:{port}", target, args)
 
             with gunicorn(["--chdir", "bench", "hello_app:app"], env, procs, log) as port:
                 size = check_ok(port, "/")
-                print(f"  {'hello':<8} GET / -> 200, {size} bytes (bench/hello_app.py)")
-                results["hello"] = measure(
-                    load, f"http://{HOST}:{port}", Target("hello", "/"), args
-                )
+                print(f"  {'hello':<14} GET / -> 200, {size} bytes (bench/hello_app.py)")
+                hello = Target("hello", "/")
+                results["hello"] = measure(load, f"http://{HOST}:{port}", hello, args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -533,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         procs.stop_all()
 
     report(results, args.connections)
+    print(f"(whole run {time.monotonic() - started:.0f} s)")
     return 0
 
 
@@ -541,7 +773,7 @@ def measure(load, origin: str, target: Target, args: argparse.Namespace) -> Meas
     if args.warmup > 0:
         load(url, target.headers, args.warmup)
     result = load(url, target.headers, args.duration)
-    print(f"  measured {url}: {result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms")
+    print(f"  measured {target.name} {url}: {result.rps:.1f} req/s, p99 {result.p99_ms:.2f} ms")
     return result
 
 
@@ -560,7 +792,15 @@ def print_header(wrk: str | None, args: argparse.Namespace) -> None:
         f"{args.warmup}s warm-up + {args.duration}s per target"
     )
     print(f"  cache    FLASK_PAGE_CACHE_SIZE {cache}")
-    print("  visitor  anonymous: no cookie, desktop User-Agent")
+    print("  visitor  home, product: anonymous (no cookie, desktop User-Agent)")
+    print(
+        "           reader_*: a signed-in WeChat reader (session cookie, WeChat's User-Agent, "
+        f"Accept-Encoding: {PHONE_ACCEPT_ENCODING})"
+    )
+
+
+ANONYMOUS_TARGETS = ("home", "product")
+READER_TARGETS = ("reader_home", "reader_product", "reader_lesson")
 
 
 def report(results: dict[str, Measurement], connections: int) -> None:
@@ -568,30 +808,32 @@ def report(results: dict[str, Measurement], connections: int) -> None:
     ratios = {name: (m.rps / hello if hello else 0.0) for name, m in results.items()}
     print()
     print(
-        f"{'target':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} "
+        f"{'target':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} "
         f"{'requests':>9} {'errors':>7} {'non-2xx':>8}"
     )
     for name, m in results.items():
         print(
-            f"{name:<8} {m.rps:>9.1f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {ratios[name]:>9.3f} "
+            f"{name:<14} {m.rps:>9.1f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {ratios[name]:>9.3f} "
             f"{m.requests:>9} {m.errors:>7} {m.non_2xx:>8}"
         )
     print()
     met = True
-    for name in ("home", "product"):
+    for name in (*ANONYMOUS_TARGETS, *READER_TARGETS):
         m = results[name]
-        ratio_ok = ratios[name] >= MIN_RATIO
+        min_ratio = MIN_READER_RATIO if name in READER_TARGETS else MIN_RATIO
+        ratio_ok = ratios[name] >= min_ratio
         p99_ok = m.p99_ms < MAX_P99_MS
         clean = m.non_2xx == 0 and m.errors == 0
         met = met and ratio_ok and p99_ok and clean
         print(
-            f"{name:<8} ratio {ratios[name]:.3f} (>= {MIN_RATIO}: {_yes(ratio_ok)}), "
+            f"{name:<14} ratio {ratios[name]:.3f} (>= {min_ratio}: {_yes(ratio_ok)}), "
             f"p99 {m.p99_ms:.2f} ms (< {MAX_P99_MS:.0f} ms at {connections} connections: "
             f"{_yes(p99_ok)}), errors {_yes(not clean, 'yes', 'none')}"
         )
     if results["hello"].non_2xx or results["hello"].errors:
         print("warning: hello-world had errors; the ratios are suspect")
     print(f"targets {'met' if met else 'NOT met'}")
+    errors = sum(m.errors + m.non_2xx for m in results.values())
     print(
         "RESULT"
         f" home_rps={results['home'].rps:.1f}"
@@ -601,6 +843,9 @@ def report(results: dict[str, Measurement], connections: int) -> None:
         f" product_ratio={ratios['product']:.3f}"
         f" home_p99_ms={results['home'].p99_ms:.2f}"
         f" product_p99_ms={results['product'].p99_ms:.2f}"
+        + "".join(f" {name}_ratio={ratios[name]:.3f}" for name in READER_TARGETS)
+        + "".join(f" {name}_p99_ms={results[name].p99_ms:.2f}" for name in READER_TARGETS)
+        + f" errors={errors}"
     )
 
 
