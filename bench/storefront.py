@@ -803,7 +803,10 @@ class _SubresourceParser(HTMLParser):
             self.found.append(("script", a["href"], False))
         elif "preload" in rels:
             kind = {"style": "stylesheet", "script": "script", "image": "image", "font": "font"}
-            self.found.append((kind.get(a.get("as", "").lower(), "preload"), a["href"], False))
+            url = a["href"]
+            if a.get("imagesrcset"):  # a responsive image's preload: the phone's candidate
+                url = pick_from_srcset(a["imagesrcset"], a.get("imagesizes"), url) or url
+            self.found.append((kind.get(a.get("as", "").lower(), "preload"), url, False))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "picture":

@@ -83,6 +83,16 @@ def test_parse_subresources_finds_what_a_browser_fetches_in_order_once_each():
     ]
 
 
+def test_parse_subresources_preloads_the_phones_candidate_of_a_responsive_image():
+    html = (
+        '<link rel="preload" as="image" href="/c/a.png" '
+        'imagesrcset="/c/a-600.webp 600w, /c/a-1200.webp 1200w" imagesizes="100vw">'
+        '<img src="/c/a.png" srcset="/c/a-600.webp 600w, /c/a-1200.webp 1200w">'
+    )
+    found = storefront.parse_subresources(html, "http://shop.test/")
+    assert [(s.kind, s.url) for s in found] == [("image", "http://shop.test/c/a-1200.webp")]
+
+
 def test_parse_subresources_honours_base_href():
     html = '<base href="/assets/"><img src="x.png"><link rel="stylesheet" href="/y.css">'
     found = storefront.parse_subresources(html, "http://shop.test/p/x")
