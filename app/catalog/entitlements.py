@@ -53,6 +53,16 @@ def can_read_section(viewer: Viewer, section: Section) -> bool:
     return section.is_free or can_read_product(viewer, section.product)
 
 
+def readable_section_ids(viewer: Viewer, product: Product) -> set[int]:
+    """The sections of a product this viewer may open (can_read_section for each of them,
+    asking who owns what once rather than once per section)."""
+    if not can_view_product(viewer, product):
+        return set()
+    if can_read_product(viewer, product):
+        return {s.id for s in product.sections}
+    return {s.id for s in product.sections if s.is_free}
+
+
 def grant(reader: Reader, product: Product, source: EntitlementSource) -> Entitlement:
     """Give a reader a product; granting twice returns the first grant.
 

@@ -147,7 +147,7 @@ def product(slug: str):
         product=item,
         owns=entitlements.owns(viewer, item),
         can_read=entitlements.can_read_product(viewer, item),
-        readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
+        readable_sections=entitlements.readable_section_ids(viewer, item),
         last_read=progress.last_read_section(viewer.reader, item),
         wall=tips.wall(item),
         also_bought=also_bought,
@@ -202,7 +202,7 @@ def section(slug: str, position: int):
         section=current,
         previous=item.sections[index - 1] if index > 0 else None,
         following=item.sections[index + 1] if index + 1 < len(item.sections) else None,
-        readable_sections={s.id for s in item.sections if entitlements.can_read_section(viewer, s)},
+        readable_sections=entitlements.readable_section_ids(viewer, item),
         wall=tips.wall(item, limit=10),
         # After the last lesson, what to read next.
         related=_related(item, viewer) if index + 1 == len(item.sections) else [],

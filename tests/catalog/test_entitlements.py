@@ -135,3 +135,24 @@ def test_library_lists_owned_items_newest_first(app, shop):
     assert body.count('class="library-item"') == 3
     status, body = _visit(app, shop["readers"]["guest"], "/library")
     assert "还没有已购内容" in body
+
+
+def test_readable_section_ids_agrees_with_can_read_section_for_every_viewer(app):
+    from app.catalog import entitlements
+    from app.catalog.entitlements import Viewer
+
+    with app.app_context():
+        course = factories.product(
+            ProductKind.COURSE, sections=[("试看", "a", True), ("付费", "b", False)]
+        )
+        free = factories.product(ProductKind.COLUMN, price_fen=0, sections=[("一", "c", False)])
+        draft = factories.product(
+            ProductKind.COURSE, published=False, sections=[("试看", "d", True)]
+        )
+        owner, stranger = factories.reader("o-1"), factories.reader("o-2")
+        factories.give(owner, course)
+        viewers = [Viewer(), Viewer(reader=owner), Viewer(reader=stranger), Viewer(is_creator=True)]
+        for viewer in viewers:
+            for item in (course, free, draft):
+                expected = {s.id for s in item.sections if entitlements.can_read_section(viewer, s)}
+                assert entitlements.readable_section_ids(viewer, item) == expected
