@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Creator, Reader
 from app.readers import web_sessions
 from app.readers.identity import create_guest
+from app.transactions import writing_apart
 
 SESSION_TOKEN_KEY = "sid"
 # Cookies signed before sessions lived on the server named their reader directly.
@@ -109,12 +110,13 @@ def adopt_legacy_cookie() -> None:
 def mark_session_seen(_error=None) -> None:
     """Keep last_seen_at roughly current: at most one write an hour per session, on a
     connection of its own once the request's database session is closed (see create_app),
-    so that it neither waits for nor commits anything of the request's."""
+    so that it neither waits for nor commits anything of the request's, and with the write
+    lock taken first (app.transactions.writing_apart)."""
     live = g.get("web_session")
     if live is None or not web_sessions.seen_due(live):
         return
     try:
-        with db.engine.begin() as connection:
+        with writing_apart() as connection:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)
