@@ -16,7 +16,6 @@ from flask import (
 from app.accounts.session import current_reader, current_viewer, is_wechat_browser
 from app.analytics import counters
 from app.catalog import entitlements, queries
-from app.extensions import db
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
@@ -158,8 +157,7 @@ def section(slug: str, position: int):
     # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
     # made a guest (a row and a cookie) just for that.
     if viewer.reader is not None:
-        progress.record_progress(viewer.reader, current)
-        db.session.commit()
+        progress.record_progress(viewer.reader, current)  # saved once the page is built
     index = item.sections.index(current)
     return render_template(
         "storefront/section.html",
