@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Creator, Reader
 from app.readers import web_sessions
 from app.readers.identity import create_guest
-from app.transactions import writing_apart
+from app.transactions import begin_write, writing_apart
 
 SESSION_TOKEN_KEY = "sid"
 # Cookies signed before sessions lived on the server named their reader directly.
@@ -70,11 +70,13 @@ def ensure_reader() -> Reader:
     """The current reader, creating a guest on first need (never for a mere page view).
 
     A new guest is no sign-in: nobody's identity is replaced, so the cookie keeps the rest of
-    its content (the recommendation a purchase came from, say). The caller commits.
+    its content (the recommendation a purchase came from, say). The caller commits; a new
+    guest's transaction holds the write lock from its start (the request has read by now).
     """
     reader = current_reader()
     if reader is not None:
         return reader
+    begin_write()
     reader = create_guest()
     live = current_session()
     if live is not None:  # the creator's session, which had no reader yet
@@ -97,8 +99,12 @@ def adopt_legacy_cookie() -> None:
     if SESSION_TOKEN_KEY in session or LEGACY_READER_KEY not in session:
         return
     reader_id = session.pop(LEGACY_READER_KEY)
-    reader = db.session.get(Reader, reader_id) if isinstance(reader_id, int) else None
+    if not isinstance(reader_id, int):
+        return
+    begin_write()  # it reads, then may write: on SQLite the write lock comes first
+    reader = db.session.get(Reader, reader_id)
     if reader is None or not reader.is_guest or web_sessions.reader_has_any(reader.id):
+        db.session.commit()  # nothing to write: the lock goes at once
         return
     token, g.web_session = web_sessions.start(reader_id=reader.id)
     db.session.commit()
