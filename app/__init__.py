@@ -45,12 +45,14 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.session import mark_session_seen
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.readers import progress
     from app.sandbox import models as sandbox_models  # noqa: F401
     from app.web import page_cache, request_limits
 
     counters.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
     request_limits.init_app(app)  # then body limits, before CSRF reads a form
+    progress.init_app(app)  # a lesson's progress is saved as its request ends
     # App-context teardowns run in reverse order: registered before the database's, this one
     # runs after the request's database session is closed.
     app.teardown_appcontext(mark_session_seen)

@@ -10,6 +10,8 @@ and unique constraints do the same job there.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
+
 from app.extensions import db
 
 
@@ -43,3 +45,19 @@ def writing() -> Iterator[None]:
         db.session.rollback()
         raise
     db.session.commit()
+
+
+@contextmanager
+def writing_apart() -> Iterator[sa.Connection]:
+    """A transaction on a connection of its own, holding the write lock from its start.
+
+    For bookkeeping written after a response is built (page views, reading progress, a
+    session's last-seen mark): it neither waits for nor commits anything of the request's
+    session, and it commits when the block ends (rolls back when it raises). Close the
+    request's session first if it may have written, or on SQLite this waits for that lock.
+    """
+    with (
+        db.engine.connect().execution_options(sqlite_begin_immediate=True) as connection,
+        connection.begin(),
+    ):
+        yield connection

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Creator, Reader
 from app.readers import web_sessions
 from app.readers.identity import create_guest
+from app.transactions import begin_write, writing_apart
 
 SESSION_TOKEN_KEY = "sid"
 # Cookies signed before sessions lived on the server named their reader directly.
@@ -73,11 +74,13 @@ def ensure_reader() -> Reader:
     """The current reader, creating a guest on first need (never for a mere page view).
 
     A new guest is no sign-in: nobody's identity is replaced, so the cookie keeps the rest of
-    its content (the recommendation a purchase came from, say). The caller commits.
+    its content (the recommendation a purchase came from, say). The caller commits; a new
+    guest's transaction holds the write lock from its start (the request has read by now).
     """
     reader = current_reader()
     if reader is not None:
         return reader
+    begin_write()
     reader = create_guest()
     live = current_session()
     if live is not None:  # the creator's session, which had no reader yet
@@ -100,8 +103,12 @@ def adopt_legacy_cookie() -> None:
     if SESSION_TOKEN_KEY in session or LEGACY_READER_KEY not in session:
         return
     reader_id = session.pop(LEGACY_READER_KEY)
-    reader = db.session.get(Reader, reader_id) if isinstance(reader_id, int) else None
+    if not isinstance(reader_id, int):
+        return
+    begin_write()  # it reads, then may write: on SQLite the write lock comes first
+    reader = db.session.get(Reader, reader_id)
     if reader is None or not reader.is_guest or web_sessions.reader_has_any(reader.id):
+        db.session.commit()  # nothing to write: the lock goes at once
         return
     token, g.web_session = web_sessions.start(reader_id=reader.id)
     db.session.commit()
@@ -113,12 +120,13 @@ def adopt_legacy_cookie() -> None:
 def mark_session_seen(_error=None) -> None:
     """Keep last_seen_at roughly current: at most one write an hour per session, on a
     connection of its own once the request's database session is closed (see create_app),
-    so that it neither waits for nor commits anything of the request's."""
+    so that it neither waits for nor commits anything of the request's, and with the write
+    lock taken first (app.transactions.writing_apart)."""
     live = g.get("web_session")
     if live is None or not web_sessions.seen_due(live):
         return
     try:
-        with db.engine.begin() as connection:
+        with writing_apart() as connection:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)

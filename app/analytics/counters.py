@@ -24,6 +24,7 @@ from flask import current_app, g, request, session
 from app.extensions import db
 from app.models import PageViewsDaily, Product, RecSlotDaily
 from app.models.base import upsert_adding
+from app.transactions import writing_apart
 
 COUNTED_ENDPOINT = "storefront.product"
 SLOTS = ("also_bought", "related", "for_you", "popular")
@@ -130,10 +131,7 @@ def _write(counts: Counter) -> None:
     slugs = {slug for _, _, _, slug in counts}
     # Its own connection and transaction: the request's session is done with by now. It
     # reads, then writes, so on SQLite it takes the write lock first (see app.transactions).
-    with (
-        db.engine.connect().execution_options(sqlite_begin_immediate=True) as connection,
-        connection.begin(),
-    ):
+    with writing_apart() as connection:
         found = sa.select(Product.slug, Product.id).where(Product.slug.in_(slugs))
         ids = dict(connection.execute(found).all())
         views, slots = [], {}

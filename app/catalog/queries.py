@@ -13,16 +13,45 @@ from app.extensions import db
 from app.models import Product, ProductKind, ProductStatus, Section, ShopProfile, Tag
 from app.models.base import utcnow
 from app.models.catalog import product_tags
+from app.models.shop import DEFAULT_TIP_MAX_FEN, DEFAULT_TIP_PRESETS_FEN, DEFAULT_TIP_THANKS
 from app.text_search import clean_query, contains_pattern
+
+DEFAULT_SHOP_NAME = "我的知识小店"
 
 
 def shop_profile() -> ShopProfile:
+    """The shop's profile, to read. A shop whose profile was never saved has no row yet;
+    then this is the defaults, unsaved: a page view never writes (it would fail on SQLite
+    while another reader writes, having read first)."""
+    return db.session.get(ShopProfile, 1) or _unsaved_profile()
+
+
+def editable_shop_profile() -> ShopProfile:
+    """The shop's profile, to change: created on first need. Call it inside a writing()
+    unit of work (app.transactions), which holds the write lock before this reads."""
     profile = db.session.get(ShopProfile, 1)
     if profile is None:
-        profile = ShopProfile(id=1, name="我的知识小店")
+        profile = ShopProfile(id=1, name=DEFAULT_SHOP_NAME)
         db.session.add(profile)
         db.session.flush()
     return profile
+
+
+def _unsaved_profile() -> ShopProfile:
+    return ShopProfile(
+        id=1,
+        name=DEFAULT_SHOP_NAME,
+        tagline="",
+        creator_name="",
+        intro_md="",
+        intro_html="",
+        banner_image=None,
+        tip_presets_fen=list(DEFAULT_TIP_PRESETS_FEN),
+        tip_max_fen=DEFAULT_TIP_MAX_FEN,
+        tip_thanks_note=DEFAULT_TIP_THANKS,
+        tip_show_amounts=True,
+        content_version=0,  # as content_version() reads it
+    )
 
 
 def content_version() -> int:
@@ -32,6 +61,7 @@ def content_version() -> int:
 
 
 def mark_content_changed() -> None:
+    editable_shop_profile()  # the version lives in the profile's row
     db.session.execute(
         sa.update(ShopProfile).values(content_version=ShopProfile.content_version + 1)
     )

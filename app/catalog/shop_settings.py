@@ -72,7 +72,7 @@ def check_profile(data: ProfileInput) -> ProfileInput:
 def save_profile(data: ProfileInput) -> ShopProfile:
     """Check and store the profile; the introduction is rendered to safe HTML here, once."""
     cleaned = check_profile(data)
-    profile = queries.shop_profile()
+    profile = queries.editable_shop_profile()
     profile.name = cleaned.name
     profile.tagline = cleaned.tagline
     profile.creator_name = cleaned.creator_name

@@ -64,7 +64,7 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
 
 
 def _seed_profile() -> None:
-    profile = queries.shop_profile()
+    profile = queries.editable_shop_profile()
     profile.name = content.SHOP["name"]
     profile.tagline = content.SHOP["tagline"]
     profile.creator_name = content.SHOP["creator_name"]

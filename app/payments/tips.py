@@ -330,7 +330,7 @@ def save_settings(
     note = _SPACES.sub(" ", thanks_note).strip()
     if len(note) > 200:
         raise TipRefused("感谢语最多 200 个字", code="bad_note")
-    profile = queries.shop_profile()
+    profile = queries.editable_shop_profile()
     profile.tip_presets_fen = sorted(set(presets_fen))
     profile.tip_max_fen = max_fen
     profile.tip_thanks_note = note

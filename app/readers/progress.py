@@ -1,33 +1,82 @@
-"""Reading progress: where a reader is in each item, for 继续阅读 and the library."""
+"""Reading progress: where a reader is in each item, for 继续阅读 and the library.
+
+Opening a lesson records progress, and inside WeChat every reader has a session: a course
+launch is many readers writing at once. So the write never happens in the page's own
+transaction, which has read by then (on SQLite such a transaction cannot become a writer
+while another one commits: "database is locked", whatever the busy timeout).
+`record_progress` only notes the lesson, and only when the stored progress is another one
+(a reload writes nothing). When the request ends, once its response is built and before it
+is sent, `save_noted` writes the note in one upsert on a connection of its own that takes
+the write lock first (`writing_apart`). The next page the reader asks for, from any worker,
+sees it. A write that fails is logged; the page it follows is served all the same.
+"""
+
+from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from flask import current_app, g
 
 from app.extensions import db
 from app.models import Product, Reader, ReadingProgress, Section
 from app.models.base import utcnow
+from app.transactions import writing_apart
+
+_NOTE_KEY = "reading_progress_note"
+
+
+@dataclass(frozen=True)
+class _Note:
+    reader_id: int
+    product_id: int
+    section_id: int
+
+
+def init_app(app) -> None:
+    app.teardown_request(save_noted)
 
 
 def record_progress(reader: Reader, section: Section) -> None:
-    progress = db.session.scalar(
-        sa.select(ReadingProgress).where(
+    """This reader opened this section: saved when the request ends (see above)."""
+    stored = db.session.scalar(
+        sa.select(ReadingProgress.section_id).where(
             ReadingProgress.reader_id == reader.id,
             ReadingProgress.product_id == section.product_id,
         )
     )
-    if progress is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    ReadingProgress(
-                        reader_id=reader.id, product_id=section.product_id, section_id=section.id
-                    )
-                )
-        except IntegrityError:  # another tab recorded first; the next visit updates it
-            pass
+    if stored != section.id:
+        setattr(g, _NOTE_KEY, _Note(reader.id, section.product_id, section.id))
+
+
+def save_noted(error: BaseException | None = None) -> None:
+    """Write the progress this request noted, unless the request failed."""
+    note = g.pop(_NOTE_KEY, None)
+    if note is None or error is not None:
         return
-    progress.section_id = section.id
-    progress.updated_at = utcnow()
+    # The request is over: its session ends first, so that nothing it holds is waited for.
+    db.session.remove()
+    try:
+        with writing_apart() as connection:
+            saved = {**asdict(note), "updated_at": utcnow()}
+            connection.execute(_save_statement(connection.dialect.name), saved)
+    except sa.exc.SQLAlchemyError:  # bookkeeping: the reader's page is not at stake
+        current_app.logger.warning("reading progress not saved", exc_info=True)
+
+
+def _save_statement(dialect: str) -> sa.Insert:
+    """The reader's progress in this item, created or moved to the section, in one statement
+    (the same syntax on SQLite and PostgreSQL)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(ReadingProgress.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["reader_id", "product_id"],
+        set_={
+            "section_id": statement.excluded.section_id,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
 
 
 def last_read_section(reader: Reader | None, product: Product) -> Section | None:

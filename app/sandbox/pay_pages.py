@@ -15,6 +15,7 @@ from app.money import format_fen
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
 from app.sandbox.views import CURRENT_USER_COOKIE, json_response
+from app.transactions import begin_write
 from app.web.redirects import has_control_characters
 
 
@@ -71,6 +72,7 @@ def _decide(order, back_url: str | None):
         return _result("cancelled", "已取消", order=order, payee=payee)
     nickname = request.form.get("new_nickname", "").strip()
     if nickname:
+        begin_write()  # the page has read: on SQLite the write lock comes first
         user = sandbox_oauth.create_user(nickname)
         db.session.commit()  # the new user stays, whatever becomes of the payment
     else:

@@ -11,6 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from app.extensions import db
 from app.sandbox import bp, pay
 from app.sandbox import oauth as sandbox_oauth
+from app.transactions import begin_write
 from app.web.redirects import safe_next
 
 # The browser's "logged-in WeChat user": real WeChat always knows who holds the phone,
@@ -38,6 +39,7 @@ def index():
 
 @bp.post("/users")
 def create_user():
+    begin_write()
     user = sandbox_oauth.create_user(request.form.get("nickname", ""))
     db.session.commit()
     response = redirect(safe_next(request.form.get("next"), url_for(".index")))
@@ -86,6 +88,7 @@ def authorize():
     params = _authorize_params()
     user = sandbox_oauth.find_user(request.cookies.get(CURRENT_USER_COOKIE))
     if user is not None and params["scope"] == "snsapi_base":
+        begin_write()  # it has read: on SQLite the write lock comes first (app.transactions)
         code = sandbox_oauth.issue_code(user, params["appid"], params["scope"])
         db.session.commit()
         return _back_to_shop(params, code)
@@ -103,6 +106,7 @@ def authorize_decision():
     if request.form.get("decision") == "deny":
         return _back_to_shop(params, None)
     nickname = request.form.get("new_nickname", "").strip()
+    begin_write()
     if nickname:
         user = sandbox_oauth.create_user(nickname)
     else:
@@ -135,6 +139,7 @@ def access_token():
         error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
     if error is not None:
         return json_response(error.as_json())
+    begin_write()
     try:
         payload = sandbox_oauth.exchange_code(request.args["appid"], request.args.get("code", ""))
     except sandbox_oauth.OAuthError as exc:
@@ -150,6 +155,7 @@ def refresh_token():
         error = sandbox_oauth.OAuthError(40002, "invalid grant_type")
     if error is not None:
         return json_response(error.as_json())
+    begin_write()
     try:
         payload = sandbox_oauth.refresh(
             request.args["appid"], request.args.get("refresh_token", "")

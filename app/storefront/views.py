@@ -22,7 +22,6 @@ from app.accounts.session import (
 )
 from app.analytics import counters
 from app.catalog import entitlements, queries
-from app.extensions import db
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
@@ -193,8 +192,7 @@ def section(slug: str, position: int):
     # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
     # made a guest (a row and a cookie) just for that.
     if viewer.reader is not None:
-        progress.record_progress(viewer.reader, current)
-        db.session.commit()
+        progress.record_progress(viewer.reader, current)  # saved once the page is built
     index = item.sections.index(current)
     return render_template(
         "storefront/section.html",

@@ -57,6 +57,42 @@ def test_the_profile_is_saved_and_the_storefront_shows_it(app, studio):
     assert 'value="慢读小馆"' in page and "店铺资料已保存" in page
 
 
+def test_pages_never_write_the_profile_of_a_new_shop(app, client):
+    """A shop whose profile was never saved shows the defaults; no page view creates the row
+    (a write after the page's reads fails on SQLite while another reader writes). The first
+    catalog change does, and moves the version cached pages are keyed on."""
+    from app.catalog import editing
+    from app.models import Product
+    from app.transactions import writing
+    from tests import factories
+
+    with app.app_context():
+        draft_id = factories.product(published=False).id
+        db.session.commit()
+        engine = db.engine
+    writes = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        for path in ("/", "/about", "/p/nothing-here", "/about/tip"):
+            assert "我的知识小店" in client.get(path).get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert [w for w in writes if "shop_profile" in w] == []
+    with app.app_context():
+        assert db.session.get(ShopProfile, 1) is None
+        assert queries.content_version() == 0
+        assert tips.settings().max_fen == queries.shop_profile().tip_max_fen > 0
+        with writing():
+            editing.publish(db.session.get(Product, draft_id))
+        assert db.session.get(ShopProfile, 1) is not None
+        assert queries.content_version() > 0
+
+
 def test_one_line_fields_are_tidied(app, studio):
     _post(studio, "/studio/settings/profile", **_profile(name="  慢读\n小馆\u202e ", tagline="\t"))
     with app.app_context():

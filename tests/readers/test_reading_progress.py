@@ -1,5 +1,8 @@
 """Courses remember where a reader stopped, and offer to continue there."""
 
+import pytest
+import sqlalchemy as sa
+
 from app.extensions import db
 from app.models import ProductKind, Reader
 from tests import factories
@@ -70,3 +73,87 @@ def test_a_visitor_trying_a_free_lesson_is_not_made_a_guest(app, client):
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert session_reader_id(app, client) is None
+
+
+def _progress_writes(statements):
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "reading_progress" in statement and not statement.lstrip().startswith("SELECT"):
+            statements.append(statement)
+
+    return note
+
+
+def test_reopening_the_same_lesson_writes_nothing(app, client):
+    owner_id = _owner(app)
+    slug = _course(app, owner_id)
+    sign_in_as(app, client, owner_id)
+    with app.app_context():
+        engine = db.engine
+    writes = []
+    listener = _progress_writes(writes)
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        client.get(f"/p/{slug}/s/2")
+        assert len(writes) == 1  # the first visit saves it
+        for _ in range(3):
+            assert client.get(f"/p/{slug}/s/2").status_code == 200
+        assert len(writes) == 1  # reloads do not
+        client.get(f"/p/{slug}/s/3")
+        assert len(writes) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/3")
+
+
+def test_a_lesson_opened_while_another_reader_writes_is_saved(app, client):
+    """On SQLite the page's transaction has read before progress is known; were it to write,
+    another writer committing meanwhile would make it fail at once ("database is locked",
+    whatever the busy timeout). The write waits for the lock instead, then is saved."""
+    import sqlite3
+    import threading
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite's locking; PostgreSQL takes row locks as it writes")
+    owner_id = _owner(app)
+    slug = _course(app, owner_id)
+    sign_in_as(app, client, owner_id)
+    with app.app_context():
+        path = db.engine.url.database
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another reader is writing...
+    other.execute("UPDATE readers SET nickname = 'busy' WHERE id = ?", (owner_id,))
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))  # ... and commits soon
+    release.start()
+    try:
+        page = client.get(f"/p/{slug}/s/2")
+    finally:
+        release.join()
+        other.close()
+    assert page.status_code == 200
+    assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/2")
+
+
+def test_a_failed_progress_write_never_fails_the_lesson(app, client, caplog):
+    """The database refuses the write (locked past the busy timeout, or down): the lesson is
+    served, the failure is logged, and the next visit tries again."""
+    owner_id = _owner(app)
+    slug = _course(app, owner_id)
+    sign_in_as(app, client, owner_id)
+    with app.app_context():
+        engine = db.engine
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("INSERT INTO reading_progress"):
+            raise sa.exc.OperationalError(statement, parameters, Exception("database is locked"))
+
+    sa.event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        page = client.get(f"/p/{slug}/s/3")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", refuse)
+    assert page.status_code == 200 and "第三课" in page.get_data(as_text=True)
+    assert "reading progress not saved" in caplog.text
+    assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/1")  # not saved
+
+    assert client.get(f"/p/{slug}/s/3").status_code == 200
+    assert client.get(f"/p/{slug}/read").location.endswith(f"/p/{slug}/s/3")

@@ -18,7 +18,7 @@ from tests.conftest import WECHAT_UA, sign_in_as
 def cached_app(app_factory):
     app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=0)
     with app.app_context():
-        queries.shop_profile()
+        queries.editable_shop_profile()
         product_id = factories.product(title="原来的标题").id
         db.session.commit()
     return app, product_id
@@ -67,7 +67,7 @@ def test_cached_pages_set_no_cookie(cached_app):
 def test_the_version_is_read_at_most_once_per_ttl(app_factory):
     app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=3600)
     with app.app_context():
-        queries.shop_profile()
+        queries.editable_shop_profile()
         product_id = factories.product(title="原来的标题").id
         db.session.commit()
     client = app.test_client()

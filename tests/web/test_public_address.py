@@ -11,7 +11,7 @@ FORGED = "evil.example"
 
 def _shop(app) -> str:
     with app.app_context():
-        queries.shop_profile()
+        queries.editable_shop_profile()
         slug = factories.product(title="写作课").slug
         db.session.commit()
     return slug

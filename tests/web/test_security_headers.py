@@ -39,7 +39,7 @@ def assert_not_stored(response):
 @pytest.fixture
 def shop(app):
     with app.app_context():
-        queries.shop_profile()
+        queries.editable_shop_profile()
         item = factories.product(title="写作课")
         factories.attach_file(item, Path(app.config["UPLOAD_FOLDER"]))
         course = factories.product(ProductKind.COURSE, sections=[("第一课", "课文", False)])
@@ -66,7 +66,7 @@ def test_public_pages_errors_and_files_carry_the_headers(client, shop):
 def test_cached_anonymous_pages_carry_the_headers(app_factory):
     app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=3600)
     with app.app_context():
-        queries.shop_profile()
+        queries.editable_shop_profile()
         db.session.commit()
     client = app.test_client()
     client.get("/")
