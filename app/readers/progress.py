@@ -4,7 +4,7 @@ Opening a lesson records progress, and inside WeChat every reader has a session:
 launch is many readers writing at once. So the write never happens in the page's own
 transaction, which has read by then (on SQLite such a transaction cannot become a writer
 while another one commits: "database is locked", whatever the busy timeout).
-`record_progress` only notes the lesson, and only when the stored progress is another one
+`record_opened` only notes the lesson, and only when the stored progress is another one
 (a reload writes nothing). When the request ends, once its response is built and before it
 is sent, `save_noted` writes the note in one upsert on a connection of its own that takes
 the write lock first (`writing_apart`). The next page the reader asks for, from any worker,
@@ -35,16 +35,37 @@ def init_app(app) -> None:
     app.teardown_request(save_noted)
 
 
-def record_progress(reader: Reader, section: Section) -> None:
-    """This reader opened this section: saved when the request ends (see above)."""
-    stored = db.session.scalar(
-        sa.select(ReadingProgress.section_id).where(
-            ReadingProgress.reader_id == reader.id,
-            ReadingProgress.product_id == section.product_id,
-        )
+_progress = ReadingProgress.__table__
+_sections = Section.__table__
+_products = Product.__table__
+
+# A lesson served from the page cache still records the reader's progress: the section by
+# its address and what is stored for it now, in one statement built once.
+_OPENED = (
+    sa.select(_sections.c.id, _sections.c.product_id, _progress.c.section_id)
+    .join(_products, _products.c.id == _sections.c.product_id)
+    .outerjoin(
+        _progress,
+        sa.and_(
+            _progress.c.product_id == _sections.c.product_id,
+            _progress.c.reader_id == sa.bindparam("reader_id"),
+        ),
     )
-    if stored != section.id:
-        setattr(g, _NOTE_KEY, _Note(reader.id, section.product_id, section.id))
+    .where(_products.c.slug == sa.bindparam("slug"), _sections.c.position == sa.bindparam("pos"))
+)
+
+
+def record_opened(reader_id: int, product_slug: str, position: int) -> None:
+    """This reader opened this section: noted when the stored progress is another one, and
+    saved when the request ends (see above). One query by the section's address, no rows
+    loaded: a lesson served from the page cache records it too."""
+    row = (
+        db.session.connection()
+        .execute(_OPENED, {"reader_id": reader_id, "slug": product_slug, "pos": position})
+        .first()
+    )
+    if row is not None and row.section_id != row.id:
+        setattr(g, _NOTE_KEY, _Note(reader_id, row.product_id, row.id))
 
 
 def save_noted(error: BaseException | None = None) -> None:
@@ -98,11 +119,20 @@ def last_read_by_product(reader: Reader) -> dict[int, Section]:
     return {product_id: section for product_id, section in rows}
 
 
+_LAST_READ_ID = (
+    sa.select(_progress.c.section_id)
+    .join(_products, _products.c.id == _progress.c.product_id)
+    .where(
+        _progress.c.reader_id == sa.bindparam("reader_id"),
+        _products.c.slug == sa.bindparam("slug"),
+    )
+)
+
+
 def last_read_section_id(reader_id: int, product_slug: str) -> int | None:
     """The section the reader last opened in this item, by its slug: one small query, for
     the page cache's key (the page itself loads the section)."""
-    return db.session.scalar(
-        sa.select(ReadingProgress.section_id)
-        .join(Product, Product.id == ReadingProgress.product_id)
-        .where(ReadingProgress.reader_id == reader_id, Product.slug == product_slug)
+    rows = db.session.connection().execute(
+        _LAST_READ_ID, {"reader_id": reader_id, "slug": product_slug}
     )
+    return rows.scalar()

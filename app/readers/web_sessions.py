@@ -52,13 +52,15 @@ def start(reader_id: int | None = None, creator_id: int | None = None) -> tuple[
     return token, live
 
 
+# Every signed-in page reads it: built once, so a request pays only for the lookup itself.
+_FIND = sa.select(
+    _table.c.reader_id, _table.c.creator_id, _table.c.last_seen_at, _table.c.ended_at
+).where(_table.c.id == sa.bindparam("key"))
+
+
 def find_live(token: str, idle_limit: timedelta) -> LiveSession | None:
     """The session this token opens: not ended, and seen within idle_limit. One key lookup."""
-    row = db.session.execute(
-        sa.select(
-            _table.c.reader_id, _table.c.creator_id, _table.c.last_seen_at, _table.c.ended_at
-        ).where(_table.c.id == _digest(token))
-    ).first()
+    row = db.session.connection().execute(_FIND, {"key": _digest(token)}).first()
     if row is None or row.ended_at is not None or row.last_seen_at < utcnow() - idle_limit:
         return None
     return LiveSession(_digest(token), row.reader_id, row.creator_id, row.last_seen_at)

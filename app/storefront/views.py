@@ -182,17 +182,22 @@ def _first_section_url(item: Product, reader) -> str:
     return url_for(".section", slug=item.slug, position=section.position)
 
 
+def _note_reading(slug: str, position: int) -> None:
+    """ "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
+    made a guest (a row and a cookie) just for that. Saved once the page is built."""
+    reader_id = _reader_id()
+    if reader_id is not None:
+        progress.record_opened(reader_id, slug, position)
+
+
 @bp.get("/p/<slug>/s/<int:position>")
+@cached_page(_owned_facts, on_show=_note_reading)
 def section(slug: str, position: int):
     item = _visible_product_or_404(slug)
     current = queries.find_section(item, position) or abort(404)
     viewer = current_viewer()
     if not entitlements.can_read_section(viewer, current):
         return render_template("storefront/paywall.html", product=item, section=current), 403
-    # "Continue reading" for readers the shop knows; a visitor trying a free lesson is not
-    # made a guest (a row and a cookie) just for that.
-    if viewer.reader is not None:
-        progress.record_progress(viewer.reader, current)  # saved once the page is built
     index = item.sections.index(current)
     return render_template(
         "storefront/section.html",

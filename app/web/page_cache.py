@@ -111,20 +111,28 @@ def _signed_in_cacheable() -> bool:
     )
 
 
-def cached_page(reader_facts: Callable[..., Hashable]):
+def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., None] | None = None):
     """Mark a view whose page depends on the reader only through `reader_facts(**view_args)`.
 
     The facts function runs once per request (views call it again to render: it is
     memoised in `g` by `reader_facts_of`). Only a plain 200 that put nothing in the session
     of an anonymous visitor is stored; hits of anonymous visitors never reach the view.
+    `on_show(**view_args)` is what a reader's visit records besides (reading progress): it
+    runs after every 200 that reaches this wrapper, rendered or served from the cache.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapper(**view_args):
+            response = _answer(view, view_args)
+            if on_show is not None and response.status_code == 200:
+                on_show(**view_args)
+            return response
+
+        def _answer(view, view_args):
             cache = _cache()
             if cache is None:
-                return view(**view_args)
+                return make_response(view(**view_args))
             anonymous = _anonymous()
             if anonymous:
                 key = _key(cache)
@@ -134,7 +142,7 @@ def cached_page(reader_facts: Callable[..., Hashable]):
                 if entry is not None:
                     return _replay(entry)
             else:
-                return view(**view_args)
+                return make_response(view(**view_args))
             response = make_response(view(**view_args))
             if response.status_code == 200 and not (anonymous and session):
                 entry = (
