@@ -287,8 +287,14 @@ def setup_reader_main() -> int:
     from app.accounts.session import begin_session
     from app.catalog import entitlements
     from app.extensions import db
-    from app.models import EntitlementSource, Product, ProductKind, ProductStatus, Reader
-    from app.readers import progress
+    from app.models import (
+        EntitlementSource,
+        Product,
+        ProductKind,
+        ProductStatus,
+        Reader,
+        ReadingProgress,
+    )
     from app.sandbox import oauth as sandbox_oauth
     from app.sandbox.views import CURRENT_USER_COOKIE
 
@@ -319,7 +325,9 @@ def setup_reader_main() -> int:
         db.session.flush()
         for product in (course, *others):
             entitlements.grant(reader, product, EntitlementSource.GIFT)
-        progress.record_progress(reader, lesson)
+        db.session.add(
+            ReadingProgress(reader_id=reader.id, product_id=course.id, section_id=lesson.id)
+        )
         phone = sandbox_oauth.create_user(PHONE_NICKNAME)
         db.session.commit()
 
