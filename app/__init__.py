@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    register_compression(app)  # first: its after_request hook runs last, on final headers
     register_extensions(app)
     register_security_headers(app)
     register_blueprints(app)
@@ -109,6 +110,12 @@ def register_security_headers(app: Flask) -> None:
     from app.web import security_headers
 
     security_headers.init_app(app)
+
+
+def register_compression(app: Flask) -> None:
+    from app.web import compression
+
+    compression.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
