@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_compression(app)  # first: its after_request hook runs last, on final headers
     register_extensions(app)
     register_security_headers(app)
+    register_static_assets(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -116,6 +117,12 @@ def register_compression(app: Flask) -> None:
     from app.web import compression
 
     compression.init_app(app)
+
+
+def register_static_assets(app: Flask) -> None:
+    from app.web import static_assets
+
+    static_assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
