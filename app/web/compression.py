@@ -46,12 +46,24 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, LEVEL, mtime=0)
 
 
-def accepts_gzip() -> bool:
-    """The request's Accept-Encoding takes gzip (directly or by '*', with a quality above 0)."""
-    header = request.headers.get("Accept-Encoding")
+def accepts_gzip(environ: dict | None = None) -> bool:
+    """The request's Accept-Encoding takes gzip (directly or by '*', with a quality above 0).
+
+    Parsed once per distinct header value: browsers send a handful of them, and werkzeug's
+    parser costs more than the rest of the hook together."""
+    header = (environ or request.environ).get("HTTP_ACCEPT_ENCODING")
     if not header:
         return False
-    return request.accept_encodings["gzip"] > 0
+    known = _ACCEPTS.get(header)
+    if known is None:
+        known = request.accept_encodings["gzip"] > 0
+        if len(_ACCEPTS) >= 256:  # odd clients cannot grow it without bound
+            _ACCEPTS.clear()
+        _ACCEPTS[header] = known
+    return known
+
+
+_ACCEPTS: dict[str, bool] = {}
 
 
 class GzipMemo:
@@ -109,26 +121,45 @@ def init_app(app: Flask) -> None:
 
 
 def compress(response: Response, memo: GzipMemo) -> Response:
+    """gzip `response` in place when it is worth it (see the module's doc)."""
     if (
-        response.mimetype not in COMPRESSIBLE
-        or response.direct_passthrough
+        response.direct_passthrough
         or response.is_streamed
         or response.status_code < 200
         or response.status_code in _NO_BODY_STATUSES
-        or "Content-Encoding" in response.headers
+        or response.mimetype not in COMPRESSIBLE
     ):
+        return response
+    # One pass over the headers: werkzeug looks each name up by a scan of the list.
+    encoding = vary = cache_control = etag = None
+    for name, value in response.headers:
+        name = name.lower()
+        if name == "content-encoding":
+            encoding = value
+        elif name == "vary":
+            vary = value
+        elif name == "cache-control":
+            cache_control = value
+        elif name == "etag":
+            etag = value
+    if encoding is not None:
         return response
     body = response.get_data()
     if len(body) < MIN_SIZE:
         return response
-    response.vary.add("Accept-Encoding")  # this body's answer depends on the header
-    if request.method == "HEAD" or not accepts_gzip():
+    # Whoever gets this answer, another client may get the other form: say so to caches.
+    if vary is None:
+        response.headers.add("Vary", "Accept-Encoding")
+    elif "accept-encoding" not in vary.lower() and vary.strip() != "*":
+        response.headers["Vary"] = f"{vary}, Accept-Encoding"
+    environ = request.environ
+    if environ["REQUEST_METHOD"] == "HEAD" or not accepts_gzip(environ):
         return response
-    if "no-transform" in response.headers.get("Cache-Control", ""):
+    if cache_control is not None and "no-transform" in cache_control:
         return response
     response.set_data(memo.compressed(body))  # sets Content-Length too
-    response.headers["Content-Encoding"] = "gzip"
-    etag, weak = response.get_etag()
-    if etag and not weak:  # another representation: the strong validator no longer holds
-        response.set_etag(etag, weak=True)
+    response.headers.add("Content-Encoding", "gzip")
+    if etag is not None and not etag.startswith("W/"):
+        # Another representation: the strong validator no longer holds for it.
+        response.headers["ETag"] = f"W/{etag}"
     return response
