@@ -169,3 +169,11 @@ def test_the_memo_keeps_repeated_bodies_through_a_stream_of_one_off_pages():
     made = memo.compressions
     assert gzip.decompress(memo.compressed(popular)) == popular
     assert memo.compressions == made
+
+
+def test_the_studio_is_never_compressed(studio):
+    """Its pages hold the creator's CSRF token beside text a link can choose (BREACH)."""
+    page = studio.get("/studio/readers?q=abc", headers=GZIP)
+    assert page.status_code == 200 and len(page.get_data()) >= MIN_SIZE
+    assert "Content-Encoding" not in page.headers
+    assert 'name="csrf_token"' in page.get_data(as_text=True)
