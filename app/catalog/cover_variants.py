@@ -36,7 +36,9 @@ VARIANT_WIDTHS = (240, 360, 720)
 WEBP_QUALITY = 80
 WEBP_METHOD = 6  # slowest, smallest: about 30 ms for 720 w, paid once per cover
 SOURCE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-_VARIANT = re.compile(r"(?P<stem>[^/\\]+)-(?P<width>\d+)\.webp")
+# A stored cover's stem ends in its 10-digit content hash; the thumbnail's ('-thumb') does not,
+# so a request cannot make sizes of thumbnails.
+_VARIANT = re.compile(r"(?P<stem>[^/\\]+-[0-9a-f]{10})-(?P<width>\d+)\.webp")
 
 
 def variant_name(cover_name: str, width: int) -> str:
@@ -55,10 +57,6 @@ def write_variants(folder: Path, cover_name: str, image: Image.Image | None = No
         with Image.open(folder / cover_name) as stored:
             return write_variants(folder, cover_name, stored.convert("RGB"))
     return [_write(folder, cover_name, width, image) for width in VARIANT_WIDTHS]
-
-
-def missing_variants(folder: Path, cover_name: str) -> list[str]:
-    return [name for name in variant_names(cover_name) if not (folder / name).is_file()]
 
 
 def ensure_variant(folder: Path, requested: str) -> bool:
@@ -95,7 +93,9 @@ def backfill(folder: Path, cover_names) -> Backfill:
     report = Backfill(missing=[])
     for cover_name in sorted(set(cover_names)):
         report.covers += 1
-        lacking = missing_variants(folder, cover_name)
+        lacking = [
+            w for w in VARIANT_WIDTHS if not (folder / variant_name(cover_name, w)).is_file()
+        ]
         if not lacking:
             report.complete += 1
             continue
@@ -104,8 +104,7 @@ def backfill(folder: Path, cover_names) -> Backfill:
             continue
         with Image.open(folder / cover_name) as stored:
             picture = stored.convert("RGB")
-        for name in lacking:
-            width = int(_VARIANT.fullmatch(name)["width"])
+        for width in lacking:
             _write(folder, cover_name, width, picture)
             report.written += 1
     return report

@@ -145,6 +145,15 @@ def test_only_sizes_of_stored_covers_are_made(app, client, requested):
     assert sorted(p.name for p in _covers(app).iterdir()) == [name]
 
 
+def test_no_sizes_of_a_thumbnail(app, client):
+    folder = _covers(app)
+    name = cover_uploads.store_cover(folder, "thumbed", Image.new("RGB", (800, 450), "red"))
+    before = sorted(p.name for p in folder.iterdir())
+    thumb = Path(cover_uploads.thumbnail_name(name)).stem
+    assert client.get(f"/media/covers/{thumb}-360.webp").status_code == 404
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def _srcsets(page: str) -> list[dict[str, str]]:
     images = []
     for tag in re.findall(r"<img [^>]*>", page):
