@@ -30,8 +30,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    register_compression(app)  # first: its after_request hook runs last, on final headers
     register_extensions(app)
     register_security_headers(app)
+    register_static_assets(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -111,6 +113,18 @@ def register_security_headers(app: Flask) -> None:
     from app.web import security_headers
 
     security_headers.init_app(app)
+
+
+def register_compression(app: Flask) -> None:
+    from app.web import compression
+
+    compression.init_app(app)
+
+
+def register_static_assets(app: Flask) -> None:
+    from app.web import static_assets
+
+    static_assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -64,6 +64,23 @@ def demo() -> None:
         click.echo(f"创作者后台: /creator/login  用户名 {username}  密码 {password}")
 
 
+@shop_cli.command("covers")
+def build_cover_sizes() -> None:
+    """Write the WebP sizes that covers stored before they existed lack; safe to run again."""
+    from app.catalog import cover_variants, queries
+
+    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "covers"
+    report = cover_variants.backfill(folder, queries.cover_names())
+    click.echo(
+        f"封面 {report.covers} 张：新生成 {report.written} 个 WebP 尺寸，"
+        f"{report.complete} 张已齐全。"
+    )
+    for name in report.missing:
+        click.echo(f"找不到封面文件：{name}", err=True)
+    if report.missing:
+        raise SystemExit(1)
+
+
 @orders_cli.command("reconcile")
 @click.option(
     "--older-than", type=int, default=None, help="Minutes (default RECONCILE_AFTER_MINUTES)."

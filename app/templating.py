@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
 
+from app.catalog.cover_variants import VARIANT_WIDTHS, variant_name
 from app.money import format_fen, yuan_for_input
 
 
@@ -14,6 +15,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(file_size, "file_size")
     app.add_template_global(cover_url)
+    app.add_template_global(cover_srcset)
 
     @app.context_processor
     def shop_context():
@@ -42,3 +44,13 @@ def cover_url(filename: str | None, external: bool = False) -> str:
     if not filename:
         return url_for("static", filename="img/cover-placeholder.svg", _external=external)
     return url_for("storefront.cover", filename=filename, _external=external)
+
+
+def cover_srcset(filename: str | None) -> str:
+    """The cover's WebP sizes for srcset ('' for the placeholder, an SVG that scales)."""
+    if not filename:
+        return ""
+    return ", ".join(
+        f"{url_for('storefront.cover', filename=variant_name(filename, width))} {width}w"
+        for width in VARIANT_WIDTHS
+    )

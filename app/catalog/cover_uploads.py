@@ -3,7 +3,8 @@
 A picture is judged by what Pillow finds inside it, never by its file name or the type the
 browser claims: only JPEG, PNG and WebP pass. Whatever comes in is stored as a JPEG (the one
 format every WeChat version shows) under a content-hashed name, so a new picture gets a new
-URL and browsers may keep covers for a year. The thumbnail sits beside it, named after it.
+URL and browsers may keep covers for a year. The thumbnail (for the studio's list) and the
+WebP sizes the pages offer (cover_variants) sit beside it, named after it.
 """
 
 import hashlib
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.catalog import covers
+from app.catalog import cover_variants, covers
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
 # Larger pictures are refused before they are decoded: a small file can unpack into gigabytes.
@@ -51,6 +52,7 @@ def store_cover(folder: Path, slug: str, image: Image.Image) -> str:
     (folder / name).write_bytes(data)
     thumbnail = cover.resize(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
     (folder / thumbnail_name(name)).write_bytes(_jpeg(thumbnail, quality=80))
+    cover_variants.write_variants(folder, name, cover)
     return name
 
 
@@ -63,12 +65,14 @@ def store_drawn_cover(folder: Path, slug: str, title: str, kind_label: str) -> s
 
 
 def cover_files(folder: Path, cover_name: str) -> list[Path]:
-    """A cover's files on disk: the picture and its thumbnail (either may be missing)."""
-    return [folder / cover_name, folder / thumbnail_name(cover_name)]
+    """A cover's files on disk: the picture, its thumbnail and its WebP sizes (any may be
+    missing)."""
+    variants = [folder / name for name in cover_variants.variant_names(cover_name)]
+    return [folder / cover_name, folder / thumbnail_name(cover_name), *variants]
 
 
 def remove_cover(folder: Path, cover_name: str) -> None:
-    """Delete a cover no product uses any more, with its thumbnail."""
+    """Delete a cover no product uses any more, with its thumbnail and WebP sizes."""
     for path in cover_files(folder, cover_name):
         path.unlink(missing_ok=True)
 

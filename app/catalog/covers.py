@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from app.catalog import cover_variants
+
 COVER_SIZE = (720, 405)  # 16:9, sharp on a 390 px phone at 2x
 _CJK_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
@@ -45,10 +47,12 @@ def draw_cover(title: str, label: str, colors: tuple[str, str]) -> bytes:
 
 
 def save_cover(folder: Path, slug: str, data: bytes) -> str:
-    """Store under a content-hashed name, so the URL changes whenever the picture does."""
+    """Store under a content-hashed name, so the URL changes whenever the picture does, with
+    the WebP sizes that pages offer."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{slug}-{hashlib.sha256(data).hexdigest()[:10]}.png"
     (folder / name).write_bytes(data)
+    cover_variants.write_variants(folder, name)
     return name
 
 

@@ -182,5 +182,12 @@ def find_section(product: Product, position: int) -> Section | None:
     return next((s for s in product.sections if s.position == position), None)
 
 
+def cover_names() -> list[str]:
+    """Every product's cover file name, drafts' too."""
+    return list(
+        db.session.scalars(sa.select(Product.cover_image).where(Product.cover_image.is_not(None)))
+    )
+
+
 def find_tag(slug: str) -> Tag | None:
     return db.session.scalar(sa.select(Tag).where(Tag.slug == slug))

@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import NotFound
 
 from app.accounts.session import (
     OAUTH_TRIED_KEY,
@@ -21,13 +22,14 @@ from app.accounts.session import (
     is_wechat_browser,
 )
 from app.analytics import counters
-from app.catalog import entitlements, queries
+from app.catalog import cover_variants, entitlements, queries
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
 from app.recommendations import lookups
 from app.storefront import bp
 from app.web.page_cache import cached_page, reader_facts_of
+from app.web.static_assets import ONE_YEAR
 
 
 @bp.before_request
@@ -248,5 +250,21 @@ def library():
 @bp.get("/media/covers/<path:filename>")
 def cover(filename: str):
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / "covers"
-    # Cover names carry a content hash, so browsers may keep them for a year.
-    return send_from_directory(folder, filename, max_age=365 * 24 * 3600)
+    try:
+        response = send_from_directory(folder, filename, max_age=ONE_YEAR)
+    except NotFound:
+        # A WebP size of a cover stored before sizes existed: made once, on first request.
+        if not _made_variant(folder, filename):
+            raise
+        response = send_from_directory(folder, filename, max_age=ONE_YEAR)
+    # Cover names (and their sizes' names) carry a content hash: never revalidated.
+    response.cache_control.immutable = True
+    return response
+
+
+def _made_variant(folder: Path, filename: str) -> bool:
+    try:
+        return cover_variants.ensure_variant(folder, filename)
+    except (OSError, ValueError):
+        current_app.logger.exception("cover size %s could not be made", filename)
+        return False

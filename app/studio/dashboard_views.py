@@ -1,6 +1,5 @@
 """The dashboard (the studio's front page), its CSV exports, and the chart library."""
 
-import gzip
 from datetime import date, timedelta
 from importlib import metadata, resources
 from zoneinfo import ZoneInfo
@@ -13,6 +12,8 @@ from app.models.base import utcnow
 from app.money import yuan_for_input
 from app.spreadsheet import csv_download
 from app.studio import bp
+from app.web import compression
+from app.web.static_assets import ONE_YEAR
 
 PLOTLY_VERSION = metadata.version("plotly")
 
@@ -121,12 +122,14 @@ def plotly_js(version: str):
     if version != PLOTLY_VERSION:
         abort(404)
     raw, packed = _plotly_bytes()
-    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+    gzip_ok = compression.accepts_gzip()
     response = Response(packed if gzip_ok else raw, mimetype="text/javascript")
     if gzip_ok:
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    # As app/static (static_assets.py): versioned, so a year and immutable; private, as the
+    # studio is the creator's alone.
+    response.headers["Cache-Control"] = f"private, max-age={ONE_YEAR}, immutable"
     return response
 
 
@@ -134,5 +137,5 @@ def _plotly_bytes() -> tuple[bytes, bytes]:
     cached = current_app.extensions.get("plotly_js")
     if cached is None:
         raw = (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
-        cached = current_app.extensions["plotly_js"] = (raw, gzip.compress(raw, 6))
+        cached = current_app.extensions["plotly_js"] = (raw, compression.gzip_bytes(raw))
     return cached

@@ -51,11 +51,14 @@ class InProcessAdapter(BaseAdapter):
         origin = f"{url.scheme}://{url.netloc}"
         if has_request_context():
             origin = current_request.host_url.rstrip("/")
+        # Nothing crosses a wire, so nothing is worth compressing; and requests' own decoding
+        # of Content-Encoding lives in urllib3, which this adapter bypasses.
+        headers = {**request.headers, "Accept-Encoding": "identity"}
         environ = EnvironBuilder(
             path=url.path,
             query_string=url.query,
             method=request.method,
-            headers=dict(request.headers),
+            headers=headers,
             data=body,
             base_url=origin,
         ).get_environ()

@@ -45,6 +45,19 @@ HOME_URL = re.compile(r"^http://127\.0\.0\.1:\d+/$")
 SEARCH_URL = re.compile(r"^http://127\.0\.0\.1:\d+/search$")
 
 
+def assert_covers_show_as_webp(page, at_least: int = 1) -> None:
+    """Every cover on the page (after `screenshot` scrolled through the lazy ones) loaded, and
+    from one of its WebP sizes."""
+    covers = page.evaluate(
+        """() => [...document.querySelectorAll("img.card-cover, img.product-cover")].map(
+            (img) => ({src: img.currentSrc, width: img.naturalWidth, done: img.complete}))"""
+    )
+    assert len(covers) >= at_least
+    for cover in covers:
+        assert cover["done"] and cover["width"] > 0, cover
+        assert re.search(r"/media/covers/\S+-(240|360|720)\.webp$", cover["src"]), cover
+
+
 def test_demo_content_still_matches_these_tests():
     """The sentences below are picked from app/demo/content.py; fail clearly if it drifts."""
     assert PAID["kind"] == "article" and PAID["price_fen"] > 0
@@ -70,6 +83,7 @@ def test_desktop_home_product_paywall_and_course(desktop, screenshot):
     expect(page.locator(".topnav")).to_be_visible()
     expect(page.locator(".tabbar")).to_be_hidden()  # the phone's tab bar, not on a desktop
     screenshot(page, "desktop-home")
+    assert_covers_show_as_webp(page, at_least=6)
 
     # A paid article: price, free preview, paywall and buy link, and no paid text anywhere.
     page.locator(f'a.card[href="/p/{PAID["slug"]}"]').first.click()
@@ -85,6 +99,7 @@ def test_desktop_home_product_paywall_and_course(desktop, screenshot):
     for sentence in PAID_SENTENCES:
         assert sentence not in html
     screenshot(page, "desktop-product")
+    assert_covers_show_as_webp(page)
 
     # The reading page itself refuses a visitor who has not bought.
     response = page.goto(f"/p/{PAID['slug']}/read")
@@ -144,6 +159,7 @@ def test_phone_in_wechat_signs_in_and_reads_what_was_bought(phone, screenshot):
     expect(page.locator(".topnav")).to_be_hidden()
     screenshot(page, "phone-home")
     assert_fits_phone(page)
+    assert_covers_show_as_webp(page, at_least=6)
 
     tabbar.get_by_role("link", name="已购", exact=True).click()
     page.wait_for_url("**/library")
