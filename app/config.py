@@ -76,6 +76,7 @@ class DefaultConfig:
     # Anonymous catalog pages are rendered once per catalog change and served from memory.
     PAGE_CACHE_SIZE = 512
     PAGE_CACHE_VERSION_TTL = 1.0  # seconds a catalog change may take to reach cached pages
+    PAGE_CACHE_MAX_BYTES = 32 * 1024 * 1024  # of page bodies per worker
     ROLLUP_FOLD_LAG_SECONDS = 5.0  # payment events younger than this wait for the next fold
     PAGE_VIEW_FLUSH_SECONDS = 30.0  # product views are added to the funnel in batches this often
     # The largest request body: a 50 MB download file plus its form. Larger ones get a 413.

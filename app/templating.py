@@ -4,6 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
+from werkzeug.local import LocalProxy
 
 from app.catalog.cover_variants import VARIANT_WIDTHS, variant_name
 from app.money import format_fen, yuan_for_input
@@ -19,10 +20,22 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def shop_context():
-        from app.accounts.session import current_reader
         from app.catalog.queries import shop_profile
 
-        return {"shop": shop_profile(), "current_reader": current_reader()}
+        return {"shop": shop_profile(), "current_reader": _reader_shown}
+
+
+def _current_reader_shown():
+    """The reader, for a template that shows something of them: such a page is theirs alone,
+    and the page cache must not share it with other readers."""
+    from app.accounts.session import current_reader
+    from app.web.page_cache import mark_personal
+
+    mark_personal()
+    return current_reader()
+
+
+_reader_shown = LocalProxy(_current_reader_shown)
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

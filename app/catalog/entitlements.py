@@ -21,11 +21,16 @@ from app.models.base import insert_or_ignore, utcnow
 class Viewer:
     reader: Reader | None = None
     is_creator: bool = False
+    # What the reader owns, when the caller has read it already: a cached page is rendered
+    # from the very answer its cache key was made from, never from a second, later read.
+    owned: frozenset[int] | None = None
 
 
 def owns(viewer: Viewer, product: Product) -> bool:
     if viewer.reader is None:
         return False
+    if viewer.owned is not None:
+        return product.id in viewer.owned
     return (
         db.session.scalar(
             sa.select(Entitlement.id).where(
@@ -118,7 +123,7 @@ def library(reader: Reader) -> Sequence[Entitlement]:
 def owned_product_ids(viewer: Viewer) -> set[int]:
     if viewer.reader is None:
         return set()
-    return set(owned_by(viewer.reader.id))
+    return set(viewer.owned if viewer.owned is not None else owned_by(viewer.reader.id))
 
 
 _OWNED_BY = sa.select(Entitlement.__table__.c.product_id).where(

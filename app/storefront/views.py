@@ -1,10 +1,12 @@
 """Storefront pages. Each view loads, asks the services, renders."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from flask import (
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -55,8 +57,16 @@ def _reader_id() -> int | None:
 
 
 def _owned() -> frozenset[int]:
-    reader_id = _reader_id()
-    return entitlements.owned_by(reader_id) if reader_id is not None else frozenset()
+    """What the reader owns, read once per request: the page is rendered from the same
+    answer its cache key is made from (a payment landing in between changes neither)."""
+    if "owned" not in g:
+        reader_id = _reader_id()
+        g.owned = entitlements.owned_by(reader_id) if reader_id is not None else frozenset()
+    return g.owned
+
+
+def _viewer() -> entitlements.Viewer:
+    return replace(current_viewer(), owned=_owned())
 
 
 # What of the reader each cached page shows (see app/web/page_cache.py): a page is rendered
@@ -124,13 +134,13 @@ def search():
         query=query,
         products=queries.search_products(query),
         tags=queries.tags_in_use(),
-        owned=entitlements.owned_product_ids(current_viewer()),
+        owned=entitlements.owned_product_ids(_viewer()),
     )
 
 
 def _visible_product_or_404(slug: str) -> Product:
     product = queries.find_product(slug)
-    if product is None or not entitlements.can_view_product(current_viewer(), product):
+    if product is None or not entitlements.can_view_product(_viewer(), product):
         abort(404)
     return product
 
@@ -139,8 +149,8 @@ def _visible_product_or_404(slug: str) -> Product:
 @cached_page(_product_facts)
 def product(slug: str):
     item = _visible_product_or_404(slug)
-    viewer = current_viewer()
-    owned, _ = reader_facts_of(_product_facts, {"slug": slug})
+    viewer = _viewer()
+    owned, last_read_id = reader_facts_of(_product_facts, {"slug": slug})
     also_bought = lookups.also_bought(item, set(owned))
     counters.record_impressions("also_bought", [p.slug for p in also_bought])
     return render_template(
@@ -149,7 +159,7 @@ def product(slug: str):
         owns=entitlements.owns(viewer, item),
         can_read=entitlements.can_read_product(viewer, item),
         readable_sections=entitlements.readable_section_ids(viewer, item),
-        last_read=progress.last_read_section(viewer.reader, item),
+        last_read=next((s for s in item.sections if s.id == last_read_id), None),
         wall=tips.wall(item),
         also_bought=also_bought,
     )
@@ -158,7 +168,7 @@ def product(slug: str):
 @bp.get("/p/<slug>/read")
 def read(slug: str):
     item = _visible_product_or_404(slug)
-    viewer = current_viewer()
+    viewer = _viewer()
     if item.kind in (ProductKind.COURSE, ProductKind.COLUMN):
         return redirect(_first_section_url(item, viewer.reader))
     if not entitlements.can_read_product(viewer, item):
@@ -197,7 +207,7 @@ def _note_reading(slug: str, position: int) -> None:
 def section(slug: str, position: int):
     item = _visible_product_or_404(slug)
     current = queries.find_section(item, position) or abort(404)
-    viewer = current_viewer()
+    viewer = _viewer()
     if not entitlements.can_read_section(viewer, current):
         return render_template("storefront/paywall.html", product=item, section=current), 403
     index = item.sections.index(current)
@@ -218,7 +228,7 @@ def section(slug: str, position: int):
 def download(slug: str, file_id: int):
     item = _visible_product_or_404(slug)
     attachment = next((f for f in item.files if f.id == file_id), None) or abort(404)
-    if not entitlements.can_read_product(current_viewer(), item):
+    if not entitlements.can_read_product(_viewer(), item):
         return render_template("storefront/paywall.html", product=item), 403
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / "files"
     response = send_from_directory(

@@ -31,10 +31,14 @@ from app.catalog import queries
 
 
 class PageCache:
-    def __init__(self, max_entries: int, version_ttl: float):
+    """A bounded LRU of rendered pages: at most max_entries pages and max_bytes of bodies."""
+
+    def __init__(self, max_entries: int, version_ttl: float, max_bytes: int):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.version_ttl = version_ttl
         self._entries: OrderedDict = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self._version: int | None = None
         self._version_read_at = 0.0
@@ -54,11 +58,18 @@ class PageCache:
             return entry
 
     def put(self, key, entry) -> None:
+        size = len(entry[0])
+        if size > self.max_bytes:
+            return
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[0])
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped[0])
 
 
 def _cache() -> PageCache | None:
@@ -68,7 +79,8 @@ def _cache() -> PageCache | None:
     cache = current_app.extensions.get("page_cache")
     if cache is None:
         ttl = current_app.config["PAGE_CACHE_VERSION_TTL"]
-        cache = current_app.extensions["page_cache"] = PageCache(size, ttl)
+        budget = current_app.config["PAGE_CACHE_MAX_BYTES"]
+        cache = current_app.extensions["page_cache"] = PageCache(size, ttl, budget)
     return cache
 
 
@@ -93,14 +105,16 @@ def _serve_cached_page():
     cache = _cache()
     if cache is None or not _anonymous():
         return None
-    entry = cache.get(_key(cache))
+    entry = cache.get(_key(cache.content_version()))
     return None if entry is None else _replay(entry)
 
 
-def _key(cache: PageCache, facts: Hashable = None):
+def _key(version: int, facts: Hashable = None):
     # Pages hold absolute URLs (og: tags, share links) built from the request's scheme and
     # host: one visitor's forged Host must not reach another's page (see public_address.py).
-    return (request.host_url, request.path, request.query_string, cache.content_version(), facts)
+    # The query string is left out: cached views never read it (?ref= is counted before the
+    # view runs, and WeChat's share links add ?from=... of their own).
+    return (request.host_url, request.path, version, facts)
 
 
 def _signed_in_cacheable() -> bool:
@@ -125,7 +139,7 @@ def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., No
         @wraps(view)
         def wrapper(**view_args):
             response = _answer(view, view_args)
-            if on_show is not None and response.status_code == 200:
+            if on_show is not None and response.status_code == 200 and request.method == "GET":
                 on_show(**view_args)
             return response
 
@@ -135,28 +149,47 @@ def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., No
                 return make_response(view(**view_args))
             anonymous = _anonymous()
             if anonymous:
-                key = _key(cache)
+                facts = None
             elif _signed_in_cacheable():
-                key = _key(cache, ("reader", reader_facts_of(reader_facts, view_args)))
-                entry = cache.get(key)
+                facts = ("reader", reader_facts_of(reader_facts, view_args))
+                entry = cache.get(_key(cache.content_version(), facts))
                 if entry is not None:
                     return _replay(entry)
             else:
                 return make_response(view(**view_args))
+            # A miss: the version this render reads the catalog at, from the request's own
+            # transaction (the held one may already be newer than what this render sees).
+            version = queries.content_version()
             response = make_response(view(**view_args))
-            if response.status_code == 200 and not (anonymous and session):
+            if _storable(response, anonymous):
                 entry = (
                     response.get_data(),
                     list(response.headers.items()),
                     g.get("impressions", []),
                 )
-                cache.put(key, entry)
+                cache.put(_key(version, facts), entry)
             return response
 
         wrapper.page_cached = True
         return wrapper
 
     return decorate
+
+
+def _storable(response, anonymous: bool) -> bool:
+    """A plain 200 that is nobody's in particular: no session of its own for an anonymous
+    visitor, and nothing of the reader's beyond the facts (the page did not look at the
+    reader, nor make a CSRF token)."""
+    if response.status_code != 200:
+        return False
+    if anonymous:
+        return not session
+    return not g.get("page_is_personal") and "csrf_token" not in g
+
+
+def mark_personal() -> None:
+    """This page showed something of the reader beyond the facts: never share it."""
+    g.page_is_personal = True
 
 
 def reader_facts_of(reader_facts: Callable[..., Hashable], view_args: dict) -> Hashable:

@@ -4,7 +4,7 @@ One after_request hook, so pages, error pages, files and cached anonymous pages 
 a before_request hook, which after_request still sees) all get the same headers.
 """
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.wrappers import Response
 
 # Every script is a file the shop serves (app/static/js, the studio's copy of plotly, the
@@ -63,7 +63,16 @@ def add_security_headers(response: Response) -> Response:
     if _is_private(request.endpoint):
         headers["Cache-Control"] = "private, no-store"
         headers.pop("Expires", None)
+    elif "Cache-Control" not in headers and _has_session(response):
+        # A signed-in reader's page shows what they own and where they are: never a shared
+        # cache's (a proxy, a CDN) to hand to someone else.
+        headers["Cache-Control"] = "private"
     return response
+
+
+def _has_session(response: Response) -> bool:
+    cookie = current_app.config["SESSION_COOKIE_NAME"]
+    return cookie in request.cookies or "Set-Cookie" in response.headers
 
 
 def _is_private(endpoint: str | None) -> bool:

@@ -2,13 +2,18 @@
 visitors, one per set of reader facts for signed-in readers."""
 
 import re
+import time
 
 import pytest
+import sqlalchemy as sa
+from flask import render_template_string
 
-from app.catalog import queries
+from app.catalog import entitlements, queries
 from app.extensions import db
-from app.models import Product, ProductKind, Reader
+from app.models import Entitlement, EntitlementSource, Product, ProductKind, Reader, Section
+from app.models.base import utcnow
 from app.readers.creators import create_creator
+from app.web.page_cache import cached_page
 from tests import factories
 from tests.conftest import WECHAT_UA, sign_in_as
 
@@ -183,3 +188,123 @@ def test_the_creator_always_gets_a_fresh_page(shop_for_readers):
         queries.find_product(pages[4].rsplit("/", 1)[1]).title = "悄悄改的标题"
         db.session.commit()
     assert "悄悄改的标题" in client.get(pages[4]).get_data(as_text=True)
+
+
+# --- races: what a render reads is what its key says --------------------------------------
+
+
+@pytest.fixture
+def course_shop(app_factory):
+    app = app_factory(PAGE_CACHE_SIZE=256, PAGE_CACHE_VERSION_TTL=0)
+    with app.app_context():
+        queries.editable_shop_profile()
+        course = factories.product(
+            ProductKind.COURSE,
+            title="写作课",
+            sections=[("第一课", "免费内容", True), ("第二课", "付费秘密-LESSON2", False)],
+        )
+        article = factories.product(title="一篇付费文章")
+        buyer, stranger = factories.reader("buyer"), factories.reader("stranger")
+        queries.mark_content_changed()
+        db.session.commit()
+        ids = {
+            "course": course.id,
+            "slug": course.slug,
+            "article": article.id,
+            "article_slug": article.slug,
+            "buyer": buyer.id,
+            "stranger": stranger.id,
+        }
+    return app, ids
+
+
+def _payment_lands_after_the_facts(monkeypatch, reader_id, product_id):
+    """The buyer's payment commits (another worker) just after their facts were read."""
+    real_owned_by = entitlements.owned_by
+    fired = []
+
+    def owned_by_then_payment(asked_for):
+        owned = real_owned_by(asked_for)
+        if asked_for == reader_id and not fired:
+            fired.append(True)
+            with db.engine.begin() as other:
+                other.execute(
+                    sa.insert(Entitlement.__table__).values(
+                        reader_id=reader_id,
+                        product_id=product_id,
+                        source=EntitlementSource.PURCHASE,
+                        granted_at=utcnow(),
+                    )
+                )
+        return owned
+
+    monkeypatch.setattr(entitlements, "owned_by", owned_by_then_payment)
+    return lambda: monkeypatch.setattr(entitlements, "owned_by", real_owned_by)
+
+
+@pytest.mark.parametrize("page", ["lesson", "article"])
+def test_a_payment_landing_mid_render_never_shares_the_paid_page(course_shop, monkeypatch, page):
+    app, ids = course_shop
+    product_id, path, secret = {
+        "lesson": (ids["course"], f"/p/{ids['slug']}/s/2", "付费秘密-LESSON2"),
+        "article": (ids["article"], f"/p/{ids['article_slug']}", factories.PAID_SECRET),
+    }[page]
+    restore = _payment_lands_after_the_facts(monkeypatch, ids["buyer"], product_id)
+    _answer(app, ids["buyer"], path)
+    restore()
+    status, body = _answer(app, ids["stranger"], path)
+    assert secret not in body
+    assert status == (403 if page == "lesson" else 200)
+
+
+def test_a_page_rendered_before_a_catalog_change_is_not_stored_as_after_it(
+    course_shop, monkeypatch
+):
+    """The version held per process can be newer than what a render reads (threads, or a
+    slow render): the page is stored under the version its own transaction read."""
+    app, ids = course_shop
+    real_owned_by = entitlements.owned_by
+    fired = []
+
+    def owned_by_then_lesson_made_paid(reader_id):
+        owned = real_owned_by(reader_id)  # this request has read: its snapshot is taken
+        if not fired:
+            fired.append(True)
+            with db.engine.begin() as other:  # the creator makes the free lesson paid
+                other.execute(
+                    sa.update(Section.__table__)
+                    .where(Section.__table__.c.product_id == ids["course"])
+                    .values(is_free=False)
+                )
+            with app.app_context():
+                queries.mark_content_changed()
+                db.session.commit()
+                newer = queries.content_version()
+            cache = app.extensions["page_cache"]  # another thread has just read it
+            cache._version, cache._version_read_at = newer, time.monotonic()
+        return owned
+
+    lesson = f"/p/{ids['slug']}/s/1"
+    _answer(app, ids["buyer"], "/about")  # the cache exists and has read the version
+    app.extensions["page_cache"].version_ttl = 3600
+    monkeypatch.setattr(entitlements, "owned_by", owned_by_then_lesson_made_paid)
+    _answer(app, ids["buyer"], lesson)
+    monkeypatch.setattr(entitlements, "owned_by", real_owned_by)
+    assert _answer(app, ids["stranger"], lesson)[0] == 403
+
+
+def test_a_page_that_shows_the_reader_is_never_shared(app_factory):
+    app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=0)
+
+    @app.get("/whoami")
+    @cached_page(lambda: "everyone the same")
+    def whoami():
+        return render_template_string("{{ current_reader.nickname }}")
+
+    with app.app_context():
+        queries.mark_content_changed()
+        first, second = factories.reader("o-1", "第一位"), factories.reader("o-2", "第二位")
+        db.session.commit()
+        ids = first.id, second.id
+    assert _page(app, ids[0], "/whoami") == "第一位"
+    assert _page(app, ids[1], "/whoami") == "第二位"

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import ProductKind
 from app.studio.dashboard_views import PLOTLY_VERSION
 from tests import factories
+from tests.conftest import sign_in_as
 from tests.payflow import csrf_token_in, latest_order
 
 TEMPLATES = Path(__file__).parents[2] / "app" / "templates"
@@ -126,3 +127,12 @@ def test_templates_have_no_inline_script(template):
         assert "src=" in attributes or 'type="application/json"' in attributes, attributes
     assert not _EVENT_HANDLER.search(html)
     assert "javascript:" not in html
+
+
+def test_a_signed_in_readers_pages_are_private_to_their_browser(app, client, shop):
+    with app.app_context():
+        reader_id = factories.reader("o-reader").id
+        db.session.commit()
+    assert "Cache-Control" not in client.get("/").headers  # anonymous: anyone's
+    sign_in_as(app, client, reader_id)
+    assert client.get("/").headers["Cache-Control"] == "private"
