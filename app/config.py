@@ -73,7 +73,8 @@ class DefaultConfig:
     CREATOR_LOGIN_LIMIT = "5 per minute;30 per hour"
     CREATOR_LOGIN_USERNAME_LIMIT = "10 per 15 minutes"
 
-    # Anonymous catalog pages are rendered once per catalog change and served from memory.
+    # Catalog pages are rendered once per catalog change (and per set of reader facts for a
+    # signed-in reader) and served from memory.
     PAGE_CACHE_SIZE = 512
     PAGE_CACHE_VERSION_TTL = 1.0  # seconds a catalog change may take to reach cached pages
     PAGE_CACHE_MAX_BYTES = 32 * 1024 * 1024  # of page bodies per worker
