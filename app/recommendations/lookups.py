@@ -64,10 +64,16 @@ def for_reader(reader: Reader | None, owned: set[int], n: int = 4) -> tuple[str,
     return "popular", _pick(popular_ids(), owned, n)
 
 
+_READER_LIST = sa.select(ReaderRecs.__table__.c["items"]).where(
+    ReaderRecs.__table__.c.reader_id == sa.bindparam("reader_id")
+)
+
+
 def stored_for_reader(reader_id: int) -> tuple[int, ...]:
-    """The reader's stored list as it is: what `for_reader` picks from (the page cache's key)."""
-    row = db.session.get(ReaderRecs, reader_id)
-    return tuple(row.items) if row is not None else ()
+    """The reader's stored list as it is: what `for_reader` picks from (the page cache's key,
+    asked on every signed-in home page, so a prebuilt statement and no row object)."""
+    items = db.session.connection().execute(_READER_LIST, {"reader_id": reader_id}).scalar()
+    return tuple(items) if items else ()
 
 
 def popular_ids() -> list[int]:
