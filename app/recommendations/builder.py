@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from app.catalog import queries
 from app.extensions import db
 from app.models import (
     HOLDS_MONEY,
@@ -153,6 +154,9 @@ def rebuild(cache_dir: Path | None = None) -> Built:
     model.popular = _product_ids(ids, np.argsort(-popular, kind="stable")[:STORED])
     model.evaluation = figures
     db.session.add(model)
+    # Cached pages show the lists (大家都在看, 买了这个的读者也买了, 为你推荐): new lists are a
+    # new version of the catalog's pages, for anonymous visitors and signed-in readers alike.
+    queries.mark_content_changed()
     db.session.commit()
     return Built(n_items, len(readers), len(rows), figures)
 

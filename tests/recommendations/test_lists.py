@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.catalog import queries
 from app.extensions import db
 from app.models import ItemRecs, PayChannel, Product, Reader, RecSlotDaily, RecsModel
 from app.payments import orders
@@ -207,3 +208,16 @@ def test_the_web_app_never_loads_the_engine(tmp_path):
         [sys.executable, "-c", check], cwd=repo, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_rebuild_reaches_cached_pages(app_factory, tmp_path):
+    app = app_factory(PAGE_CACHE_SIZE=64, PAGE_CACHE_VERSION_TTL=0)
+    shop = _shop(app, tmp_path)
+    product_page = f"/p/{shop['writing']}"
+    assert "摄影课" not in app.test_client().get(product_page).get_data(as_text=True)
+    with app.app_context():
+        writing, other = (queries.find_product(shop[k]) for k in ("writing", "other"))
+        for n in range(3):  # 写作课's buyers now buy 摄影课 too
+            _bought(factories.reader(openid=f"oLater{n}"), writing, other)
+        builder.rebuild(tmp_path / "cache")
+    assert "摄影课" in app.test_client().get(product_page).get_data(as_text=True)
