@@ -186,9 +186,8 @@ def article(app):
         return item.slug
 
 
-@pytest.fixture
-def studio(app):
-    """A client logged in as the shop's creator."""
+def creator_client(app):
+    """A new client of this app, logged in as the shop's creator (created here)."""
     from app.readers.creators import create_creator
 
     with app.app_context():
@@ -202,3 +201,9 @@ def studio(app):
         data={"username": "creator", "password": "correct horse battery", "csrf_token": token},
     )
     return client
+
+
+@pytest.fixture
+def studio(app):
+    """A client logged in as the shop's creator."""
+    return creator_client(app)

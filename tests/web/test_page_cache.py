@@ -1,7 +1,6 @@
 """Catalog pages come from memory until the catalog changes: one page for anonymous
 visitors, one per set of reader facts for signed-in readers."""
 
-import re
 import time
 
 import pytest
@@ -12,10 +11,9 @@ from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import Entitlement, EntitlementSource, Product, ProductKind, Reader, Section
 from app.models.base import utcnow
-from app.readers.creators import create_creator
 from app.web.page_cache import cached_page
 from tests import factories
-from tests.conftest import WECHAT_UA, sign_in_as
+from tests.conftest import WECHAT_UA, creator_client, sign_in_as
 
 
 @pytest.fixture
@@ -173,16 +171,7 @@ def test_pending_messages_are_never_cached(shop_for_readers):
 
 def test_the_creator_always_gets_a_fresh_page(shop_for_readers):
     cached, _, _ids, pages = shop_for_readers
-    with cached.app_context():
-        create_creator("creator", "correct horse battery")
-        db.session.commit()
-    client = cached.test_client()
-    form = client.get("/creator/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    client.post(
-        "/creator/login",
-        data={"username": "creator", "password": "correct horse battery", "csrf_token": token},
-    )
+    client = creator_client(cached)
     client.get(pages[4])
     with cached.app_context():
         queries.find_product(pages[4].rsplit("/", 1)[1]).title = "悄悄改的标题"
