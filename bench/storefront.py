@@ -275,16 +275,17 @@ def setup_reader_main() -> int:
     guest), given a published paid course and two other paid items (direct grants, as the
     creator's gifts), with reading progress at the course's first paid lesson. Then a real
     server-side session for that reader (app.accounts.session.begin_session, which starts a
-    web_sessions row), and the cookie a browser would hold for it, signed by the app's own
-    session interface. Also a second sandbox user, not yet a reader: the phone whose first
-    visit the page-weight figures follow. Prints one JSON line (SignedInReader's fields).
+    web_sessions row) marked as WeChat's sign-in marks it (asked once), and the cookie a
+    browser would hold for it, signed by the app's own session interface. Also a second
+    sandbox user, not yet a reader: the phone whose first visit the page-weight figures
+    follow. Prints one JSON line (SignedInReader's fields).
     """
     sys.path.insert(0, str(REPO))
     import sqlalchemy as sa
     from flask import session
 
     from app import create_app
-    from app.accounts.session import begin_session
+    from app.accounts.session import OAUTH_TRIED_KEY, begin_session
     from app.catalog import entitlements
     from app.extensions import db
     from app.models import (
@@ -334,6 +335,8 @@ def setup_reader_main() -> int:
         with app.test_request_context("/"):
             begin_session(reader)
             db.session.commit()
+            # As the WeChat sign-in's callback leaves it: WeChat has been asked once.
+            session[OAUTH_TRIED_KEY] = True
             cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
         made = {
             "cookie_name": app.config["SESSION_COOKIE_NAME"],
