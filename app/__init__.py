@@ -44,13 +44,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
     from app import models  # noqa: F401
-    from app.accounts.session import mark_session_seen
+    from app.accounts.session import SlidingCookieSessionInterface, mark_session_seen
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.readers import progress
     from app.sandbox import models as sandbox_models  # noqa: F401
     from app.web import page_cache, request_limits
 
+    app.session_interface = SlidingCookieSessionInterface()
     counters.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
     request_limits.init_app(app)  # then body limits, before CSRF reads a form

@@ -109,7 +109,7 @@ def session_reader_id(app, client) -> int | None:
     if token is None:
         return None
     with app.app_context():
-        live = web_sessions.find_live(token, timedelta(days=365))
+        live, _ = web_sessions.find_live(token, timedelta(days=365))
     return live.reader_id if live else None
 
 

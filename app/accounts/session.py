@@ -2,12 +2,13 @@
 
 import sqlalchemy as sa
 from flask import current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from app.catalog.entitlements import Viewer
 from app.extensions import db
 from app.models import Creator, Reader
-from app.readers import web_sessions
+from app.readers import snapshot, web_sessions
 from app.readers.identity import create_guest
 from app.transactions import begin_write, writing_apart
 
@@ -23,14 +24,35 @@ OAUTH_TRIED_KEY = "wechat_oauth_tried"
 def current_session() -> web_sessions.LiveSession | None:
     """This browser's server-side session, if its cookie names a live one.
 
-    Read at most once per request, and only by requests that ask who is there: a visitor
-    without a token costs no database access at all.
+    Read at most once per request, with its reader's snapshot, and only by requests that ask
+    who is there: a visitor without a token costs no database access at all.
     """
     if "web_session" not in g:
         token = session.get(SESSION_TOKEN_KEY)
-        idle_limit = current_app.permanent_session_lifetime
-        g.web_session = web_sessions.find_live(token, idle_limit) if token else None
+        if token:
+            idle_limit = current_app.permanent_session_lifetime
+            g.web_session, g.reader_snapshot = web_sessions.find_live(token, idle_limit)
+        else:
+            g.web_session, g.reader_snapshot = None, snapshot.NOBODY
     return g.web_session
+
+
+def current_snapshot() -> snapshot.ReaderSnapshot:
+    """What the session's reader owns, where they are in each item, their 为你推荐 list: read
+    once per request, with the session when it is read (a page decides from, and is cached
+    under, the same answer: a payment landing mid-request changes neither)."""
+    live = current_session()  # reading the session reads the snapshot with it
+    if "reader_snapshot" not in g:  # this request started the session: read it apart
+        has_reader = live is not None and live.reader_id is not None
+        g.reader_snapshot = snapshot.of_reader(live.reader_id) if has_reader else snapshot.NOBODY
+    return g.reader_snapshot
+
+
+def _use_session(live: web_sessions.LiveSession | None) -> None:
+    """This request now runs as `live` (a new session, or none): what was read of the old
+    one's reader no longer applies."""
+    g.web_session = live
+    g.pop("reader_snapshot", None)
 
 
 def current_reader() -> Reader | None:
@@ -52,9 +74,10 @@ def begin_session(reader: Reader | None = None, creator: Creator | None = None) 
     no other key); the creator's alone ends with the browser. The caller commits.
     """
     end_session()
-    token, g.web_session = web_sessions.start(
+    token, live = web_sessions.start(
         reader_id=reader.id if reader else None, creator_id=creator.id if creator else None
     )
+    _use_session(live)
     g.reader = reader
     session.permanent = reader is not None
     session[SESSION_TOKEN_KEY] = token
@@ -66,7 +89,7 @@ def end_session() -> None:
     if live is not None:
         web_sessions.end(live)
     session.clear()
-    g.web_session = None
+    _use_session(None)
     g.reader = None
 
 
@@ -84,9 +107,10 @@ def ensure_reader() -> Reader:
     reader = create_guest()
     live = current_session()
     if live is not None:  # the creator's session, which had no reader yet
-        g.web_session = web_sessions.attach_reader(live, reader.id)
+        _use_session(web_sessions.attach_reader(live, reader.id))
     else:
-        token, g.web_session = web_sessions.start(reader_id=reader.id)
+        token, live = web_sessions.start(reader_id=reader.id)
+        _use_session(live)
         session.permanent = True
         session[SESSION_TOKEN_KEY] = token
     g.reader = reader
@@ -110,7 +134,8 @@ def adopt_legacy_cookie() -> None:
     if reader is None or not reader.is_guest or web_sessions.reader_has_any(reader.id):
         db.session.commit()  # nothing to write: the lock goes at once
         return
-    token, g.web_session = web_sessions.start(reader_id=reader.id)
+    token, live = web_sessions.start(reader_id=reader.id)
+    _use_session(live)
     db.session.commit()
     g.reader = reader
     session.permanent = True
@@ -130,6 +155,22 @@ def mark_session_seen(_error=None) -> None:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)
+
+
+class SlidingCookieSessionInterface(SecureCookieSessionInterface):
+    """Flask re-signs and re-sends a permanent session's cookie on every answer to slide its
+    expiry. Here it is re-sent when the session changed, or when its server-side row is due
+    to be marked seen (at most hourly, mark_session_seen): the cookie's expiry slides with
+    the session's idle limit, and every other page goes out without a Set-Cookie and without
+    the cost of signing one."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if session.modified:
+            return True
+        if not session.permanent or not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return False
+        live = g.get("web_session")
+        return live is not None and web_sessions.seen_due(live)
 
 
 def is_wechat_browser() -> bool:

@@ -19,6 +19,7 @@ from flask import current_app, g
 from app.extensions import db
 from app.models import Product, Reader, ReadingProgress, Section
 from app.models.base import utcnow
+from app.readers.snapshot import Bookmark
 from app.transactions import writing_apart
 
 _NOTE_KEY = "reading_progress_note"
@@ -55,10 +56,15 @@ _OPENED = (
 )
 
 
-def record_opened(reader_id: int, product_slug: str, position: int) -> None:
-    """This reader opened this section: noted when the stored progress is another one, and
-    saved when the request ends (see above). One query by the section's address, no rows
-    loaded: a lesson served from the page cache records it too."""
+def record_opened(
+    reader_id: int, bookmark: Bookmark | None, product_slug: str, position: int
+) -> None:
+    """This reader, whose bookmark in the item is `bookmark`, opened this section: noted when
+    the bookmark is elsewhere, and saved when the request ends (see above). A reload costs
+    nothing; a move, one query by the section's address, no rows loaded (a lesson served from
+    the page cache records it too)."""
+    if bookmark is not None and bookmark.position == position:
+        return
     row = (
         db.session.connection()
         .execute(_OPENED, {"reader_id": reader_id, "slug": product_slug, "pos": position})
@@ -117,22 +123,3 @@ def last_read_by_product(reader: Reader) -> dict[int, Section]:
         .where(ReadingProgress.reader_id == reader.id)
     )
     return {product_id: section for product_id, section in rows}
-
-
-_LAST_READ_ID = (
-    sa.select(_progress.c.section_id)
-    .join(_products, _products.c.id == _progress.c.product_id)
-    .where(
-        _progress.c.reader_id == sa.bindparam("reader_id"),
-        _products.c.slug == sa.bindparam("slug"),
-    )
-)
-
-
-def last_read_section_id(reader_id: int, product_slug: str) -> int | None:
-    """The section the reader last opened in this item, by its slug: one small query, for
-    the page cache's key (the page itself loads the section)."""
-    rows = db.session.connection().execute(
-        _LAST_READ_ID, {"reader_id": reader_id, "slug": product_slug}
-    )
-    return rows.scalar()

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import WebSession
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
+from app.readers import snapshot
 
 # last_seen_at is written at most this often per session: one write an hour, not one a page.
 SEEN_RESOLUTION = timedelta(hours=1)
@@ -52,18 +53,41 @@ def start(reader_id: int | None = None, creator_id: int | None = None) -> tuple[
     return token, live
 
 
-# Every signed-in page reads it: built once, so a request pays only for the lookup itself.
-_FIND = sa.select(
-    _table.c.reader_id, _table.c.creator_id, _table.c.last_seen_at, _table.c.ended_at
-).where(_table.c.id == sa.bindparam("key"))
+def _find_statement() -> sa.CompoundSelect:
+    """The live session of a key and its reader's snapshot, in one statement."""
+    key = sa.bindparam("key", type_=sa.String)
+    since = sa.bindparam("since", type_=UTCDateTime)
+    live = (_table.c.id == key, _table.c.ended_at.is_(None), _table.c.last_seen_at >= since)
+    session_row = sa.select(
+        *snapshot.columns(
+            snapshot.SESSION,
+            first=_table.c.reader_id,
+            second=_table.c.creator_id,
+            seen_at=_table.c.last_seen_at,
+        )
+    ).where(*live)
+    reader_id = sa.select(_table.c.reader_id).where(*live).scalar_subquery()
+    return sa.union_all(session_row, *snapshot.parts(reader_id))
 
 
-def find_live(token: str, idle_limit: timedelta) -> LiveSession | None:
-    """The session this token opens: not ended, and seen within idle_limit. One key lookup."""
-    row = db.session.connection().execute(_FIND, {"key": _digest(token)}).first()
-    if row is None or row.ended_at is not None or row.last_seen_at < utcnow() - idle_limit:
-        return None
-    return LiveSession(_digest(token), row.reader_id, row.creator_id, row.last_seen_at)
+# Every signed-in page reads it: built once, so a request pays only for running it.
+_FIND = _find_statement()
+
+
+def find_live(
+    token: str, idle_limit: timedelta
+) -> tuple[LiveSession | None, snapshot.ReaderSnapshot]:
+    """The session this token opens (not ended, seen within idle_limit) and its reader's
+    snapshot, in one round trip on a connection of its own: the request's database session
+    is not begun for it, so a page served from the cache uses nothing more."""
+    key = _digest(token)
+    with db.engine.connect() as connection:
+        rows = connection.execute(_FIND, {"key": key, "since": utcnow() - idle_limit}).all()
+    found = next((row for row in rows if row.part == snapshot.SESSION), None)
+    if found is None:
+        return None, snapshot.NOBODY
+    live = LiveSession(key, found.first, found.second, found.seen_at)
+    return live, snapshot.fold(rows) if live.reader_id is not None else snapshot.NOBODY
 
 
 def attach_reader(live: LiveSession, reader_id: int) -> LiveSession:

@@ -1,10 +1,12 @@
 """Recommendations in the shop: the stored lists looked up per page, and what they earn.
 
 The lists are built offline (`app.recommendations.builder`). Pages call `also_bought`, `related` and
-`for_reader`: one primary-key read, owned items dropped as they read. The studio's 推荐 tab
+`for_reader` (from the reader's stored list, read with their session): one primary-key read
+each, owned items dropped as they read. The studio's 推荐 tab
 reads `slot_figures` and `model_summary`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,7 +18,6 @@ from app.models import (
     Order,
     Product,
     ProductStatus,
-    Reader,
     ReaderRecs,
     RecSlotDaily,
     RecsModel,
@@ -54,26 +55,14 @@ def related(product: Product, owned: set[int], n: int = 4) -> list[Product]:
     return _pick(stored, owned, n, product.id)
 
 
-def for_reader(reader: Reader | None, owned: set[int], n: int = 4) -> tuple[str, list[Product]]:
-    """("for_you", items) for a reader with a stored list, else ("popular", items)."""
-    row = db.session.get(ReaderRecs, reader.id) if reader is not None else None
-    if row is not None:
-        picked = _pick(row.items, owned, n)
+def for_reader(stored: Sequence[int], owned: set[int], n: int = 4) -> tuple[str, list[Product]]:
+    """("for_you", items) from a reader's stored list (read with their session, see
+    app/readers/snapshot.py), else ("popular", items)."""
+    if stored:
+        picked = _pick(list(stored), owned, n)
         if picked:
             return "for_you", picked
     return "popular", _pick(popular_ids(), owned, n)
-
-
-_READER_LIST = sa.select(ReaderRecs.__table__.c["items"]).where(
-    ReaderRecs.__table__.c.reader_id == sa.bindparam("reader_id")
-)
-
-
-def stored_for_reader(reader_id: int) -> tuple[int, ...]:
-    """The reader's stored list as it is: what `for_reader` picks from (the page cache's key,
-    asked on every signed-in home page, so a prebuilt statement and no row object)."""
-    items = db.session.connection().execute(_READER_LIST, {"reader_id": reader_id}).scalar()
-    return tuple(items) if items else ()
 
 
 def popular_ids() -> list[int]:

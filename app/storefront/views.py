@@ -6,7 +6,6 @@ from pathlib import Path
 from flask import (
     abort,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -20,11 +19,13 @@ from app.accounts.session import (
     OAUTH_TRIED_KEY,
     current_reader,
     current_session,
+    current_snapshot,
     current_viewer,
     is_wechat_browser,
 )
 from app.analytics import counters
 from app.catalog import cover_variants, entitlements, queries
+from app.extensions import limiter
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
@@ -32,6 +33,13 @@ from app.recommendations import lookups
 from app.storefront import bp
 from app.web.page_cache import cached_page, reader_facts_of
 from app.web.static_assets import ONE_YEAR
+
+
+@limiter.request_filter
+def _skip_limiter_for_catalog_pages() -> bool:
+    """Reading pages have no rate limit: skipping the limiter's bookkeeping keeps a signed-in
+    reader's page short (a limit added here would need this filter narrowed)."""
+    return request.blueprint == "storefront"
 
 
 @bp.before_request
@@ -56,27 +64,19 @@ def _reader_id() -> int | None:
     return live.reader_id if live is not None else None
 
 
-def _owned() -> frozenset[int]:
-    """What the reader owns, read once per request: the page is rendered from the same
-    answer its cache key is made from (a payment landing in between changes neither)."""
-    if "owned" not in g:
-        reader_id = _reader_id()
-        g.owned = entitlements.owned_by(reader_id) if reader_id is not None else frozenset()
-    return g.owned
-
-
 def _viewer() -> entitlements.Viewer:
-    return replace(current_viewer(), owned=_owned())
+    # What the reader owns comes from the snapshot the page's cache key is made from.
+    return replace(current_viewer(), owned=current_snapshot().owned)
 
 
 # What of the reader each cached page shows (see app/web/page_cache.py): a page is rendered
-# once per set of these facts and catalog version.
+# once per set of these facts and catalog version. All come from the reader's snapshot, read
+# with their session in one statement.
 
 
 def _home_facts() -> tuple:
-    reader_id = _reader_id()
-    stored = lookups.stored_for_reader(reader_id) if reader_id is not None else ()
-    return _owned(), stored
+    reader = current_snapshot()
+    return reader.owned, reader.for_you
 
 
 def _no_facts(**_view_args) -> None:
@@ -85,20 +85,20 @@ def _no_facts(**_view_args) -> None:
 
 
 def _owned_facts(**_view_args) -> frozenset[int]:
-    return _owned()
+    return current_snapshot().owned
 
 
 def _product_facts(slug: str) -> tuple:
-    reader_id = _reader_id()
-    last_read = progress.last_read_section_id(reader_id, slug) if reader_id is not None else None
-    return _owned(), last_read
+    reader = current_snapshot()
+    bookmark = reader.bookmarks.get(slug)
+    return reader.owned, bookmark.section_id if bookmark is not None else None
 
 
 @bp.get("/")
 @cached_page(_home_facts)
 def home():
-    owned, _ = reader_facts_of(_home_facts, {})
-    rec_kind, recommended = lookups.for_reader(current_reader(), set(owned))
+    owned, stored = reader_facts_of(_home_facts, {})
+    rec_kind, recommended = lookups.for_reader(stored, set(owned))
     counters.record_impressions(rec_kind, [p.slug for p in recommended])
     return render_template(
         "storefront/home.html",
@@ -204,7 +204,7 @@ def _note_reading(slug: str, position: int) -> None:
     made a guest (a row and a cookie) just for that. Saved once the page is built."""
     reader_id = _reader_id()
     if reader_id is not None:
-        progress.record_opened(reader_id, slug, position)
+        progress.record_opened(reader_id, current_snapshot().bookmarks.get(slug), slug, position)
 
 
 @bp.get("/p/<slug>/s/<int:position>")

@@ -204,6 +204,30 @@ def test_last_seen_is_kept_current_at_most_hourly(app, client):
     assert seen > utcnow() - timedelta(minutes=1)
 
 
+def test_the_cookie_is_sent_again_only_when_the_session_is_marked_seen(app, client):
+    """A reader's cookie lasts a year from the last visit: re-sent (with a new expiry) when
+    the server marks the session seen, at most hourly; other pages carry no Set-Cookie."""
+    with app.app_context():
+        reader = factories.reader("o-cookie")
+        db.session.commit()
+        reader_id = reader.id
+    sign_in_as(app, client, reader_id)
+    with client.session_transaction() as session:
+        session.permanent = True
+        session["wechat_oauth_tried"] = True
+    client.get("/", headers={"User-Agent": WECHAT_UA})  # flask-login notes _fresh once
+    page = client.get("/", headers={"User-Agent": WECHAT_UA})
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+
+    with app.app_context():
+        db.session.execute(sa.update(WebSession).values(last_seen_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+    refreshed = client.get("/", headers={"User-Agent": WECHAT_UA})
+    cookie = refreshed.headers["Set-Cookie"]
+    assert "Expires=" in cookie and str(utcnow().year + 1) in cookie
+    assert "Set-Cookie" not in client.get("/", headers={"User-Agent": WECHAT_UA}).headers
+
+
 def test_the_database_holds_only_a_digest_of_the_cookie_token(app, client):
     with app.app_context():
         reader = factories.reader()

@@ -7,10 +7,11 @@ import pytest
 import sqlalchemy as sa
 from flask import render_template_string
 
-from app.catalog import entitlements, queries
+from app.catalog import queries
 from app.extensions import db
 from app.models import Entitlement, EntitlementSource, Product, ProductKind, Reader, Section
 from app.models.base import utcnow
+from app.readers import web_sessions
 from app.web.page_cache import cached_page
 from tests import factories
 from tests.conftest import WECHAT_UA, creator_client, sign_in_as
@@ -209,12 +210,12 @@ def course_shop(app_factory):
 
 def _payment_lands_after_the_facts(monkeypatch, reader_id, product_id):
     """The buyer's payment commits (another worker) just after their facts were read."""
-    real_owned_by = entitlements.owned_by
+    real_find_live = web_sessions.find_live
     fired = []
 
-    def owned_by_then_payment(asked_for):
-        owned = real_owned_by(asked_for)
-        if asked_for == reader_id and not fired:
+    def find_live_then_payment(token, idle_limit):
+        live, facts = real_find_live(token, idle_limit)
+        if live is not None and live.reader_id == reader_id and not fired:
             fired.append(True)
             with db.engine.begin() as other:
                 other.execute(
@@ -225,10 +226,10 @@ def _payment_lands_after_the_facts(monkeypatch, reader_id, product_id):
                         granted_at=utcnow(),
                     )
                 )
-        return owned
+        return live, facts
 
-    monkeypatch.setattr(entitlements, "owned_by", owned_by_then_payment)
-    return lambda: monkeypatch.setattr(entitlements, "owned_by", real_owned_by)
+    monkeypatch.setattr(web_sessions, "find_live", find_live_then_payment)
+    return lambda: monkeypatch.setattr(web_sessions, "find_live", real_find_live)
 
 
 @pytest.mark.parametrize("page", ["lesson", "article"])
@@ -252,13 +253,16 @@ def test_a_page_rendered_before_a_catalog_change_is_not_stored_as_after_it(
     """The version held per process can be newer than what a render reads (threads, or a
     slow render): the page is stored under the version its own transaction read."""
     app, ids = course_shop
-    real_owned_by = entitlements.owned_by
+    real_find_live = web_sessions.find_live
     fired = []
 
-    def owned_by_then_lesson_made_paid(reader_id):
-        owned = real_owned_by(reader_id)  # this request has read: its snapshot is taken
+    def find_live_then_lesson_made_paid(token, idle_limit):
+        found = real_find_live(token, idle_limit)
         if not fired:
             fired.append(True)
+            # The request's own transaction has read the catalog (a guest's reader row is
+            # read before the facts, say): its snapshot is taken.
+            queries.content_version()
             with db.engine.begin() as other:  # the creator makes the free lesson paid
                 other.execute(
                     sa.update(Section.__table__)
@@ -271,14 +275,14 @@ def test_a_page_rendered_before_a_catalog_change_is_not_stored_as_after_it(
                 newer = queries.content_version()
             cache = app.extensions["page_cache"]  # another thread has just read it
             cache._version, cache._version_read_at = newer, time.monotonic()
-        return owned
+        return found
 
     lesson = f"/p/{ids['slug']}/s/1"
     _answer(app, ids["buyer"], "/about")  # the cache exists and has read the version
     app.extensions["page_cache"].version_ttl = 3600
-    monkeypatch.setattr(entitlements, "owned_by", owned_by_then_lesson_made_paid)
+    monkeypatch.setattr(web_sessions, "find_live", find_live_then_lesson_made_paid)
     _answer(app, ids["buyer"], lesson)
-    monkeypatch.setattr(entitlements, "owned_by", real_owned_by)
+    monkeypatch.setattr(web_sessions, "find_live", real_find_live)
     assert _answer(app, ids["stranger"], lesson)[0] == 403
 
 

@@ -1,0 +1,126 @@
+"""What a signed-in page knows about its reader, read in one round trip.
+
+Inside WeChat every reader is signed in, and every catalog page depends on a few facts about
+them: what they own (已购 badges, open lessons), where they are in each item (继续学习) and
+their stored 为你推荐 list. Read together with the session itself (see
+web_sessions.find_live), they cost a signed-in page one statement, not one per fact.
+
+The statement is a UNION ALL of one small part per fact, each row tagged with its part, so it
+runs unchanged on SQLite and PostgreSQL. It is built once: a request pays only for running it.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Entitlement, Product, ReaderRecs, ReadingProgress, Section
+from app.models.base import UTCDateTime
+
+# The parts of a snapshot's statement, as tagged in its rows (SESSION is web_sessions').
+SESSION, OWNED, BOOKMARK, FOR_YOU = range(4)
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """Where a reader is in one item: the section they last opened."""
+
+    product_id: int
+    section_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class ReaderSnapshot:
+    owned: frozenset[int] = frozenset()  # product ids
+    bookmarks: Mapping[str, Bookmark] = field(default_factory=lambda: MappingProxyType({}))
+    for_you: tuple[int, ...] = ()  # the stored list as it is, owned items included
+
+
+NOBODY = ReaderSnapshot()
+
+_entitlements = Entitlement.__table__
+_progress = ReadingProgress.__table__
+_sections = Section.__table__
+_products = Product.__table__
+_recs = ReaderRecs.__table__
+
+
+def _none(type_: sa.types.TypeEngine) -> sa.ColumnElement:
+    # A NULL of the column's type where a part does not fill it: PostgreSQL types a bare
+    # NULL in a UNION as text, and the rows are read with the first part's types.
+    return sa.cast(sa.null(), type_)
+
+
+def columns(
+    part: int,
+    first=None,
+    second=None,
+    third=None,
+    slug=None,
+    items=None,
+    seen_at=None,
+) -> list[sa.ColumnElement]:
+    """One part's row: its tag, three integers, a slug, a JSON list and a time, each NULL
+    where the part has nothing to put."""
+
+    def column(value, type_, name):
+        return (value if value is not None else _none(type_)).label(name)
+
+    return [
+        sa.literal_column(str(part), sa.Integer).label("part"),
+        column(first, sa.Integer, "first"),
+        column(second, sa.Integer, "second"),
+        column(third, sa.Integer, "third"),
+        column(slug, sa.String, "slug"),
+        column(items, sa.JSON, "items"),
+        column(seen_at, UTCDateTime, "seen_at"),
+    ]
+
+
+def parts(reader_id: sa.ColumnElement) -> list[sa.Select]:
+    """The reader's facts as parts of a UNION ALL, for the reader whose id `reader_id` gives."""
+    return [
+        sa.select(*columns(OWNED, first=_entitlements.c.product_id)).where(
+            _entitlements.c.reader_id == reader_id
+        ),
+        sa.select(
+            *columns(
+                BOOKMARK,
+                first=_progress.c.product_id,
+                second=_sections.c.id,
+                third=_sections.c.position,
+                slug=_products.c.slug,
+            )
+        )
+        .join(_sections, _sections.c.id == _progress.c.section_id)
+        .join(_products, _products.c.id == _progress.c.product_id)
+        .where(_progress.c.reader_id == reader_id),
+        sa.select(*columns(FOR_YOU, items=_recs.c["items"])).where(_recs.c.reader_id == reader_id),
+    ]
+
+
+def fold(rows: Iterable[sa.Row]) -> ReaderSnapshot:
+    """A snapshot from the rows of the reader's parts (other parts' rows are skipped)."""
+    owned: set[int] = set()
+    bookmarks: dict[str, Bookmark] = {}
+    for_you: tuple[int, ...] = ()
+    for row in rows:
+        if row.part == OWNED:
+            owned.add(row.first)
+        elif row.part == BOOKMARK:
+            bookmarks[row.slug] = Bookmark(row.first, row.second, row.third)
+        elif row.part == FOR_YOU and row.items:
+            for_you = tuple(row.items)
+    return ReaderSnapshot(frozenset(owned), MappingProxyType(bookmarks), for_you)
+
+
+_OF_READER = sa.union_all(*parts(sa.bindparam("reader_id", type_=sa.Integer)))
+
+
+def of_reader(reader_id: int) -> ReaderSnapshot:
+    """A reader's snapshot by id: for a request that started the reader's session itself."""
+    with db.engine.connect() as connection:
+        return fold(connection.execute(_OF_READER, {"reader_id": reader_id}))
