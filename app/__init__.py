@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
     from app import models  # noqa: F401
+    from app.accounts import wechat_sign_in
     from app.accounts.session import SlidingCookieSessionInterface, mark_session_seen
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -52,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     from app.web import page_cache, request_limits
 
     app.session_interface = SlidingCookieSessionInterface()
+    wechat_sign_in.init_app(app)  # first: nothing is counted or served before it
     counters.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook
     request_limits.init_app(app)  # then body limits, before CSRF reads a form

@@ -207,3 +207,31 @@ def creator_client(app):
 def studio(app):
     """A client logged in as the shop's creator."""
     return creator_client(app)
+
+
+@pytest.fixture
+def statements(app, monkeypatch):
+    """The SQL statements the app sends from now on, transaction control left out: those
+    run through SQLAlchemy and the prepared reads that go straight to the driver."""
+    import sqlalchemy as sa
+
+    from app.prepared_reads import PreparedRead
+
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(statement)
+
+    real_rows = PreparedRead.rows
+
+    def recorded_rows(self, **params):
+        seen.append(str(self._statement))
+        return real_rows(self, **params)
+
+    monkeypatch.setattr(PreparedRead, "rows", recorded_rows)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", record)

@@ -11,13 +11,15 @@ runs unchanged on SQLite and PostgreSQL. It is built once: a request pays only f
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models import Entitlement, Product, ReaderRecs, ReadingProgress, Section
 from app.models.base import UTCDateTime
+from app.prepared_reads import PreparedRead
 
 # The parts of a snapshot's statement, as tagged in its rows (SESSION is web_sessions').
 SESSION, OWNED, BOOKMARK, FOR_YOU = range(4)
@@ -102,7 +104,23 @@ def parts(reader_id: sa.ColumnElement) -> list[sa.Select]:
     ]
 
 
-def fold(rows: Iterable[sa.Row]) -> ReaderSnapshot:
+class Row(NamedTuple):
+    """A row of a snapshot's statement (see columns)."""
+
+    part: int
+    first: int | None
+    second: int | None
+    third: int | None
+    slug: str | None
+    items: list | None
+    seen_at: datetime | None
+
+
+def tagged(rows: Iterable[tuple]) -> list[Row]:
+    return [Row(*row) for row in rows]
+
+
+def fold(rows: Iterable[Row]) -> ReaderSnapshot:
     """A snapshot from the rows of the reader's parts (other parts' rows are skipped)."""
     owned: set[int] = set()
     bookmarks: dict[str, Bookmark] = {}
@@ -117,10 +135,9 @@ def fold(rows: Iterable[sa.Row]) -> ReaderSnapshot:
     return ReaderSnapshot(frozenset(owned), MappingProxyType(bookmarks), for_you)
 
 
-_OF_READER = sa.union_all(*parts(sa.bindparam("reader_id", type_=sa.Integer)))
+_OF_READER = PreparedRead(sa.union_all(*parts(sa.bindparam("reader_id", type_=sa.Integer))))
 
 
 def of_reader(reader_id: int) -> ReaderSnapshot:
     """A reader's snapshot by id: for a request that started the reader's session itself."""
-    with db.engine.connect() as connection:
-        return fold(connection.execute(_OF_READER, {"reader_id": reader_id}))
+    return fold(tagged(_OF_READER.rows(reader_id=reader_id)))

@@ -10,13 +10,11 @@ from flask import (
     render_template,
     request,
     send_from_directory,
-    session,
     url_for,
 )
 from werkzeug.exceptions import NotFound
 
 from app.accounts.session import (
-    OAUTH_TRIED_KEY,
     current_reader,
     current_session,
     current_snapshot,
@@ -25,7 +23,6 @@ from app.accounts.session import (
 )
 from app.analytics import counters
 from app.catalog import cover_variants, entitlements, queries
-from app.extensions import limiter
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
@@ -33,29 +30,6 @@ from app.recommendations import lookups
 from app.storefront import bp
 from app.web.page_cache import cached_page, reader_facts_of
 from app.web.static_assets import ONE_YEAR
-
-
-@limiter.request_filter
-def _skip_limiter_for_catalog_pages() -> bool:
-    """Reading pages have no rate limit: skipping the limiter's bookkeeping keeps a signed-in
-    reader's page short (a limit added here would need this filter narrowed)."""
-    return request.blueprint == "storefront"
-
-
-@bp.before_request
-def sign_in_inside_wechat():
-    """Inside WeChat, learn the reader's openid silently (snsapi_base) on the first page.
-
-    Then purchases made on any device and bound to this WeChat account show up at once.
-    Tried once per session, so a reader who cancels is not sent round in circles.
-    """
-    if request.method != "GET" or not is_wechat_browser() or session.get(OAUTH_TRIED_KEY):
-        return None
-    reader = current_reader()
-    if reader is not None and not reader.is_guest:
-        return None
-    session[OAUTH_TRIED_KEY] = True
-    return redirect(url_for("accounts.wechat_login", next=request.full_path.rstrip("?")))
 
 
 def _reader_id() -> int | None:

@@ -4,14 +4,17 @@ A catalog page is the same for every visitor but for a few facts about the reade
 they own, where they are in a course. So a page is rendered once per catalog change and
 per set of those facts: the key carries the shop's content_version, which every catalog
 change bumps (read from the database at most once per PAGE_CACHE_VERSION_TTL seconds per
-process), and the facts a view's `reader_facts` function computes with a query or two.
+process), and the facts a view's `reader_facts` function gives (read with the reader's
+session, in one statement).
 
-- Anonymous visitors (no session cookie, not inside WeChat) share one page, served before
-  any other hook: a hit touches no database at all.
+- Anonymous visitors (no session cookie, not inside WeChat) share one page: a hit touches
+  no database at all.
 - A signed-in reader (inside WeChat, every reader is) gets the page rendered for their
   facts: readers who own the same things share it, and a reader coming back gets theirs
   without a render. The facts must name everything of the reader's that the page shows.
 - The creator, and anyone with a flash message waiting, always gets a fresh page.
+
+Hits are served by the cache's own hook, before every other but the silent WeChat sign-in.
 
 What a page records each time it is shown (recommendation impressions) is kept with it and
 replayed on every hit.
@@ -24,7 +27,7 @@ from collections.abc import Callable, Hashable
 from functools import wraps
 
 from flask import current_app, g, make_response, request, session
-from flask_login import current_user
+from flask_login.config import COOKIE_NAME
 
 from app.analytics import counters
 from app.catalog import queries
@@ -93,8 +96,10 @@ def _anonymous() -> bool:
 
 
 def init_app(app) -> None:
-    """Serve hits before any other before_request hook (the rate limiter's included):
-    a cached page costs only a dictionary lookup. Call before other extensions register."""
+    """Serve hits before any other before_request hook but the silent WeChat sign-in (the
+    rate limiter's and CSRF's included): a hit costs a dictionary lookup, and for a
+    signed-in reader the one statement that reads their facts. Call before other extensions
+    register."""
     app.before_request(_serve_cached_page)
 
 
@@ -103,10 +108,32 @@ def _serve_cached_page():
     if not getattr(view, "page_cached", False):
         return None
     cache = _cache()
-    if cache is None or not _anonymous():
+    if cache is None:
         return None
-    entry = cache.get(_key(cache.content_version()))
-    return None if entry is None else _replay(entry)
+    facts = _facts_key(view.reader_facts, request.view_args or {})
+    if facts is _NOT_SHARED:
+        return None
+    entry = cache.get(_key(cache.content_version(), facts))
+    if entry is None:
+        return None  # the view renders it, and stores it (see cached_page)
+    response = _replay(entry)
+    if view.on_show is not None:
+        view.on_show(**request.view_args)
+    return response
+
+
+_NOT_SHARED = object()
+
+
+def _facts_key(reader_facts: Callable[..., Hashable], view_args: dict):
+    """What this visitor's copy of the page is stored under besides the address: nothing for
+    an anonymous visitor, the reader's facts for a signed-in reader; _NOT_SHARED for the
+    creator and anyone with a message waiting, whose page is always rendered afresh."""
+    if _anonymous():
+        return None
+    if _signed_in_cacheable():
+        return ("reader", reader_facts_of(reader_facts, view_args))
+    return _NOT_SHARED
 
 
 def _key(version: int, facts: Hashable = None):
@@ -118,62 +145,57 @@ def _key(version: int, facts: Hashable = None):
 
 
 def _signed_in_cacheable() -> bool:
-    return (
-        request.method == "GET"
-        and "_flashes" not in session
-        and not current_user.is_authenticated  # the creator sees drafts and more
-    )
+    return request.method == "GET" and "_flashes" not in session and not _maybe_the_creator()
+
+
+def _maybe_the_creator() -> bool:
+    """The creator sees drafts and more: never a shared page. Asked of flask-login's own
+    keys, the session's user id and its remember-me cookie, without loading anyone (a
+    reader's page need not pay for it, nor have flask-login note `_fresh` in its session)."""
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    return "_user_id" in session or remember_cookie in request.cookies
 
 
 def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., None] | None = None):
     """Mark a view whose page depends on the reader only through `reader_facts(**view_args)`.
 
     The facts function runs once per request (views call it again to render: it is
-    memoised in `g` by `reader_facts_of`). Only a plain 200 that put nothing in the session
-    of an anonymous visitor is stored; hits of anonymous visitors never reach the view.
-    `on_show(**view_args)` is what a reader's visit records besides (reading progress): it
-    runs after every 200 that reaches this wrapper, rendered or served from the cache.
+    memoised in `g` by `reader_facts_of`). Hits never reach the view: they are served by
+    the cache's own hook. Only a plain 200 that put nothing in the session of an anonymous
+    visitor is stored. `on_show(**view_args)` is what a reader's visit records besides
+    (reading progress): it runs after every 200, rendered or served from the cache.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapper(**view_args):
-            response = _answer(view, view_args)
+            response = _render(view, reader_facts, view_args)
             if on_show is not None and response.status_code == 200 and request.method == "GET":
                 on_show(**view_args)
             return response
 
-        def _answer(view, view_args):
-            cache = _cache()
-            if cache is None:
-                return make_response(view(**view_args))
-            anonymous = _anonymous()
-            if anonymous:
-                facts = None
-            elif _signed_in_cacheable():
-                facts = ("reader", reader_facts_of(reader_facts, view_args))
-                entry = cache.get(_key(cache.content_version(), facts))
-                if entry is not None:
-                    return _replay(entry)
-            else:
-                return make_response(view(**view_args))
-            # A miss: the version this render reads the catalog at, from the request's own
-            # transaction (the held one may already be newer than what this render sees).
-            version = queries.content_version()
-            response = make_response(view(**view_args))
-            if _storable(response, anonymous):
-                entry = (
-                    response.get_data(),
-                    list(response.headers.items()),
-                    g.get("impressions", []),
-                )
-                cache.put(_key(version, facts), entry)
-            return response
-
         wrapper.page_cached = True
+        wrapper.reader_facts = reader_facts
+        wrapper.on_show = on_show
         return wrapper
 
     return decorate
+
+
+def _render(view, reader_facts, view_args):
+    """A page the cache did not hold (or may not share): rendered, and stored when it may be."""
+    cache = _cache()
+    facts = _NOT_SHARED if cache is None else _facts_key(reader_facts, view_args)
+    if facts is _NOT_SHARED:
+        return make_response(view(**view_args))
+    # The version this render reads the catalog at, from the request's own transaction (the
+    # held one may already be newer than what this render sees).
+    version = queries.content_version()
+    response = make_response(view(**view_args))
+    if _storable(response, anonymous=facts is None):
+        entry = (response.get_data(), list(response.headers.items()), g.get("impressions", []))
+        cache.put(_key(version, facts), entry)
+    return response
 
 
 def _storable(response, anonymous: bool) -> bool:

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -237,20 +236,6 @@ def test_the_database_holds_only_a_digest_of_the_cookie_token(app, client):
     with app.app_context():
         stored = db.session.scalar(sa.select(WebSession.id))
     assert _session_token(client) not in stored and len(stored) == 64
-
-
-@pytest.fixture
-def statements(app):
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def test_identity_costs_one_key_lookup_and_anonymous_visitors_none(app, client, statements):
