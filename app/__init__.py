@@ -45,14 +45,15 @@ def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
     from app import models  # noqa: F401
     from app.accounts import wechat_sign_in
-    from app.accounts.session import SlidingCookieSessionInterface, mark_session_seen
+    from app.accounts.session import mark_session_seen
+    from app.accounts.session_cookie import SessionCookieInterface
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.readers import progress
     from app.sandbox import models as sandbox_models  # noqa: F401
     from app.web import page_cache, request_limits
 
-    app.session_interface = SlidingCookieSessionInterface()
+    app.session_interface = SessionCookieInterface()
     wechat_sign_in.init_app(app)  # first: nothing is counted or served before it
     counters.init_app(app)  # counts product views, cached ones too
     page_cache.init_app(app)  # then the cache, so its hits skip every other hook

@@ -47,8 +47,11 @@ class PreparedRead:
         finally:
             connection.close()  # back to the pool, which rolls back what the driver began
         return [
-            tuple(value if convert is None else convert(value) for convert, value in pairs)
-            for pairs in (zip(converters, row, strict=True) for row in fetched)
+            tuple(
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(converters, row, strict=True)
+            )
+            for row in fetched
         ]
 
     def _prepare(self, dialect: sa.Dialect):

@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask import current_app, g, request, session
-from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from app.catalog.entitlements import Viewer
@@ -155,22 +154,6 @@ def mark_session_seen(_error=None) -> None:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)
-
-
-class SlidingCookieSessionInterface(SecureCookieSessionInterface):
-    """Flask re-signs and re-sends a permanent session's cookie on every answer to slide its
-    expiry. Here it is re-sent when the session changed, or when its server-side row is due
-    to be marked seen (at most hourly, mark_session_seen): the cookie's expiry slides with
-    the session's idle limit, and every other page goes out without a Set-Cookie and without
-    the cost of signing one."""
-
-    def should_set_cookie(self, app, session) -> bool:
-        if session.modified:
-            return True
-        if not session.permanent or not app.config["SESSION_REFRESH_EACH_REQUEST"]:
-            return False
-        live = g.get("web_session")
-        return live is not None and web_sessions.seen_due(live)
 
 
 def is_wechat_browser() -> bool:
