@@ -53,8 +53,11 @@ class SessionCookieInterface(SecureCookieSessionInterface):
         data, signed_at = verified
         if not 0 <= time.time() - signed_at <= max_age:
             return self.session_class()
-        # A copy: what a request changes in its session never reaches the remembered one.
-        return self.session_class(copy.deepcopy(data))
+        # A copy: what a request changes in its session never reaches the remembered one
+        # (the session copies the top level; nested values, rarely there, are copied here).
+        if any(isinstance(value, dict | list) for value in data.values()):
+            data = copy.deepcopy(data)
+        return self.session_class(data)
 
     def _remember(self, value: str, verified: tuple[dict, int]) -> None:
         with self._lock:

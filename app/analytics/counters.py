@@ -15,7 +15,7 @@ session, so a purchase that follows is credited to it.
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -80,7 +80,7 @@ def _count_view() -> None:
     if request.method != "GET" or request.endpoint != COUNTED_ENDPOINT or not request.view_args:
         return
     slug = request.view_args["slug"]
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     _counter().record(VIEW, "", [slug], now)
     slot = request.args.get("ref")
     if slot in SLOTS:
@@ -93,7 +93,7 @@ def _count_view() -> None:
 def record_impressions(slot: str, slugs: list[str]) -> None:
     """A slot was shown with these items (views call it; cached pages replay it)."""
     if slugs:
-        _counter().record(IMPRESSION, slot, slugs, datetime.now().astimezone())
+        _counter().record(IMPRESSION, slot, slugs, datetime.now(UTC))
         g.setdefault("impressions", []).append((slot, list(slugs)))
 
 
