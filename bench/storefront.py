@@ -10,13 +10,15 @@ process, each of these targets in turn:
 
 - home, product: the home page and a published paid product page as an anonymous visitor (no
   cookie, a desktop browser's User-Agent), which the shop serves from its page cache;
-- reader_home, reader_product, reader_lesson: the home page, a course the reader owns and a
-  paid lesson of it, as a signed-in WeChat reader. The reader is made inside the app (the
-  hidden --setup-reader step): a sandbox WeChat user and the reader bound to its openid, who
-  owns three items and has reading progress in the course, with a real server-side session
-  (begin_session) whose cookie is signed by the app's own session interface. Requests carry
+- reader_home, reader_product, reader_lesson, reader_library, reader_me: the home page, a
+  course the reader owns, a paid lesson of it, 已购 and 我的, as a signed-in WeChat reader.
+  The reader is made inside the app (the hidden --setup-reader step): a sandbox WeChat user
+  and the reader bound to its openid, who owns three items and has reading progress in the
+  course, with a real server-side session (begin_session) whose cookie is signed by the app's
+  own session interface. Requests carry
   that cookie, WeChat's User-Agent and `Accept-Encoding: gzip, br`. Each page is checked to
-  answer 200 and to be the signed-in one (已购, 继续学习, the lesson open) before it is loaded;
+  answer 200 and to be the signed-in one (已购, 继续学习, the lesson open, the library's items,
+  the reader's name) before it is loaded;
 
 then it serves bench/hello_app.py with the same gunicorn settings and loads that. The load comes
 from wrk when it is on the PATH, otherwise from a small asyncio load generator in separate
@@ -34,8 +36,10 @@ The last line is machine-readable:
 
     RESULT home_rps=... product_rps=... hello_rps=... home_ratio=... product_ratio=...
     home_p99_ms=... product_p99_ms=... reader_home_ratio=... reader_product_ratio=...
-    reader_lesson_ratio=... reader_home_p99_ms=... reader_product_p99_ms=...
-    reader_lesson_p99_ms=... errors=... home_first_visit_kb=... home_repeat_visit_kb=...
+    reader_lesson_ratio=... reader_library_ratio=... reader_me_ratio=...
+    reader_home_p99_ms=... reader_product_p99_ms=... reader_lesson_p99_ms=...
+    reader_library_p99_ms=... reader_me_p99_ms=... errors=... home_first_visit_kb=...
+    home_repeat_visit_kb=...
 
 (on one line). A ratio is the target's req/s over hello-world's in the same run; errors are
 non-2xx answers plus socket errors over all targets, hello-world included. Targets at 32
@@ -95,6 +99,8 @@ READER_MARKERS = {
     "reader_home": ('class="price price-owned"',),  # an owned item's 已购 badge
     "reader_product": ('class="price price-owned"', "继续学习"),  # 已购, and where they stopped
     "reader_lesson": ('class="is-open is-current"',),  # the lesson itself, readable
+    "reader_library": ('class="library-item"',),  # what they own, listed
+    "reader_me": (READER_NICKNAME, 'href="/auth/logout"'),  # their name, and 退出登录
 }
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # 2, as on a small server; 1 shows scaling
 MIN_RATIO = 0.4  # anonymous pages
@@ -152,6 +158,8 @@ class SignedInReader:
             Target("reader_home", "/", headers),
             Target("reader_product", f"/p/{self.course}", headers),
             Target("reader_lesson", f"/p/{self.course}/s/{self.lesson}", headers),
+            Target("reader_library", "/library", headers),
+            Target("reader_me", "/me", headers),
         ]
 
 
@@ -1395,7 +1403,13 @@ def print_header(wrk: str | None, args: argparse.Namespace) -> None:
 
 
 ANONYMOUS_TARGETS = ("home", "product")
-READER_TARGETS = ("reader_home", "reader_product", "reader_lesson")
+READER_TARGETS = (
+    "reader_home",
+    "reader_product",
+    "reader_lesson",
+    "reader_library",
+    "reader_me",
+)
 
 
 def report(results: dict[str, Measurement], weight: PageWeight, connections: int) -> None:

@@ -19,6 +19,7 @@ from app.accounts.session import (
     OAUTH_TRIED_KEY,
     begin_session,
     current_reader,
+    current_snapshot,
     end_session,
     is_wechat_browser,
 )
@@ -27,6 +28,7 @@ from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
 from app.readers import creators, identity, login_throttle
 from app.transactions import writing
+from app.web.page_cache import cached_page, reader_facts_of
 from app.web.redirects import safe_next
 from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, current_oauth
 
@@ -92,11 +94,25 @@ def reader_logout():
     return redirect(url_for("storefront.home"))
 
 
+@bp.get("/auth/logout")
+def confirm_logout():
+    """退出登录 asks first: a reader signed out inside WeChat stays a guest until they sign in
+    again (and 我的 itself holds no form, so one copy of it serves each reader)."""
+    reader = current_reader()
+    if reader is None or reader.is_guest:
+        return redirect(url_for(".me"))
+    return render_template("accounts/logout.html", reader=reader)
+
+
+def _me_facts(**_view_args) -> tuple:
+    return current_snapshot().profile, is_wechat_browser()
+
+
 @bp.get("/me")
+@cached_page(_me_facts)
 def me():
-    return render_template(
-        "accounts/me.html", reader=current_reader(), in_wechat=is_wechat_browser()
-    )
+    profile, in_wechat = reader_facts_of(_me_facts, {})
+    return render_template("accounts/me.html", reader=profile, in_wechat=in_wechat)
 
 
 @bp.route("/creator/login", methods=["GET", "POST"])

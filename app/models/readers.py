@@ -28,9 +28,14 @@ class Reader(db.Model):
 
     @property
     def display_name(self) -> str:
-        if self.nickname:
-            return self.nickname
-        return f"游客{self.id}" if self.is_guest else f"微信读者{self.id}"
+        return display_name(self.id, self.is_guest, self.nickname)
+
+
+def display_name(reader_id: int, is_guest: bool, nickname: str | None) -> str:
+    """How the shop names a reader: their WeChat nickname, else a name from their id."""
+    if nickname:
+        return nickname
+    return f"游客{reader_id}" if is_guest else f"微信读者{reader_id}"
 
 
 class EntitlementSource(enum.StrEnum):

@@ -114,12 +114,3 @@ def last_read_section(reader: Reader | None, product: Product) -> Section | None
         .join(ReadingProgress, ReadingProgress.section_id == Section.id)
         .where(ReadingProgress.reader_id == reader.id, ReadingProgress.product_id == product.id)
     )
-
-
-def last_read_by_product(reader: Reader) -> dict[int, Section]:
-    rows = db.session.execute(
-        sa.select(ReadingProgress.product_id, Section)
-        .join(Section, ReadingProgress.section_id == Section.id)
-        .where(ReadingProgress.reader_id == reader.id)
-    )
-    return {product_id: section for product_id, section in rows}

@@ -1,9 +1,10 @@
 """What a signed-in page knows about its reader, read in one round trip.
 
 Inside WeChat every reader is signed in, and every catalog page depends on a few facts about
-them: what they own (已购 badges, open lessons), where they are in each item (继续学习) and
-their stored 为你推荐 list. Read together with the session itself (see
-web_sessions.find_live), they cost a signed-in page one statement, not one per fact.
+them: what they own (已购 badges, open lessons, the library), where they are in each item
+(继续学习), their stored 为你推荐 list, and for 我的 their name and picture. Read together
+with the session itself (see web_sessions.find_live), they cost a signed-in page one
+statement, not one per fact.
 
 The statement is a UNION ALL of one small part per fact, each row tagged with its part, so it
 runs unchanged on SQLite and PostgreSQL. It is built once: a request pays only for running it.
@@ -17,12 +18,13 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from app.models import Entitlement, Product, ReaderRecs, ReadingProgress, Section
+from app.models import Entitlement, Product, Reader, ReaderRecs, ReadingProgress, Section
 from app.models.base import UTCDateTime
+from app.models.readers import display_name
 from app.prepared_reads import PreparedRead
 
 # The parts of a snapshot's statement, as tagged in its rows (SESSION is web_sessions').
-SESSION, OWNED, BOOKMARK, FOR_YOU = range(4)
+SESSION, READER, OWNED, BOOKMARK, FOR_YOU = range(5)
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,35 @@ class Bookmark:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """What 我的 shows of a reader."""
+
+    reader_id: int
+    is_guest: bool
+    nickname: str | None
+    avatar_url: str | None
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.reader_id, self.is_guest, self.nickname)
+
+
+@dataclass(frozen=True)
 class ReaderSnapshot:
-    owned: frozenset[int] = frozenset()  # product ids
+    profile: Profile | None = None
+    # What the reader owns: product id -> when it was granted, newest first.
+    owned_since: Mapping[int, datetime] = field(default_factory=lambda: MappingProxyType({}))
     bookmarks: Mapping[str, Bookmark] = field(default_factory=lambda: MappingProxyType({}))
     for_you: tuple[int, ...] = ()  # the stored list as it is, owned items included
+
+    @property
+    def owned(self) -> frozenset[int]:
+        return frozenset(self.owned_since)
 
 
 NOBODY = ReaderSnapshot()
 
+_readers = Reader.__table__
 _entitlements = Entitlement.__table__
 _progress = ReadingProgress.__table__
 _sections = Section.__table__
@@ -63,10 +86,12 @@ def columns(
     third=None,
     slug=None,
     items=None,
-    seen_at=None,
+    at=None,
+    name=None,
+    picture=None,
 ) -> list[sa.ColumnElement]:
-    """One part's row: its tag, three integers, a slug, a JSON list and a time, each NULL
-    where the part has nothing to put."""
+    """One part's row: its tag, three integers, a slug, a JSON list, a time and two more
+    strings, each NULL where the part has nothing to put."""
 
     def column(value, type_, name):
         return (value if value is not None else _none(type_)).label(name)
@@ -78,16 +103,30 @@ def columns(
         column(third, sa.Integer, "third"),
         column(slug, sa.String, "slug"),
         column(items, sa.JSON, "items"),
-        column(seen_at, UTCDateTime, "seen_at"),
+        column(at, UTCDateTime, "at"),
+        column(name, sa.String, "name"),
+        column(picture, sa.String, "picture"),
     ]
 
 
 def parts(reader_id: sa.ColumnElement) -> list[sa.Select]:
     """The reader's facts as parts of a UNION ALL, for the reader whose id `reader_id` gives."""
     return [
-        sa.select(*columns(OWNED, first=_entitlements.c.product_id)).where(
-            _entitlements.c.reader_id == reader_id
-        ),
+        sa.select(
+            *columns(
+                READER,
+                first=_readers.c.id,
+                second=sa.case(
+                    (_readers.c.openid.is_(None), sa.literal_column("1")),
+                    else_=sa.literal_column("0"),
+                ),
+                name=_readers.c.nickname,
+                picture=_readers.c.avatar_url,
+            )
+        ).where(_readers.c.id == reader_id),
+        sa.select(
+            *columns(OWNED, first=_entitlements.c.product_id, at=_entitlements.c.granted_at)
+        ).where(_entitlements.c.reader_id == reader_id),
         sa.select(
             *columns(
                 BOOKMARK,
@@ -113,7 +152,9 @@ class Row(NamedTuple):
     third: int | None
     slug: str | None
     items: list | None
-    seen_at: datetime | None
+    at: datetime | None
+    name: str | None
+    picture: str | None
 
 
 def tagged(rows: Iterable[tuple]) -> list[Row]:
@@ -122,17 +163,26 @@ def tagged(rows: Iterable[tuple]) -> list[Row]:
 
 def fold(rows: Iterable[Row]) -> ReaderSnapshot:
     """A snapshot from the rows of the reader's parts (other parts' rows are skipped)."""
-    owned: set[int] = set()
+    profile = None
+    owned: list[tuple[datetime, int]] = []
     bookmarks: dict[str, Bookmark] = {}
     for_you: tuple[int, ...] = ()
     for row in rows:
-        if row.part == OWNED:
-            owned.add(row.first)
+        if row.part == READER:
+            profile = Profile(row.first, bool(row.second), row.name, row.picture)
+        elif row.part == OWNED:
+            owned.append((row.at, row.first))
         elif row.part == BOOKMARK:
             bookmarks[row.slug] = Bookmark(row.first, row.second, row.third)
         elif row.part == FOR_YOU and row.items:
             for_you = tuple(row.items)
-    return ReaderSnapshot(frozenset(owned), MappingProxyType(bookmarks), for_you)
+    owned.sort(reverse=True)  # newest first, as the library lists them
+    return ReaderSnapshot(
+        profile,
+        MappingProxyType({product_id: at for at, product_id in owned}),
+        MappingProxyType(bookmarks),
+        for_you,
+    )
 
 
 _OF_READER = PreparedRead(sa.union_all(*parts(sa.bindparam("reader_id", type_=sa.Integer))))

@@ -64,7 +64,7 @@ def _find_statement() -> sa.CompoundSelect:
             snapshot.SESSION,
             first=_table.c.reader_id,
             second=_table.c.creator_id,
-            seen_at=_table.c.last_seen_at,
+            at=_table.c.last_seen_at,
         )
     ).where(*live)
     reader_id = sa.select(_table.c.reader_id).where(*live).scalar_subquery()
@@ -84,9 +84,9 @@ def find_live(
     key = _digest(token)
     rows = snapshot.tagged(_FIND.rows(key=key))
     found = next((row for row in rows if row.part == snapshot.SESSION), None)
-    if found is None or found.seen_at < utcnow() - idle_limit:
+    if found is None or found.at < utcnow() - idle_limit:
         return None, snapshot.NOBODY
-    live = LiveSession(key, found.first, found.second, found.seen_at)
+    live = LiveSession(key, found.first, found.second, found.at)
     return live, snapshot.fold(rows) if live.reader_id is not None else snapshot.NOBODY
 
 

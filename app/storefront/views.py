@@ -15,11 +15,9 @@ from flask import (
 from werkzeug.exceptions import NotFound
 
 from app.accounts.session import (
-    current_reader,
     current_session,
     current_snapshot,
     current_viewer,
-    is_wechat_browser,
 )
 from app.analytics import counters
 from app.catalog import cover_variants, entitlements, queries
@@ -223,16 +221,21 @@ def download(slug: str, file_id: int):
     return response
 
 
+def _library_facts(**_view_args) -> tuple:
+    reader = current_snapshot()
+    last_read = {mark.product_id: mark.section_id for mark in reader.bookmarks.values()}
+    is_guest = reader.profile is None or reader.profile.is_guest
+    return tuple(reader.owned_since.items()), tuple(sorted(last_read.items())), is_guest
+
+
 @bp.get("/library")
+@cached_page(_library_facts)
 def library():
-    reader = current_reader()
-    owned = entitlements.library(reader) if reader else []
-    last_read = progress.last_read_by_product(reader) if reader else {}
+    owned_since, last_read, is_guest = reader_facts_of(_library_facts, {})
     return render_template(
         "storefront/library.html",
-        entitlements=owned,
-        progress=last_read,
-        in_wechat=is_wechat_browser(),
+        entries=entitlements.library_entries(dict(owned_since), dict(last_read)),
+        is_guest=is_guest,
     )
 
 

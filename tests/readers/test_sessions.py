@@ -115,7 +115,8 @@ def _session_token(client):
 def test_reader_logout_ends_the_session_on_the_server(app, client, wechat):
     wechat.sign_in(nickname="小明", scope="userinfo")
     before_logout = _copy_of(app, client)
-    token = csrf_token_in(client.get("/me").get_data(as_text=True))
+    assert "/auth/logout" in client.get("/me").get_data(as_text=True)
+    token = csrf_token_in(client.get("/auth/logout").get_data(as_text=True))
 
     client.post("/auth/logout", data={"csrf_token": token})
 
@@ -124,6 +125,14 @@ def test_reader_logout_ends_the_session_on_the_server(app, client, wechat):
     assert "小明" not in before_logout.get("/me").get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(WebSession.ended_at)) is not None
+
+
+def test_logging_out_is_asked_first_and_only_of_a_wechat_reader(app, client, wechat):
+    assert client.get("/auth/logout").location.endswith("/me")  # nobody to sign out
+    wechat.sign_in(nickname="小红", scope="userinfo")
+    page = client.get("/auth/logout").get_data(as_text=True)
+    assert "小红" in page and 'action="/auth/logout"' in page
+    assert session_reader_id(app, client) is not None  # asking signs nobody out
 
 
 def _studio_token(client):

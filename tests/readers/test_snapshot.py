@@ -59,7 +59,9 @@ def test_the_session_and_its_readers_facts_come_together(app, reading_reader):
         live, facts = web_sessions.find_live(made["token"], YEAR)
         by_id = snapshot.of_reader(made["reader"])
     assert live.reader_id == made["reader"] and live.creator_id is None
+    assert facts.profile == snapshot.Profile(made["reader"], False, "在读", None)
     assert facts.owned == {course_id, made["article"]}
+    assert list(facts.owned_since) == [made["article"], course_id]  # newest first
     assert dict(facts.bookmarks) == {course_slug: snapshot.Bookmark(course_id, second_lesson, 2)}
     assert facts.for_you == (made["other"], made["article"])
     assert by_id == facts
@@ -90,14 +92,19 @@ def test_a_session_without_a_reader_has_no_facts(app, reading_reader):
     assert facts is snapshot.NOBODY
 
 
-def test_a_reader_with_nothing_has_an_empty_snapshot(app):
+def test_a_reader_with_nothing_has_only_a_profile(app):
     with app.app_context():
         reader = factories.reader("o-new")
+        guest = factories.reader()
         token, _ = web_sessions.start(reader_id=reader.id)
         db.session.commit()
+        ids = reader.id, guest.id
         live, facts = web_sessions.find_live(token, YEAR)
-    assert live.reader_id is not None
-    assert facts == snapshot.NOBODY
+        guest_facts = snapshot.of_reader(guest.id)
+    assert live.reader_id == ids[0]
+    assert facts == snapshot.ReaderSnapshot(snapshot.Profile(ids[0], False, None, None))
+    assert guest_facts.profile == snapshot.Profile(ids[1], True, None, None)
+    assert not facts.owned and not facts.bookmarks and not facts.for_you
 
 
 def test_a_cached_page_costs_a_signed_in_reader_one_statement(app, statements):
@@ -113,7 +120,7 @@ def test_a_cached_page_costs_a_signed_in_reader_one_statement(app, statements):
     sign_in_as(app, client, reader_id)
     with client.session_transaction() as session:
         session["wechat_oauth_tried"] = True  # as WeChat's sign-in leaves it
-    pages = ["/", f"/p/{slug}", f"/p/{slug}/s/1"]
+    pages = ["/", f"/p/{slug}", f"/p/{slug}/s/1", "/library", "/me"]
     for path in pages + pages:  # rendered (the course page again once progress is saved)
         assert client.get(path, headers={"User-Agent": WECHAT_UA}).status_code == 200
 

@@ -102,12 +102,27 @@ def shop_for_readers(app_factory):
         )
         article = factories.product(title="一篇文章", tags=[topic], featured=True)
         owner, stranger, reader_of_article = (factories.reader(f"o-{n}") for n in range(3))
+        guest = factories.reader(nickname="一位游客")
         factories.give(owner, course)
         factories.give(reader_of_article, article)
+        factories.give(guest, article)
         queries.mark_content_changed()
         db.session.commit()
-        ids = {"owner": owner.id, "stranger": stranger.id, "article": reader_of_article.id}
-        pages = ["/", "/about", "/tags/writing", f"/p/{course.slug}", f"/p/{article.slug}"]
+        ids = {
+            "owner": owner.id,
+            "stranger": stranger.id,
+            "article": reader_of_article.id,
+            "guest": guest.id,
+        }
+        pages = [
+            "/",
+            "/about",
+            "/tags/writing",
+            f"/p/{course.slug}",
+            f"/p/{article.slug}",
+            "/library",
+            "/me",
+        ]
         lessons = [f"/p/{course.slug}/s/1", f"/p/{course.slug}/s/2"]
     _page(fresh, ids["owner"], lessons[1])  # where the owner is in the course
     return cached, fresh, ids, pages + lessons
@@ -128,7 +143,7 @@ def _page(app, reader_id, path):
 
 def test_a_signed_in_reader_gets_what_a_fresh_render_would_show(shop_for_readers):
     cached, fresh, ids, pages = shop_for_readers
-    for who in ("owner", "stranger", "article", "owner", "stranger"):  # the second round: hits
+    for who in ("owner", "stranger", "article", "guest", "owner", "stranger", "guest"):  # hits
         for path in pages:
             assert _answer(cached, ids[who], path) == _answer(fresh, ids[who], path), (who, path)
 
@@ -155,8 +170,10 @@ def test_a_purchase_or_progress_shows_at_once_without_a_catalog_change(shop_for_
         db.session.commit()
     page = _page(cached, ids["stranger"], course_page)
     assert "price-owned" in page and "继续学习" not in page
+    assert "写作课" in _page(cached, ids["stranger"], "/library")
     _page(cached, ids["stranger"], course_page + "/s/2")  # opening a lesson records it
     assert "继续学习：第二课" in _page(cached, ids["stranger"], course_page)
+    assert "上次读到：第二课" in _page(cached, ids["stranger"], "/library")
 
 
 def test_pending_messages_are_never_cached(shop_for_readers):
