@@ -1,4 +1,4 @@
-"""The sandbox's Official Account server API: access tokens and the custom menu.
+"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu.
 
 The same paths and JSON as WeChat's cgi-bin (under /sandbox/api/cgi-bin/). Tokens last
 TOKEN_LIFETIME; a revoked one (revoke_tokens, for trying the shop's refresh) answers 40001 as
@@ -80,6 +80,23 @@ def _token_error():
     if token.expires_at <= utcnow():
         return _error(42001, "access_token expired")
     return None
+
+
+@bp.get("/api/cgi-bin/ticket/getticket")
+def get_ticket():
+    refused = _token_error()
+    if refused is not None:
+        return refused
+    if request.args.get("type") != "jsapi":
+        return _error(40097, "invalid args")
+    return json_response(
+        {
+            "errcode": 0,
+            "errmsg": "ok",
+            "ticket": secrets.token_urlsafe(64),
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+        }
+    )
 
 
 @bp.post("/api/cgi-bin/menu/create")

@@ -54,7 +54,7 @@ def refresh(name: str, fetch: Fetch, stale: str | None = None) -> str:
         row = _read(name)
         if row is not None and row.value != stale and _fresh(row):
             return row.value
-        if _claim(name):
+        if _claim(name, stale):
             return _fetch_and_store(name, fetch)
         if row is not None and row.value != stale and _usable(row):
             return row.value  # another process is refreshing; this one is still good
@@ -78,8 +78,14 @@ def _usable(row) -> bool:
     return bool(row.value) and row.expires_at > utcnow()
 
 
-def _claim(name: str) -> bool:
+def _claim(name: str, stale: str | None) -> bool:
+    """Take the lease, if it is free and the token still needs a refresh (checked in the same
+    statement: a process that read the row before another stored a new token must not fetch
+    again)."""
     now = utcnow()
+    due = [_table.c.value.is_(None), _table.c.expires_at <= now + REFRESH_BEFORE]
+    if stale is not None:
+        due.append(_table.c.value == stale)
     with writing_apart() as connection:
         connection.execute(insert_or_ignore(_table, ("name",)), {"name": name})
         claimed = connection.execute(
@@ -87,6 +93,7 @@ def _claim(name: str) -> bool:
             .where(
                 _table.c.name == name,
                 sa.or_(_table.c.refreshing_until.is_(None), _table.c.refreshing_until < now),
+                sa.or_(*due),
             )
             .values(refreshing_until=now + LEASE)
         )

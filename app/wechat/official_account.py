@@ -1,4 +1,4 @@
-"""The Official Account's server API (menu, and what follows) through wechatpy's WeChatClient.
+"""The Official Account's server API (menu, JS-SDK ticket, ...) through wechatpy's WeChatClient.
 
 Pointed at WeChat, or at the sandbox in-process when it is on (app/wechat/transport.py). Its
 access token comes from app/wechat/api_tokens.py, shared by every process, instead of
@@ -41,6 +41,15 @@ class ShopWeChatClient(WeChatClient):
         token = api_tokens.refresh(self.access_token_key, self._fetch, stale=self._last_token)
         self._last_token = token
         self.session.set(self.access_token_key, token)
+
+    def jsapi_ticket(self) -> str:
+        """The JS-SDK ticket, kept as the access token is (wechatpy's get_jsapi_ticket would
+        cache it per process)."""
+        return api_tokens.current(f"{self.appid}_jsapi_ticket", self._fetch_jsapi_ticket)
+
+    def _fetch_jsapi_ticket(self) -> tuple[str, int]:
+        answer = self.jsapi.get_ticket("jsapi")
+        return answer["ticket"], int(answer.get("expires_in", 7200))
 
     def _fetch(self) -> tuple[str, int]:
         answer = self._http.get(

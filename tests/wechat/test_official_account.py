@@ -6,9 +6,12 @@ import json
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from wechatpy import WeChatClient
+from wechatpy.client.api import WeChatJSAPI
 from wechatpy.exceptions import WeChatClientException
 
 from app.extensions import db
@@ -18,6 +21,8 @@ from app.sandbox import official_account as sandbox_oa
 from app.wechat import api_tokens
 from app.wechat.menu import default_menu
 from app.wechat.official_account import ShopWeChatClient
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _token(app) -> str:
@@ -105,6 +110,34 @@ def test_a_refused_fetch_leaves_no_lease_behind(app):
         assert refused.value.errcode == 40001
         row = db.session.get(WeChatApiToken, f"{app.config['WECHAT_APPID']}_access_token")
         assert row.refreshing_until is None and row.value is None
+
+
+def test_the_jsapi_ticket_is_kept_for_every_process_too(app_factory, monkeypatch):
+    first, second = app_factory(), app_factory()
+    asked = []
+    real_get_ticket = WeChatJSAPI.get_ticket
+
+    def counted(self, type="jsapi"):
+        asked.append(type)
+        return real_get_ticket(self, type)
+
+    monkeypatch.setattr(WeChatJSAPI, "get_ticket", counted)
+    with first.app_context():
+        ticket = ShopWeChatClient(first).jsapi_ticket()
+    with second.app_context():
+        assert ShopWeChatClient(second).jsapi_ticket() == ticket
+    assert asked == ["jsapi"]
+
+
+def test_the_jsapi_signature_matches_wechats_example():
+    """WeChat's JS-SDK documentation's example (noncestr, ticket, timestamp, url)."""
+    example = json.loads((DATA / "jssdk-signature.json").read_text())
+    client = WeChatClient("wx0000000000000000", "secret")
+    for case in example["cases"]:
+        signed = client.jsapi.get_jsapi_signature(
+            example["noncestr"], example["jsapi_ticket"], example["timestamp"], case["url"]
+        )
+        assert signed == case["signature"]
 
 
 # --- the menu -------------------------------------------------------------------------------
