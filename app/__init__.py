@@ -166,9 +166,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import orders_cli, recs_cli, shop_cli, stats_cli
+    from app.cli import orders_cli, recs_cli, shop_cli, stats_cli, wechat_cli
 
     app.cli.add_command(shop_cli)
     app.cli.add_command(orders_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(recs_cli)
+    app.cli.add_command(wechat_cli)

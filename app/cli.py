@@ -1,5 +1,6 @@
-"""`flask shop|orders|stats|recs ...`: commands a creator runs on the server."""
+"""`flask shop|orders|stats|recs|wechat ...`: commands a creator runs on the server."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,3 +235,41 @@ def rebuild_recommendations() -> None:
             f"HR@10 {figures['hr10']:.3f} · NDCG@10 {figures['ndcg10']:.3f} · "
             f"覆盖率 {figures['coverage']:.0%}"
         )
+
+
+wechat_cli = AppGroup("wechat", help="The Official Account (公众号).")
+menu_cli = AppGroup("menu", help="The custom menu followers see.")
+wechat_cli.add_command(menu_cli)
+
+
+@menu_cli.command("push")
+def push_menu() -> None:
+    """Push the configured menu (WECHAT_MENU, else the default) to WeChat."""
+    from app.wechat.menu import configured_menu
+    from app.wechat.official_account import current_client
+
+    menu = configured_menu()
+    current_client().menu.create(menu)
+    click.echo("菜单已推送（微信客户端约 5 分钟内更新）：")
+    click.echo(json.dumps(menu, ensure_ascii=False, indent=2))
+
+
+@menu_cli.command("show")
+def show_menu() -> None:
+    """Print the menu WeChat holds now."""
+    from app.wechat.official_account import current_client
+
+    held = current_client().menu.get()  # None when there is none (WeChat's 46003)
+    if held is None:
+        click.echo("公众号还没有自定义菜单")
+        return
+    click.echo(json.dumps(held.get("menu", held), ensure_ascii=False, indent=2))
+
+
+@menu_cli.command("delete")
+@click.confirmation_option(prompt="删除公众号的自定义菜单？")
+def delete_menu() -> None:
+    from app.wechat.official_account import current_client
+
+    current_client().menu.delete()
+    click.echo("菜单已删除")

@@ -46,6 +46,7 @@ class DefaultConfig:
     # Where wechatpy sends OAuth calls; empty means WeChat itself (or the sandbox when it is on).
     WECHAT_OAUTH_BASE_URL = ""
     WECHAT_API_BASE_URL = ""
+    WECHAT_MENU = None  # the 公众号's custom menu (a dict or its JSON); None: the default
     PUBLIC_BASE_URL = ""  # e.g. https://shop.example.com; used for URLs that WeChat calls back
 
     ORDER_TTL_MINUTES = 120  # an unpaid order closes after this (WeChat's time_expire)

@@ -28,6 +28,7 @@ from app.models.rollups import (
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
+from app.models.wechat import WeChatApiToken
 
 __all__ = [
     "HOLDS_MONEY",
@@ -66,5 +67,6 @@ __all__ = [
     "ShopProfile",
     "Tag",
     "Tip",
+    "WeChatApiToken",
     "WebSession",
 ]

@@ -11,7 +11,14 @@ from flask import Blueprint
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", cli_group="sandbox")
 
 # Routes and commands attach to bp.
-from app.sandbox import commands, notify, pay_pages, pay_views, views  # noqa: E402,F401
+from app.sandbox import (  # noqa: E402,F401
+    commands,
+    notify,
+    official_account,
+    pay_pages,
+    pay_views,
+    views,
+)
 
 # The notification worker starts with the first sandbox request of each process (and again if
 # it died), so notifications queued before a restart still go out.

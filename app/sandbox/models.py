@@ -145,3 +145,28 @@ class SandboxPayNotification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     order: Mapped[SandboxPayOrder] = relationship()
+
+
+# --- the Official Account's server API ------------------------------------------------------
+
+
+class SandboxApiToken(db.Model):
+    """An access token the sandbox handed out (cgi-bin/token); revoked ones answer 40001."""
+
+    __tablename__ = "sandbox_api_tokens"
+
+    token: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxMenu(db.Model):
+    """The custom menu an account's developer pushed (menu/create), exactly as sent."""
+
+    __tablename__ = "sandbox_menus"
+
+    appid: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the request body, as WeChat got it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

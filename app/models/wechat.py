@@ -1,0 +1,21 @@
+"""What the shop keeps of WeChat's server API: its access token (and, later, tickets)."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import UTCDateTime, db
+
+
+class WeChatApiToken(db.Model):
+    """One credential WeChat hands out for a while (the access token), shared by every
+    worker, process and server of the shop. `refreshing_until` is a lease: the one process
+    fetching a new value holds it, the others keep using the current value meanwhile."""
+
+    __tablename__ = "wechat_api_tokens"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[str | None] = mapped_column(sa.Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

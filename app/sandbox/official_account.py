@@ -1,0 +1,198 @@
+"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu.
+
+The same paths and JSON as WeChat's cgi-bin (under /sandbox/api/cgi-bin/). Tokens last
+TOKEN_LIFETIME; a revoked one (revoke_tokens, for trying the shop's refresh) answers 40001 as
+WeChat does for a token it retired. The menu is kept as the exact bytes the shop sent, so a
+test can see that Chinese names went out as UTF-8, not \\u escapes.
+"""
+
+import json
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, request
+
+from app.extensions import csrf, db
+from app.models.base import utcnow
+from app.sandbox import bp
+from app.sandbox.models import SandboxApiToken, SandboxMenu
+from app.sandbox.views import json_response
+from app.transactions import begin_write
+
+TOKEN_LIFETIME = timedelta(seconds=7200)
+BUTTON_TYPES = {
+    "click",
+    "view",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "media_id",
+    "view_limited",
+    "miniprogram",
+}
+NEEDS_KEY = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album"}
+NEEDS_KEY |= {"pic_weixin", "location_select"}
+
+
+def _error(errcode: int, errmsg: str):
+    return json_response({"errcode": errcode, "errmsg": errmsg})
+
+
+@bp.get("/api/cgi-bin/token")
+def api_token():
+    config = current_app.config
+    if request.args.get("grant_type") != "client_credential":
+        return _error(40002, "invalid grant_type")
+    if request.args.get("appid") != config["WECHAT_APPID"]:
+        return _error(40013, "invalid appid")
+    if request.args.get("secret") != config["WECHAT_APP_SECRET"]:
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    begin_write()
+    token = SandboxApiToken(
+        token=secrets.token_urlsafe(48),
+        appid=config["WECHAT_APPID"],
+        expires_at=utcnow() + TOKEN_LIFETIME,
+    )
+    db.session.add(token)
+    db.session.commit()
+    return json_response(
+        {"access_token": token.token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
+    )
+
+
+def revoke_tokens() -> None:
+    """Retire every token handed out (the caller commits)."""
+    db.session.execute(sa.update(SandboxApiToken).values(revoked=True))
+
+
+def tokens_issued() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(SandboxApiToken))
+
+
+def _token_error():
+    token = db.session.get(SandboxApiToken, request.args.get("access_token", ""))
+    if token is None or token.revoked:
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    if token.expires_at <= utcnow():
+        return _error(42001, "access_token expired")
+    return None
+
+
+@bp.get("/api/cgi-bin/ticket/getticket")
+def get_ticket():
+    refused = _token_error()
+    if refused is not None:
+        return refused
+    if request.args.get("type") != "jsapi":
+        return _error(40097, "invalid args")
+    return json_response(
+        {
+            "errcode": 0,
+            "errmsg": "ok",
+            "ticket": secrets.token_urlsafe(64),
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+        }
+    )
+
+
+@bp.post("/api/cgi-bin/menu/create")
+@csrf.exempt  # server to server: the access token is the credential
+def menu_create():
+    refused = _token_error()
+    if refused is not None:
+        return refused
+    body = request.get_data()
+    try:
+        menu = json.loads(body)
+    except ValueError:
+        return _error(40016, "invalid button size")  # what WeChat says to a body it cannot read
+    problem = menu_problem(menu)
+    if problem is not None:
+        return _error(*problem)
+    begin_write()
+    stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
+    if stored is None:
+        stored = SandboxMenu(appid=current_app.config["WECHAT_APPID"])
+        db.session.add(stored)
+    stored.body, stored.updated_at = body, utcnow()
+    db.session.commit()
+    return _error(0, "ok")
+
+
+@bp.get("/api/cgi-bin/menu/get")
+def menu_get():
+    refused = _token_error()
+    if refused is not None:
+        return refused
+    stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
+    if stored is None:
+        return _error(46003, "menu no exist")
+    return json_response({"menu": json.loads(stored.body)})
+
+
+@bp.get("/api/cgi-bin/menu/delete")
+def menu_delete():
+    refused = _token_error()
+    if refused is not None:
+        return refused
+    begin_write()
+    db.session.execute(
+        sa.delete(SandboxMenu).where(SandboxMenu.appid == current_app.config["WECHAT_APPID"])
+    )
+    db.session.commit()
+    return _error(0, "ok")
+
+
+def pushed_menu_body() -> bytes | None:
+    stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
+    return stored.body if stored is not None else None
+
+
+def menu_problem(menu) -> tuple[int, str] | None:
+    """WeChat's checks of a custom menu: up to 3 buttons of up to 5 sub-buttons, names of up
+    to 16 bytes (60 in a sub-menu), a key for the event types, a URL for view."""
+    buttons = menu.get("button") if isinstance(menu, dict) else None
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return 40016, "invalid button size"
+    for button in buttons:
+        subs = button.get("sub_button")
+        if subs:
+            if not isinstance(subs, list) or len(subs) > 5:
+                return 40023, "invalid sub button size"
+            problem = _name_problem(button, 16) or next(
+                (p for p in (_button_problem(sub, 60) for sub in subs) if p), None
+            )
+        else:
+            problem = _button_problem(button, 16)
+        if problem:
+            return problem
+    return None
+
+
+def _name_problem(button: dict, max_bytes: int) -> tuple[int, str] | None:
+    name = button.get("name")
+    if not isinstance(name, str) or not 0 < len(name.encode()) <= max_bytes:
+        return 40018, "invalid button name size"
+    return None
+
+
+def _button_problem(button: dict, max_name_bytes: int) -> tuple[int, str] | None:
+    if not isinstance(button, dict):
+        return 40017, "invalid button type"
+    problem = _name_problem(button, max_name_bytes)
+    if problem:
+        return problem
+    kind = button.get("type")
+    if kind not in BUTTON_TYPES:
+        return 40017, "invalid button type"
+    key = button.get("key")
+    if kind in NEEDS_KEY and (not isinstance(key, str) or not 0 < len(key.encode()) <= 128):
+        return 40019, "invalid button key size"
+    url = button.get("url")
+    if kind == "view" and (not isinstance(url, str) or not 0 < len(url.encode()) <= 1024):
+        return 40055, "invalid button url domain"
+    return None
