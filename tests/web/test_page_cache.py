@@ -176,6 +176,20 @@ def test_a_purchase_or_progress_shows_at_once_without_a_catalog_change(shop_for_
     assert "上次读到：第二课" in _page(cached, ids["stranger"], "/library")
 
 
+def test_a_cached_page_never_skips_the_silent_wechat_sign_in(shop_for_readers):
+    """Inside WeChat a guest is signed in on its first catalog page, cached or not."""
+    cached, _, ids, _pages = shop_for_readers
+    declined = cached.test_client()  # the guest once refused: WeChat is not asked again
+    sign_in_as(cached, declined, ids["guest"])
+    with declined.session_transaction() as session:
+        session["wechat_oauth_tried"] = True
+    assert declined.get("/", headers={"User-Agent": WECHAT_UA}).status_code == 200
+    fresh = cached.test_client()  # the same guest's facts, WeChat not asked yet
+    sign_in_as(cached, fresh, ids["guest"])
+    to_login = fresh.get("/", headers={"User-Agent": WECHAT_UA})
+    assert to_login.status_code == 302 and "/auth/wechat" in to_login.location
+
+
 def test_pending_messages_are_never_cached(shop_for_readers):
     cached, _, ids, _pages = shop_for_readers
     client = cached.test_client()
