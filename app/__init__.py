@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
     from app.checkout import api as api_bp
     from app.checkout import bp as checkout_bp
+    from app.official_account import bp as official_account_bp
     from app.storefront import bp as storefront_bp
     from app.studio import bp as studio_bp
 
@@ -147,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkout_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(studio_bp)
+    app.register_blueprint(official_account_bp)
     if app.config["WECHAT_SANDBOX"]:
         from app.sandbox import bp as sandbox_bp
 

@@ -47,6 +47,8 @@ class DefaultConfig:
     WECHAT_OAUTH_BASE_URL = ""
     WECHAT_API_BASE_URL = ""
     WECHAT_MENU = None  # the 公众号's custom menu (a dict or its JSON); None: the default
+    WECHAT_TOKEN = ""  # 公众号 server config's Token: the message callback is off without it
+    WECHAT_ENCODING_AES_KEY = ""  # its EncodingAESKey, for safe (encrypted) mode
     PUBLIC_BASE_URL = ""  # e.g. https://shop.example.com; used for URLs that WeChat calls back
 
     ORDER_TTL_MINUTES = 120  # an unpaid order closes after this (WeChat's time_expire)
@@ -100,6 +102,8 @@ _STRING_KEYS = (
     "WECHAT_PAY_API_BASE",
     "WECHAT_OAUTH_BASE_URL",
     "WECHAT_API_BASE_URL",
+    "WECHAT_TOKEN",
+    "WECHAT_ENCODING_AES_KEY",
     "PUBLIC_BASE_URL",
 )
 
@@ -139,10 +143,11 @@ def finalize(app: Flask) -> None:
     config["WECHAT_SANDBOX"] = sandbox_mode(config)
     if config["WECHAT_SANDBOX"]:
         _fill_sandbox_credentials(config)
+        problems = check_official_account(config)
     else:
-        problems = check_wechat(config)
-        if problems:
-            raise ConfigurationError(problems)
+        problems = check_wechat(config) + check_official_account(config)
+    if problems:
+        raise ConfigurationError(problems)
 
 
 # The credentials of a live shop. Any one of them set means the creator is going live.
@@ -226,6 +231,26 @@ def _load_or_create_secret(path: Path) -> str:
     return key
 
 
+# The 公众号's server configuration: a Token of 3 to 32 letters or digits, an EncodingAESKey
+# of exactly 43 (WeChat's admin page makes or checks both that way).
+_TOKEN = re.compile(r"[0-9A-Za-z]{3,32}")
+_AES_KEY = re.compile(r"[0-9A-Za-z]{43}")
+
+
+def check_official_account(config) -> list[str]:
+    """Problems with the message callback's settings. No Token: the callback is off. An
+    EncodingAESKey without a Token is half a configuration."""
+    token, aes_key = config["WECHAT_TOKEN"], config["WECHAT_ENCODING_AES_KEY"]
+    problems = []
+    if token and not _TOKEN.fullmatch(token):
+        problems.append("WECHAT_TOKEN（公众号服务器配置的令牌）格式不对：应为 3 到 32 位字母或数字")
+    if aes_key and not token:
+        problems.append("WECHAT_TOKEN（公众号服务器配置的令牌）未设置：EncodingAESKey 需要它")
+    if aes_key and not _AES_KEY.fullmatch(aes_key):
+        problems.append("WECHAT_ENCODING_AES_KEY（消息加解密密钥）格式不对：应为 43 位字母或数字")
+    return problems
+
+
 def _fill_sandbox_credentials(config) -> None:
     """In sandbox mode any keys will do; derive stable ones so restarts keep sessions valid."""
 
@@ -236,3 +261,4 @@ def _fill_sandbox_credentials(config) -> None:
     config["WECHAT_APP_SECRET"] = config["WECHAT_APP_SECRET"] or derived("app-secret")
     config["WECHAT_MCH_ID"] = config["WECHAT_MCH_ID"] or SANDBOX_MCH_ID
     config["WECHAT_PAY_API_KEY"] = config["WECHAT_PAY_API_KEY"] or derived("pay-api-key")
+    config["WECHAT_TOKEN"] = config["WECHAT_TOKEN"] or derived("callback-token")

@@ -28,7 +28,7 @@ from app.models.rollups import (
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
-from app.models.wechat import WeChatApiToken
+from app.models.wechat import WeChatApiToken, WeChatMessageSeen
 
 __all__ = [
     "HOLDS_MONEY",
@@ -68,5 +68,6 @@ __all__ = [
     "Tag",
     "Tip",
     "WeChatApiToken",
+    "WeChatMessageSeen",
     "WebSession",
 ]

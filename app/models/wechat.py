@@ -1,11 +1,12 @@
-"""What the shop keeps of WeChat's server API: its access token (and, later, tickets)."""
+"""What the shop keeps of WeChat's server API (its access token and tickets) and of the messages
+WeChat pushes to it."""
 
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import UTCDateTime, db
+from app.models.base import UTCDateTime, db, utcnow
 
 
 class WeChatApiToken(db.Model):
@@ -19,3 +20,13 @@ class WeChatApiToken(db.Model):
     value: Mapped[str | None] = mapped_column(sa.Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WeChatMessageSeen(db.Model):
+    """A message or event the callback has answered: WeChat sends it again after 5 s without
+    an answer (three times in all), and a repeat must not be answered twice."""
+
+    __tablename__ = "wechat_messages_seen"
+
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

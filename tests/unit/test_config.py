@@ -222,3 +222,23 @@ def test_cookies_are_not_secure_over_plain_http_unless_asked(tmp_path, monkeypat
         FLASK_SESSION_COOKIE_SECURE="false",
     )
     assert explicit.config["SESSION_COOKIE_SECURE"] is False
+
+
+AES_KEY = "a" * 43
+
+
+def test_an_aes_key_without_a_token_refuses_to_start(tmp_path, monkeypatch):
+    message = _refusal(tmp_path, monkeypatch, **(LIVE | {"FLASK_WECHAT_ENCODING_AES_KEY": AES_KEY}))
+    assert "WECHAT_TOKEN" in message and AES_KEY not in message
+
+
+def test_a_malformed_token_or_aes_key_refuses_to_start(tmp_path, monkeypatch):
+    settings = {"FLASK_WECHAT_TOKEN": "x", "FLASK_WECHAT_ENCODING_AES_KEY": "short"}
+    message = _refusal(tmp_path, monkeypatch, **(LIVE | settings))
+    assert "WECHAT_TOKEN" in message and "WECHAT_ENCODING_AES_KEY" in message
+
+
+def test_a_live_shop_without_a_token_starts_with_the_callback_off(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch, **LIVE)
+    assert app.config["WECHAT_TOKEN"] == ""
+    assert app.test_client().get("/wechat/callback").status_code == 404

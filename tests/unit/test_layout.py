@@ -13,7 +13,14 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-BLUEPRINTS = {"app.accounts", "app.checkout", "app.storefront", "app.studio", "app.sandbox"}
+BLUEPRINTS = {
+    "app.accounts",
+    "app.checkout",
+    "app.official_account",
+    "app.storefront",
+    "app.studio",
+    "app.sandbox",
+}
 SERVICES = {
     "app.catalog",
     "app.readers",
