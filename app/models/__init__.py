@@ -28,7 +28,16 @@ from app.models.rollups import (
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
-from app.models.wechat import WeChatApiToken, WeChatMessageSeen
+from app.models.wechat import (
+    MessageChannel,
+    MessageKind,
+    MessageRecipient,
+    MessageStatus,
+    OutboxMessage,
+    WeChatApiToken,
+    WeChatFollower,
+    WeChatMessageSeen,
+)
 
 __all__ = [
     "HOLDS_MONEY",
@@ -42,9 +51,14 @@ __all__ = [
     "ItemRecs",
     "ItemSalesDaily",
     "LoginFailure",
+    "MessageChannel",
+    "MessageKind",
+    "MessageRecipient",
+    "MessageStatus",
     "Order",
     "OrderKind",
     "OrderStatus",
+    "OutboxMessage",
     "PageViewsDaily",
     "PayChannel",
     "PaymentEvent",
@@ -68,6 +82,7 @@ __all__ = [
     "Tag",
     "Tip",
     "WeChatApiToken",
+    "WeChatFollower",
     "WeChatMessageSeen",
     "WebSession",
 ]

@@ -170,3 +170,31 @@ class SandboxMenu(db.Model):
     appid: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the request body, as WeChat got it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxFollower(db.Model):
+    """A test WeChat user's relation to the sandbox 公众号: whether they follow it, when they
+    last interacted (which opens WeChat's 48-hour window for customer-service messages), and
+    whether they turned its messages off (template messages then answer 43101)."""
+
+    __tablename__ = "sandbox_followers"
+
+    openid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    following: Mapped[bool] = mapped_column(default=False)
+    followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refuses_messages: Mapped[bool] = mapped_column(default=False)
+
+
+class SandboxSentMessage(db.Model):
+    """A template or customer-service message the shop sent, exactly as WeChat received it."""
+
+    __tablename__ = "sandbox_sent_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # template | custom
+    touser: Mapped[str] = mapped_column(sa.String(64), index=True)
+    template_id: Mapped[str | None] = mapped_column(sa.String(64))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the request body, as sent
+    msgid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
