@@ -14,6 +14,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", cli_group="sandbox")
 from app.sandbox import (  # noqa: E402,F401
     commands,
     notify,
+    oa_messages,
     official_account,
     pay_pages,
     pay_views,

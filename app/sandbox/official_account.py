@@ -1,14 +1,20 @@
-"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu.
+"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu, and
+who follows the account.
 
 The same paths and JSON as WeChat's cgi-bin (under /sandbox/api/cgi-bin/). Tokens last
 TOKEN_LIFETIME; a revoked one (revoke_tokens, for trying the shop's refresh) answers 40001 as
 WeChat does for a token it retired. The menu is kept as the exact bytes the shop sent, so a
 test can see that Chinese names went out as UTF-8, not \\u escapes.
+
+Followers: `set_follower` and `note_interaction` are how the sandbox learns that a test user
+follows the account or wrote to it (the sandbox's follower page calls them as it sends the
+matching event or message to the shop's callback). The message endpoints
+(app/sandbox/oa_messages.py) answer as WeChat would from that.
 """
 
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -16,7 +22,7 @@ from flask import current_app, request
 from app.extensions import csrf, db
 from app.models.base import utcnow
 from app.sandbox import bp
-from app.sandbox.models import SandboxApiToken, SandboxMenu
+from app.sandbox.models import SandboxApiToken, SandboxFollower, SandboxMenu
 from app.sandbox.views import json_response
 from app.transactions import begin_write
 
@@ -38,19 +44,63 @@ NEEDS_KEY = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_
 NEEDS_KEY |= {"pic_weixin", "location_select"}
 
 
-def _error(errcode: int, errmsg: str):
+def error_answer(errcode: int, errmsg: str):
     return json_response({"errcode": errcode, "errmsg": errmsg})
+
+
+# --- followers ----------------------------------------------------------------------------------
+
+
+def set_follower(openid: str, following: bool, *, at: datetime | None = None) -> SandboxFollower:
+    """A test user follows the account (an interaction: it opens the 48-hour window for
+    customer-service messages) or unfollows it (which closes that window). The caller
+    commits."""
+    at = at or utcnow()
+    follower = _follower(openid)
+    follower.following = following
+    if following:
+        follower.followed_at = follower.last_interaction_at = at
+    else:
+        follower.followed_at = follower.last_interaction_at = None
+    return follower
+
+
+def note_interaction(openid: str, *, at: datetime | None = None) -> SandboxFollower:
+    """A test user wrote to the account, clicked its menu or scanned its code: the 48-hour
+    window for customer-service messages starts again. The caller commits."""
+    follower = _follower(openid)
+    follower.last_interaction_at = at or utcnow()
+    return follower
+
+
+def refuse_messages(openid: str, refused: bool = True) -> SandboxFollower:
+    """A follower turns the account's messages off (template messages then answer 43101)."""
+    follower = _follower(openid)
+    follower.refuses_messages = refused
+    return follower
+
+
+def find_follower(openid: str) -> SandboxFollower | None:
+    return db.session.get(SandboxFollower, openid)
+
+
+def _follower(openid: str) -> SandboxFollower:
+    follower = db.session.get(SandboxFollower, openid)
+    if follower is None:
+        follower = SandboxFollower(openid=openid, following=False, refuses_messages=False)
+        db.session.add(follower)
+    return follower
 
 
 @bp.get("/api/cgi-bin/token")
 def api_token():
     config = current_app.config
     if request.args.get("grant_type") != "client_credential":
-        return _error(40002, "invalid grant_type")
+        return error_answer(40002, "invalid grant_type")
     if request.args.get("appid") != config["WECHAT_APPID"]:
-        return _error(40013, "invalid appid")
+        return error_answer(40013, "invalid appid")
     if request.args.get("secret") != config["WECHAT_APP_SECRET"]:
-        return _error(40001, "invalid credential, access_token is invalid or not latest")
+        return error_answer(40001, "invalid credential, access_token is invalid or not latest")
     begin_write()
     token = SandboxApiToken(
         token=secrets.token_urlsafe(48),
@@ -73,22 +123,22 @@ def tokens_issued() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(SandboxApiToken))
 
 
-def _token_error():
+def token_refusal():
     token = db.session.get(SandboxApiToken, request.args.get("access_token", ""))
     if token is None or token.revoked:
-        return _error(40001, "invalid credential, access_token is invalid or not latest")
+        return error_answer(40001, "invalid credential, access_token is invalid or not latest")
     if token.expires_at <= utcnow():
-        return _error(42001, "access_token expired")
+        return error_answer(42001, "access_token expired")
     return None
 
 
 @bp.get("/api/cgi-bin/ticket/getticket")
 def get_ticket():
-    refused = _token_error()
+    refused = token_refusal()
     if refused is not None:
         return refused
     if request.args.get("type") != "jsapi":
-        return _error(40097, "invalid args")
+        return error_answer(40097, "invalid args")
     return json_response(
         {
             "errcode": 0,
@@ -102,17 +152,17 @@ def get_ticket():
 @bp.post("/api/cgi-bin/menu/create")
 @csrf.exempt  # server to server: the access token is the credential
 def menu_create():
-    refused = _token_error()
+    refused = token_refusal()
     if refused is not None:
         return refused
     body = request.get_data()
     try:
         menu = json.loads(body)
-    except ValueError:
-        return _error(40016, "invalid button size")  # what WeChat says to a body it cannot read
+    except ValueError:  # WeChat says this to a body it cannot read
+        return error_answer(40016, "invalid button size")
     problem = menu_problem(menu)
     if problem is not None:
-        return _error(*problem)
+        return error_answer(*problem)
     begin_write()
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
     if stored is None:
@@ -120,23 +170,23 @@ def menu_create():
         db.session.add(stored)
     stored.body, stored.updated_at = body, utcnow()
     db.session.commit()
-    return _error(0, "ok")
+    return error_answer(0, "ok")
 
 
 @bp.get("/api/cgi-bin/menu/get")
 def menu_get():
-    refused = _token_error()
+    refused = token_refusal()
     if refused is not None:
         return refused
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
     if stored is None:
-        return _error(46003, "menu no exist")
+        return error_answer(46003, "menu no exist")
     return json_response({"menu": json.loads(stored.body)})
 
 
 @bp.get("/api/cgi-bin/menu/delete")
 def menu_delete():
-    refused = _token_error()
+    refused = token_refusal()
     if refused is not None:
         return refused
     begin_write()
@@ -144,7 +194,7 @@ def menu_delete():
         sa.delete(SandboxMenu).where(SandboxMenu.appid == current_app.config["WECHAT_APPID"])
     )
     db.session.commit()
-    return _error(0, "ok")
+    return error_answer(0, "ok")
 
 
 def pushed_menu_body() -> bytes | None:
