@@ -284,20 +284,37 @@ class ShownMessage:
     title: str  # the template's, or 客服消息
     lines: list[tuple[str, str, bool]]  # (label, value, shown by WeChat)
     url: str
-    text: str
+    text: list[tuple[str, str | None]]  # a text message as WeChat shows it: (words, link)
+
+
+# WeChat shows <a href="...">words</a> in a text message as a link, and the rest as it is.
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+
+
+def _as_shown(content: str) -> list[tuple[str, str | None]]:
+    parts, start = [], 0
+    for link in _LINK.finditer(content):
+        parts += [(content[start : link.start()], None), (link.group(2), link.group(1))]
+        start = link.end()
+    return [*parts, (content[start:], None)]
 
 
 def _shown(sent: SandboxSentMessage, nicknames: dict[str, str]) -> ShownMessage:
     body = json.loads(sent.body)
     nickname = nicknames.get(sent.touser, sent.touser)
     if sent.kind == "custom":
-        return ShownMessage(sent, nickname, "客服消息", [], "", body["text"].get("content", ""))
+        text = _as_shown(body["text"].get("content", ""))
+        return ShownMessage(sent, nickname, "客服消息", [], "", text)
     template = TEMPLATES[sent.template_id]
     labels = dict(template.keys)
     data = body.get("data") or {}
-    lines = [(labels[key], data[key]["value"], True) for key, _ in template.keys if key in data]
-    lines += [(key, str(entry), False) for key, entry in data.items() if key not in labels]
-    return ShownMessage(sent, nickname, template.title, lines, body.get("url", ""), "")
+    lines = [(labels[key], _value(data[key]), True) for key, _ in template.keys if key in data]
+    lines += [(key, _value(entry), False) for key, entry in data.items() if key not in labels]
+    return ShownMessage(sent, nickname, template.title, lines, body.get("url", ""), [])
+
+
+def _value(entry) -> str:
+    return str(entry.get("value", "")) if isinstance(entry, dict) else str(entry)
 
 
 @bp.get("/messages")
