@@ -34,14 +34,15 @@ CONFIG_KEYS = {
     "creator": "WECHAT_TEMPLATE_CREATOR",
 }
 # The facts of a paid order a template key can show (app/wechat/messages.py computes them).
+# The item of a tip is the item tipped, or the creator's name for a tip to the creator.
 FACTS = {
-    "item": "内容名称（赞赏：赞赏的内容或作者）",
-    "amount": "金额，如 ¥19.90",
-    "paid_at": "支付时间（北京时间）",
+    "item": "内容名称",
+    "amount": "金额",
+    "paid_at": "支付时间",
     "order_no": "订单号",
-    "kind": "类型：购买 / 赞赏",
+    "kind": "类型：购买/赞赏",
     "status": "状态：支付成功",
-    "buyer": "读者（赞赏时的署名）",
+    "buyer": "读者",
     "message": "赞赏留言",
     "shop": "店铺名称",
 }
@@ -195,6 +196,5 @@ def _field_problem(key: str, fact: str, so_far: Mapping[str, str]) -> str | None
         return f"{key} 填了两次"
     allowed = FACTS_FOR_TYPE.get(match["type"])
     if allowed is not None and fact not in allowed:
-        labels = "、".join(FACTS[f].split("，")[0].split("（")[0] for f in sorted(allowed))
-        return f"{key} 只能显示{labels}"
+        return f"{key} 只能显示" + "、".join(FACTS[fact] for fact in sorted(allowed))
     return None
