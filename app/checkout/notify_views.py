@@ -39,9 +39,9 @@ def _xml(answer: str):
 def payment_notify():
     gateway = current_gateway()
     try:
-        _, answer, newly_paid = notifications.handle_payment_notification(gateway, _body())
-        if newly_paid:
-            send_messages_after_response()
+        _, answer, paid = notifications.handle_payment_notification(gateway, _body())
+        if paid is not None:
+            send_messages_after_response(paid)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("payment notification failed")

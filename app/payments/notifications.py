@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 class PaymentAnswer(NamedTuple):
     accepted: bool
     xml: str  # the protocol answer
-    newly_paid: bool = False  # this notification made the order paid (its messages queued)
+    paid: str | None = None  # the out_trade_no this notification made paid (messages queued)
 
 
 def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> PaymentAnswer:
@@ -50,7 +50,7 @@ def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> Payment
         db.session.commit()  # keep the audit event that says why
         return PaymentAnswer(False, gateway.failure_answer(error.message))
     db.session.commit()
-    return PaymentAnswer(True, gateway.success_answer(), newly_paid=paid)
+    return PaymentAnswer(True, gateway.success_answer(), notice.out_trade_no if paid else None)
 
 
 def handle_refund_notification(

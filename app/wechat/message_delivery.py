@@ -1,4 +1,4 @@
-"""Sending one of the 公众号's messages through wechatpy, the way WeChat allows:
+"""Sending one of the 公众号's messages through wechatpy, the way WeChat allows (`way`):
 
 1. a follower, when the message has a template → a template message;
 2. else within 48 hours of their last interaction → a customer-service message;
@@ -9,10 +9,12 @@ refused for good) or retrying (busy, no answer: worth trying again later). Also 
 account's templates as WeChat lists them, for the studio.
 """
 
+import enum
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 from wechatpy.exceptions import WeChatClientException
@@ -57,30 +59,54 @@ def client() -> ShopWeChatClient:
     return wechat
 
 
+class Way(enum.Enum):
+    TEMPLATE = "template"
+    ASK_FIRST = "ask_first"  # a template, if user/info says they follow
+    CUSTOM = "custom"
+    NONE = "none"
+
+
+def way(has_template: bool, known: followers.Follower | None, now: datetime) -> Way:
+    """The rule: a template message to a follower; else a customer-service message within
+    48 hours of their last interaction; else none. Following unknown: ask first."""
+    if has_template and (known is None or known.subscribed is None):
+        return Way.ASK_FIRST
+    if has_template and known.subscribed:
+        return Way.TEMPLATE
+    if known is not None and known.in_window(now):
+        return Way.CUSTOM
+    return Way.NONE
+
+
 def send(wechat: ShopWeChatClient, envelope: Envelope) -> Outcome:
-    """Send by the first way WeChat allows (see the module's docstring). Never raises for
-    what WeChat or the network does; those become the Outcome."""
-    channel = None
-    openid = envelope.openid
+    """Send by the first way WeChat allows (see `way`). Never raises for what WeChat or the
+    network does; those become the Outcome."""
+    openid, has_template = envelope.openid, envelope.template is not None
+    channel = MessageChannel.TEMPLATE if has_template else None
     try:
-        known = followers.state(openid)
-        if envelope.template is not None:
-            channel = MessageChannel.TEMPLATE
-            if _follows(wechat, openid, known):
-                try:
-                    answer = _call(wechat, lambda: _send_template(wechat, envelope))
-                    msgid = answer.get("msgid") if isinstance(answer, dict) else None
-                    return Outcome(MessageStatus.SENT, channel, msgid=_text_or_none(msgid))
-                except WeChatClientException as error:
-                    if error.errcode != NOT_FOLLOWING:
-                        raise
+        chosen = way(has_template, followers.state(openid), utcnow())
+        if chosen is Way.ASK_FIRST:
+            answer = _call(wechat, lambda: wechat.user.get(openid))
+            followers.record_subscribed(
+                openid, isinstance(answer, dict) and answer.get("subscribe") == 1
+            )
+            chosen = way(has_template, followers.state(openid), utcnow())
+        if chosen is Way.TEMPLATE:
+            try:
+                answer = _call(wechat, lambda: _send_template(wechat, envelope))
+            except WeChatClientException as error:
+                if error.errcode != NOT_FOLLOWING:
+                    raise
                 followers.record_subscribed(openid, False)  # WeChat knows better
-                known = followers.state(openid)
-        if known is not None and known.in_window(utcnow()):
+                chosen = way(has_template, followers.state(openid), utcnow())
+            else:
+                msgid = answer.get("msgid") if isinstance(answer, dict) else None
+                return Outcome(MessageStatus.SENT, channel, msgid=_text_or_none(msgid))
+        if chosen is Way.CUSTOM:
             channel = MessageChannel.CUSTOM
             _call(wechat, lambda: wechat.message.send_text(openid, envelope.text))
             return Outcome(MessageStatus.SENT, channel)
-        why = "未关注公众号" if envelope.template is not None else "没有设置模板消息"
+        why = "未关注公众号" if has_template else "没有设置模板消息"
         return Outcome(MessageStatus.SKIPPED, channel, reason=f"{why}，48 小时内也没有互动")
     except WeChatClientException as error:
         return _refused(error, channel)
@@ -94,17 +120,6 @@ def _send_template(wechat: ShopWeChatClient, envelope: Envelope):
     return wechat.message.send_template(
         envelope.openid, template.template_id, template.data, url=template.url
     )
-
-
-def _follows(wechat: ShopWeChatClient, openid: str, known) -> bool:
-    """Whether they follow the account: as the shop last heard, or else as user/info says
-    (and then remembered)."""
-    if known is not None and known.subscribed is not None:
-        return known.subscribed
-    answer = _call(wechat, lambda: wechat.user.get(openid))
-    subscribed = isinstance(answer, dict) and answer.get("subscribe") == 1
-    followers.record_subscribed(openid, subscribed)
-    return subscribed
 
 
 def _call(wechat: ShopWeChatClient, request: Callable):

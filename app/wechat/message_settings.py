@@ -20,8 +20,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from app.catalog import queries
 from app.config import TEMPLATE_ID
+from app.extensions import db
+from app.models import ShopProfile
 
 MESSAGES = {
     "purchase": "读者购买成功",
@@ -116,12 +120,23 @@ class SettingsRefused(ValueError):
 
 
 def current(config: Mapping) -> MessageSettings:
-    profile = queries.shop_profile()
-    stored = {name: _stored(profile.message_templates, name) for name in MESSAGES}
+    saved = db.session.execute(SAVED).first()
+    return from_saved(*(saved or ({}, "")), config=config)
+
+
+# Two columns, not the whole profile: read right after a payment (app/wechat/outbox.py).
+SAVED = sa.select(ShopProfile.message_templates, ShopProfile.creator_openid).where(
+    ShopProfile.id == 1
+)
+
+
+def from_saved(saved: Mapping | None, creator_openid: str | None, config: Mapping):
+    """The settings from the profile's two columns (None when the profile was never saved)."""
+    stored = {name: _stored(saved or {}, name) for name in MESSAGES}
     templates = {
         name: _template(name, stored[name], config[CONFIG_KEYS[name]]) for name in MESSAGES
     }
-    return MessageSettings(stored, templates, profile.creator_openid)
+    return MessageSettings(stored, templates, creator_openid or "")
 
 
 def _stored(saved: Mapping, name: str) -> StoredMessage:

@@ -68,7 +68,9 @@ def compose(
 ) -> Envelope:
     """The message about this paid order for this recipient. Raises Unsendable when there is
     no openid to send it to."""
-    openid = _recipient_openid(order, recipient, settings)
+    openid = recipient_openid(
+        recipient, settings.creator_openid, order.payer_openid, order.reader.openid
+    )
     facts = order_facts(order, shop)
     url = _link(order, recipient)
     template = settings.templates[template_name(recipient, kind)]
@@ -81,13 +83,19 @@ def compose(
     )
 
 
-def _recipient_openid(order: Order, recipient: MessageRecipient, settings) -> str:
+def recipient_openid(
+    recipient: MessageRecipient,
+    creator_openid: str,
+    payer_openid: str | None,
+    reader_openid: str | None,
+) -> str:
+    """Where the message goes; Unsendable when nowhere."""
     if recipient is MessageRecipient.CREATOR:
-        if not settings.creator_openid:
+        if not creator_openid:
             raise Unsendable("未设置创作者的 openid（后台 → 通知）")
-        return settings.creator_openid
+        return creator_openid
     # The WeChat account that paid (WeChat named it, for this 公众号), else the reader's own.
-    openid = order.payer_openid or order.reader.openid
+    openid = payer_openid or reader_openid
     if not openid:
         raise Unsendable("读者没有微信身份（未用微信登录或支付）")
     return openid

@@ -3,12 +3,13 @@
 - `queue_for_payment` runs inside the transaction that marks an order paid
   (orders.confirm_payment): a paid order always has its rows and a rolled-back payment none.
   One row per (order, recipient, kind), so nothing is queued twice.
-- `send_due` (`flask wechat messages send`, run by `flask orders reconcile`), `send_fresh`
-  (right after the response that recorded a payment) and `send_now` (the studio's 重发) send
-  rows. A sender first claims the row with a lease (`claimed_until`, a compare-and-set that
-  works the same on SQLite and PostgreSQL), so two senders never send one row; the network
-  call holds no database lock. A sender that dies mid-send leaves the lease to run out, and
-  the row is tried again (at least once, rather than at most once).
+- `send_due` (`flask wechat messages send`, run by `flask orders reconcile`), `send_these`
+  (a payment's own messages that may go, right after the response that recorded it) and
+  `send_now` (the studio's 重发) send rows. A sender first claims the row with a lease
+  (`claimed_until`, a compare-and-set that works the same on SQLite and PostgreSQL), so two
+  senders never send one row; the network call holds no database lock. A sender that dies
+  mid-send leaves the lease to run out, and the row is tried again (at least once, rather
+  than at most once).
 - A passing failure (WeChat busy, no answer) is tried again after BACKOFF; once
   MAX_ATTEMPTS have failed the row is failed. WeChat's verdicts settle a row at once.
 """
@@ -29,10 +30,13 @@ from app.models import (
     MessageStatus,
     Order,
     OutboxMessage,
+    Reader,
+    WeChatFollower,
 )
 from app.models.base import insert_or_ignore, utcnow
 from app.transactions import writing_apart
-from app.wechat import message_delivery, message_settings, messages
+from app.wechat import followers, message_delivery, message_settings, messages
+from app.wechat.message_delivery import Way
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,6 @@ BACKOFF = (
     timedelta(hours=2),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
-FRESH_LIMIT = 5  # sent right after a response: the payment's own rows, and a few more
 WAITING = (MessageStatus.QUEUED, MessageStatus.RETRYING)
 RESENDABLE = (MessageStatus.FAILED, MessageStatus.SKIPPED, *WAITING)
 
@@ -98,14 +101,75 @@ def send_due(limit: int = 100) -> SendReport:
     return _send_each(_ids(due.order_by(_table.c.next_attempt_at, _table.c.id).limit(limit)))
 
 
-def send_fresh(limit: int = FRESH_LIMIT) -> SendReport:
-    """Send rows never tried yet: those a payment just queued. For right after the response
-    that recorded it; a row tried before waits for its time (send_due), so a WeChat outage
-    costs each request at most its own payment's first try."""
-    fresh = sa.select(_table.c.id).where(
-        _table.c.attempts == 0, _table.c.next_attempt_at <= utcnow()
+def worth_sending_now(out_trade_no: str) -> list[int]:
+    """The messages a payment just queued that WeChat may take: for sending right after the
+    response that recorded it (`send_these`). One statement, no network: the others (nobody
+    to send to, no template and no recent interaction) are settled as skipped by the next
+    send_due, off the payment's path."""
+    rows = db.session.execute(_FRESH, {"out_trade_no": out_trade_no}).all()
+    db.session.commit()
+    if not rows:
+        return []
+    settings = message_settings.from_saved(
+        rows[0].message_templates, rows[0].creator_openid, current_app.config
     )
-    return _send_each(_ids(fresh.order_by(_table.c.id).limit(limit)))
+    return [row.id for row in rows if _may_go(row, settings)]
+
+
+def send_these(ids: list[int]) -> SendReport:
+    """Send these rows now if they are still due and free (tried once: a row that fails
+    waits for its time, send_due)."""
+    return _send_each(ids)
+
+
+def _following(alias) -> list:
+    return [alias.c.subscribed, alias.c.last_interaction_at]
+
+
+_orders, _readers, _followers = Order.__table__, Reader.__table__, WeChatFollower.__table__
+_profile = message_settings.SAVED.subquery()
+_as_payer, _as_reader, _as_creator = (_followers.alias(name) for name in ("fp", "fr", "fc"))
+# A payment's rows never tried, with all that decides whether one may go now: where it goes,
+# the message settings, and what the shop knows of each possible recipient.
+_FRESH = (
+    sa.select(
+        _table.c.id,
+        _table.c.recipient,
+        _table.c.kind,
+        _orders.c.payer_openid,
+        _readers.c.openid.label("reader_openid"),
+        _profile.c.message_templates,
+        _profile.c.creator_openid,
+        *(column.label(f"payer_{column.name}") for column in _following(_as_payer)),
+        *(column.label(f"reader_{column.name}") for column in _following(_as_reader)),
+        *(column.label(f"creator_{column.name}") for column in _following(_as_creator)),
+    )
+    .join(_orders, _orders.c.id == _table.c.order_id)
+    .join(_readers, _readers.c.id == _orders.c.reader_id)
+    .outerjoin(_profile, sa.true())
+    .outerjoin(_as_payer, _as_payer.c.openid == _orders.c.payer_openid)
+    .outerjoin(_as_reader, _as_reader.c.openid == _readers.c.openid)
+    .outerjoin(_as_creator, _as_creator.c.openid == _profile.c.creator_openid)
+    .where(_orders.c.out_trade_no == sa.bindparam("out_trade_no"), _table.c.attempts == 0)
+)
+
+
+def _may_go(row, settings: message_settings.MessageSettings) -> bool:
+    recipient, kind = MessageRecipient(row.recipient), MessageKind(row.kind)
+    try:
+        openid = messages.recipient_openid(
+            recipient, settings.creator_openid, row.payer_openid, row.reader_openid
+        )
+    except messages.Unsendable:
+        return False
+    known = {
+        settings.creator_openid: (row.creator_subscribed, row.creator_last_interaction_at),
+        row.reader_openid: (row.reader_subscribed, row.reader_last_interaction_at),
+        row.payer_openid: (row.payer_subscribed, row.payer_last_interaction_at),
+    }[openid]
+    has_template = settings.templates[messages.template_name(recipient, kind)] is not None
+    follower = followers.Follower(openid, *known)
+    return message_delivery.way(has_template, follower, utcnow()) is not Way.NONE
 
 
 def send_now(message_id: int) -> MessageStatus | None:
@@ -170,11 +234,7 @@ def _claim(message_id: int, manual: bool) -> tuple[datetime, int] | None:
 def _attempt(wechat, message_id: int) -> tuple[str | None, message_delivery.Outcome]:
     """(the openid it went to, the outcome)."""
     row = db.session.get(OutboxMessage, message_id)
-    order = db.session.scalar(
-        sa.select(Order)
-        .options(joinedload(Order.reader), joinedload(Order.product), joinedload(Order.tip))
-        .where(Order.id == row.order_id)
-    )
+    order = _order(sa.select(Order).where(Order.id == row.order_id))
     settings = message_settings.current(current_app.config)
     try:
         envelope = messages.compose(
@@ -185,6 +245,13 @@ def _attempt(wechat, message_id: int) -> tuple[str | None, message_delivery.Outc
     finally:
         db.session.commit()  # end the read before the network call
     return envelope.openid, message_delivery.send(wechat, envelope)
+
+
+def _order(query) -> Order:
+    """The order with what its messages tell of: the reader, the item, the tip."""
+    return db.session.scalar(
+        query.options(joinedload(Order.reader), joinedload(Order.product), joinedload(Order.tip))
+    )
 
 
 def _settle(

@@ -116,6 +116,16 @@ def _pay_as(app, code_url, openid):
     assert response.status_code in (200, 302)
 
 
+def test_messages_nobody_can_receive_are_left_to_the_command_not_the_payments_path(app):
+    """Most payments have nobody WeChat would take a message for now (no template, no recent
+    interaction): the notification costs one read for them, and `send_due` settles them."""
+    out_trade_no, _, _ = bought_and_paid(app)
+    assert [status for *_, status in _rows(app)] == [MessageStatus.QUEUED] * 2
+    assert outbox_row(app, out_trade_no).attempts == 0
+    with app.app_context():
+        assert outbox.send_due().count(MessageStatus.SKIPPED) == 2
+
+
 def test_the_pay_page_that_finds_the_payment_sends_after_its_response(app):
     """The notification is late: the reader's pay page asks WeChat, finds the order paid,
     and the messages go out when that response closes."""
