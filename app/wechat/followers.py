@@ -65,13 +65,11 @@ def record_subscribed(openid: str, subscribed: bool) -> None:
     _write({"openid": openid, "subscribed": subscribed, "subscribed_known_at": utcnow()})
 
 
-def state(openid: str, connection: sa.Connection | None = None) -> Follower | None:
-    """What the shop knows of this user now: on a connection of its own unless given one, so
-    a sender sees what it recorded a moment ago, whatever its session was reading."""
-    if connection is None:
-        with db.engine.connect() as own:
-            return state(openid, own)
-    row = connection.execute(_STATE, {"openid": openid}).first()
+def state(openid: str) -> Follower | None:
+    """What the shop knows of this user now (on a connection of its own, so a sender sees what
+    it recorded a moment ago, whatever its session was reading)."""
+    with db.engine.connect() as connection:
+        row = connection.execute(_STATE, {"openid": openid}).first()
     if row is None:
         return None
     return Follower(openid, row.subscribed, row.last_interaction_at)
