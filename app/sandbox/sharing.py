@@ -8,6 +8,7 @@
 """
 
 import io
+import json
 import secrets
 from datetime import timedelta
 
@@ -61,7 +62,12 @@ def qrcode_create():
     refused = token_error()
     if refused is not None:
         return refused
-    body = request.get_json(silent=True) or {}
+    try:  # wechatpy sends JSON without saying so in Content-Type, as WeChat accepts
+        body = json.loads(request.get_data())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return json_response({"errcode": 40053, "errmsg": "invalid action info"})
     if body.get("action_name") not in ("QR_SCENE", "QR_STR_SCENE"):
         return json_response({"errcode": 40053, "errmsg": "invalid action info"})
     scene = (body.get("action_info") or {}).get("scene") or {}

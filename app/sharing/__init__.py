@@ -5,7 +5,8 @@ the attribution of each order to what brought its reader.
 - app/payments/attribution.py (beside the orders that record it): the last touch that brought
   a reader, and what an order records of it;
 - touch.py: the hook that notes a touch when a page is opened from a tagged link;
-- posters.py, poster_qr.py: the share poster (Pillow) and the QR code drawn on it.
+- views.py: the share page, its poster, and wx.config for share cards; the poster is drawn
+  by app/catalog/posters.py, its QR code chosen by app/wechat/poster_qr.py.
 
 No reward is paid for sharing itself: WeChat's rules forbid inducing shares.
 """

@@ -3,19 +3,17 @@
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import requests
 from flask import abort, current_app, jsonify, render_template, request
-from wechatpy.exceptions import WeChatClientException
 
 from app.accounts.session import current_session, current_snapshot, current_viewer
-from app.catalog import entitlements, queries
+from app.catalog import entitlements, posters, queries
 from app.models import OrderSource, Product
 from app.money import format_fen
 from app.readers import sharer_codes
-from app.sharing import bp, posters
-from app.sharing.poster_qr import qr_payload
+from app.sharing import bp
 from app.web.public_address import public_url
-from app.wechat import api_tokens, jssdk, scenes
+from app.wechat import jssdk, scenes
+from app.wechat.poster_qr import qr_payload
 
 
 def _shared_product_or_404(slug: str) -> Product:
@@ -61,6 +59,7 @@ def poster(slug: str):
     covers = Path(current_app.config["UPLOAD_FOLDER"]) / "covers"
     content = posters.PosterContent(
         title=product.title,
+        summary=product.summary,
         kind_label=product.kind.label,
         price_label="免费" if product.is_free else format_fen(product.price_fen),
         byline=" · ".join(filter(None, [shop.name, shop.creator_name])),
@@ -83,7 +82,7 @@ def share_config():
         abort(400)  # WeChat signs for the shop's own pages only
     try:
         config = jssdk.signed_config(url)
-    except (WeChatClientException, requests.RequestException, api_tokens.TokenUnavailable):
+    except jssdk.TicketUnavailable:
         current_app.logger.warning("no JS-SDK ticket for a share card", exc_info=True)
         return jsonify(error="暂时无法设置分享卡片"), 503
     return jsonify(config=config, sharer=_my_code())

@@ -9,18 +9,29 @@ the same shared store as the access token (app/wechat/official_account.py).
 import secrets
 import time
 
+import requests
 from flask import current_app
+from wechatpy.exceptions import WeChatClientException
 
+from app.wechat import api_tokens
 from app.wechat.official_account import current_client
 
 # The share API of JS-SDK 1.4+: share to a chat, and to Moments.
 SHARE_APIS = ["updateAppMessageShareData", "updateTimelineShareData"]
 
 
+class TicketUnavailable(Exception):
+    """WeChat did not give a JS-SDK ticket (refused, or could not be reached)."""
+
+
 def signed_config(url: str) -> dict:
     client = current_client()
     nonce, timestamp = secrets.token_hex(8), int(time.time())
-    signature = client.jsapi.get_jsapi_signature(nonce, client.jsapi_ticket(), timestamp, url)
+    try:
+        ticket = client.jsapi_ticket()
+    except (WeChatClientException, requests.RequestException, api_tokens.TokenUnavailable) as e:
+        raise TicketUnavailable(str(e)) from e
+    signature = client.jsapi.get_jsapi_signature(nonce, ticket, timestamp, url)
     return {
         "appId": current_app.config["WECHAT_APPID"],
         "timestamp": timestamp,

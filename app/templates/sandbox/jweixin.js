@@ -5,7 +5,7 @@
  * server as WeChat checks it (AppID, and the signature over a ticket it handed out and this
  * page's address without its fragment); then wx.ready's callbacks run, or wx.error's with
  * {errMsg: "config:invalid signature"}. updateAppMessageShareData / updateTimelineShareData
- * keep the cards; the ··· button (WeChat's top-right menu) shows them, with the link a friend
+ * keep the cards; the ··· button (WeChat's top-right menu, in the sandbox banner) shows them, with the link a friend
  * would open. Plain DOM and inline styles: the shop's page has none of the sandbox's styles.
  */
 (function () {
@@ -72,15 +72,21 @@
 
   function menuButton() {
     var button = element("button", {
-      position: "fixed", top: "8px", right: "8px", zIndex: "2147483646", padding: "4px 12px",
-      border: "0", borderRadius: "16px", background: "rgba(0,0,0,.6)", color: "#fff",
-      font: "600 16px sans-serif", cursor: "pointer"
+      marginLeft: "8px", padding: "0 10px", border: "0", borderRadius: "12px",
+      background: "rgba(0,0,0,.6)", color: "#fff", font: "600 14px sans-serif", cursor: "pointer"
     }, "···");
     button.type = "button";
     button.setAttribute("aria-label", "分享（沙箱）");
     button.setAttribute("data-sandbox-share-menu", "");
     button.addEventListener("click", showCards);
-    document.body.appendChild(button);
+    // In the shop's sandbox banner, where it covers nothing of the page.
+    var banner = document.querySelector(".sandbox-banner");
+    if (banner) {
+      banner.appendChild(button);
+    } else {
+      Object.assign(button.style, { position: "fixed", top: "8px", right: "8px", zIndex: "2147483646" });
+      document.body.appendChild(button);
+    }
   }
 
   window.wx = {

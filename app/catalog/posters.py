@@ -23,6 +23,7 @@ INK, MUTED, PRICE_RED = (17, 17, 17), (120, 120, 120), (230, 67, 64)
 @dataclass(frozen=True)
 class PosterContent:
     title: str
+    summary: str
     kind_label: str  # 文章, 课程, ...
     price_label: str  # "¥19.90" or "免费"
     byline: str  # the shop and its creator
@@ -49,6 +50,11 @@ def draw_poster(content: PosterContent) -> bytes:
         y += 12
     price_font = cjk_font(40) or ImageFont.load_default(40)  # digits and ¥ need no CJK font
     draw.text((MARGIN, y), content.price_label, font=price_font, fill=PRICE_RED)
+    if body_font is not None:
+        y += 72
+        for line in _wrap(content.summary, body_font, WIDTH - 2 * MARGIN)[:3]:
+            draw.text((MARGIN, y), line, font=body_font, fill=MUTED)
+            y += 42
 
     qr_top = HEIGHT - MARGIN - QR_SIZE
     draw.line((MARGIN, qr_top - 36, WIDTH - MARGIN, qr_top - 36), fill=(235, 235, 235), width=2)
