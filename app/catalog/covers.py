@@ -5,6 +5,7 @@ from the internet. The title is drawn when a CJK font is installed; the page sho
 anyway, so the cover still works without one.
 """
 
+import functools
 import hashlib
 import io
 from pathlib import Path
@@ -44,9 +45,11 @@ def draw_cover(title: str, label: str, colors: tuple[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=16)
 def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
     """A font that has Chinese characters at `size` pixels, or None when none is installed
-    (Pillow's own font has no Chinese; a shop's Docker image installs fonts-noto-cjk)."""
+    (Pillow's own font has no Chinese; a shop's Docker image installs fonts-noto-cjk). Kept
+    per size: opening a CJK font file costs milliseconds, and posters are drawn per view."""
     path = next((p for p in _CJK_FONTS if Path(p).exists()), None)
     return ImageFont.truetype(path, size) if path else None
 
