@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(file_size, "file_size")
     app.add_template_global(cover_url)
     app.add_template_global(cover_srcset)
+    app.add_template_global(jssdk_script_url)
 
     @app.context_processor
     def shop_context():
@@ -36,6 +37,13 @@ def _current_reader_shown():
 
 
 _reader_shown = LocalProxy(_current_reader_shown)
+
+
+def jssdk_script_url() -> str:
+    """WeChat's JS-SDK, or the sandbox's stand-in: no page loads it from WeChat in a test."""
+    if current_app.config["WECHAT_SANDBOX"]:
+        return url_for("sandbox.jweixin_js")
+    return current_app.config["WECHAT_JSSDK_URL"]
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

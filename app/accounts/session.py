@@ -18,6 +18,10 @@ LEGACY_READER_KEY = "reader_id"
 # once per session, so a reader who refuses is not sent round in circles, and a signed-in
 # reader's pages need not look at their reader row to know they are signed in.
 OAUTH_TRIED_KEY = "wechat_oauth_tried"
+# The link that last brought this browser (app/sharing/touch.py). It is kept when the reader
+# signs in: it says how they came, not who they are, and signing in is often the next step
+# after opening a friend's share card.
+TOUCH_KEY = "touch"
 
 
 def current_session() -> web_sessions.LiveSession | None:
@@ -72,7 +76,10 @@ def begin_session(reader: Reader | None = None, creator: Creator | None = None) 
     the sign-in, and every copy of it, stays what it was. A reader's cookie lasts (a guest has
     no other key); the creator's alone ends with the browser. The caller commits.
     """
+    touch = session.get(TOUCH_KEY)
     end_session()
+    if touch is not None:
+        session[TOUCH_KEY] = touch
     token, live = web_sessions.start(
         reader_id=reader.id if reader else None, creator_id=creator.id if creator else None
     )

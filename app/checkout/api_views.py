@@ -23,6 +23,7 @@ from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, claim_free, start_payment, start_tip
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.sharing.touch import current_attribution
 
 csrf.exempt(api)
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -93,6 +94,7 @@ def create_order():
             shop_address(),
             order_ttl(),
             shown_price_fen=shown_price_fen,
+            attribution=current_attribution(reader.id),
         )
     except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None
@@ -132,7 +134,14 @@ def create_tip():
         reader = ensure_reader()
         db.session.commit()
         order = start_tip(
-            current_gateway(), reader, request_, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            request_,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            attribution=current_attribution(reader.id),
         )
     except orders.OrderError as error:
         raise ApiError(400, error.code, error.message) from None

@@ -18,6 +18,7 @@ from app.models import PayChannel, Product
 from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, start_tip
 from app.payments.gateway import current_gateway
+from app.sharing.touch import current_attribution
 
 
 def _item_or_404(slug: str) -> Product:
@@ -101,7 +102,14 @@ def _place(product):
         reader = ensure_reader()
         db.session.commit()
         order = start_tip(
-            current_gateway(), reader, tip, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            tip,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            attribution=current_attribution(reader.id),
         )
     except (orders.OrderError, CheckoutError) as error:
         return _form(product, request_token=token, error=error.message, status=400)

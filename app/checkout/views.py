@@ -50,6 +50,7 @@ from app.payments.checkout import (
 )
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.sharing.touch import current_attribution
 
 
 def _product_for_sale_or_404(slug: str):
@@ -101,6 +102,7 @@ def place(slug: str):
             order_ttl(),
             rec_slot=counters.clicked_slot(slug),
             shown_price_fen=_shown_price_fen(),
+            attribution=current_attribution(reader.id),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))

@@ -6,6 +6,7 @@ from app.models.orders import (
     WAS_PAID,
     Order,
     OrderKind,
+    OrderSource,
     OrderStatus,
     PayChannel,
     PaymentEvent,
@@ -25,10 +26,11 @@ from app.models.rollups import (
     PurchasesHourly,
     RollupState,
     SalesDaily,
+    SourceSalesDaily,
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
-from app.models.wechat import WeChatApiToken, WeChatMessageSeen
+from app.models.wechat import WeChatApiToken, WeChatMessageSeen, WeChatQrCode
 
 __all__ = [
     "HOLDS_MONEY",
@@ -44,6 +46,7 @@ __all__ = [
     "LoginFailure",
     "Order",
     "OrderKind",
+    "OrderSource",
     "OrderStatus",
     "PageViewsDaily",
     "PayChannel",
@@ -65,9 +68,11 @@ __all__ = [
     "SalesDaily",
     "Section",
     "ShopProfile",
+    "SourceSalesDaily",
     "Tag",
     "Tip",
     "WeChatApiToken",
     "WeChatMessageSeen",
+    "WeChatQrCode",
     "WebSession",
 ]

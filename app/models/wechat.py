@@ -30,3 +30,15 @@ class WeChatMessageSeen(db.Model):
 
     key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WeChatQrCode(db.Model):
+    """A temporary 带参数二维码 WeChat made for a scene (a poster's item and sharer), kept so
+    the same poster gets the same code until it nears its end instead of a new one per view."""
+
+    __tablename__ = "wechat_qr_codes"
+
+    scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    ticket: Mapped[str] = mapped_column(sa.String(200))
+    url: Mapped[str] = mapped_column(sa.String(300))  # what the QR code says
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.money import InvalidAmount, format_fen, parse_yuan
+from app.payments.attribution import DIRECT, Attribution
 from app.payments.orders import OrderError, new_out_trade_no, record_event
 
 CREATOR_TARGET = "creator"  # the API's and the URL's name for "the creator, not one item"
@@ -175,6 +176,7 @@ def place_tip(
     client_ip: str,
     ttl: timedelta,
     now: datetime | None = None,
+    attribution: Attribution = DIRECT,
 ) -> Order:
     """A pending tip order, or the one this same form already made (a double submit).
 
@@ -199,6 +201,8 @@ def place_tip(
         client_ip=client_ip,
         created_at=now,
         expires_at=now + ttl,
+        source=attribution.source,
+        sharer_id=attribution.sharer_id,
     )
     tip = Tip(
         order=order,

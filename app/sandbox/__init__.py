@@ -17,6 +17,7 @@ from app.sandbox import (  # noqa: E402,F401
     official_account,
     pay_pages,
     pay_views,
+    sharing,
     views,
 )
 

@@ -170,3 +170,14 @@ class SandboxMenu(db.Model):
     appid: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the request body, as WeChat got it
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxQrCode(db.Model):
+    """A temporary 带参数二维码 the sandbox made (qrcode/create): its ticket names its scene."""
+
+    __tablename__ = "sandbox_qr_codes"
+
+    ticket: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    scene: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,6 +6,9 @@ WeChat does for a token it retired. The menu is kept as the exact bytes the shop
 test can see that Chinese names went out as UTF-8, not \\u escapes.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -73,7 +76,7 @@ def tokens_issued() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(SandboxApiToken))
 
 
-def _token_error():
+def token_error():
     token = db.session.get(SandboxApiToken, request.args.get("access_token", ""))
     if token is None or token.revoked:
         return _error(40001, "invalid credential, access_token is invalid or not latest")
@@ -84,7 +87,7 @@ def _token_error():
 
 @bp.get("/api/cgi-bin/ticket/getticket")
 def get_ticket():
-    refused = _token_error()
+    refused = token_error()
     if refused is not None:
         return refused
     if request.args.get("type") != "jsapi":
@@ -93,16 +96,33 @@ def get_ticket():
         {
             "errcode": 0,
             "errmsg": "ok",
-            "ticket": secrets.token_urlsafe(64),
+            "ticket": jsapi_ticket_for(request.args["access_token"]),
             "expires_in": int(TOKEN_LIFETIME.total_seconds()),
         }
     )
 
 
+def jsapi_ticket_for(access_token: str) -> str:
+    """The JS-SDK ticket of an access token: derived from it, so the sandbox can check a page's
+    wx.config signature against every ticket it handed out without storing them."""
+    key = current_app.secret_key.encode()
+    digest = hmac.new(key, f"jsapi:{access_token}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def live_jsapi_tickets() -> list[str]:
+    tokens = db.session.scalars(
+        sa.select(SandboxApiToken.token).where(
+            SandboxApiToken.revoked.is_(False), SandboxApiToken.expires_at > utcnow()
+        )
+    )
+    return [jsapi_ticket_for(token) for token in tokens]
+
+
 @bp.post("/api/cgi-bin/menu/create")
 @csrf.exempt  # server to server: the access token is the credential
 def menu_create():
-    refused = _token_error()
+    refused = token_error()
     if refused is not None:
         return refused
     body = request.get_data()
@@ -125,7 +145,7 @@ def menu_create():
 
 @bp.get("/api/cgi-bin/menu/get")
 def menu_get():
-    refused = _token_error()
+    refused = token_error()
     if refused is not None:
         return refused
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
@@ -136,7 +156,7 @@ def menu_get():
 
 @bp.get("/api/cgi-bin/menu/delete")
 def menu_delete():
-    refused = _token_error()
+    refused = token_error()
     if refused is not None:
         return refused
     begin_write()

@@ -10,6 +10,7 @@ import json
 
 from flask import current_app
 
+from app.models import OrderSource
 from app.web.public_address import public_url
 
 LATEST_ITEMS_KEY = "kcfk"  # the click the message callback answers with the latest items
@@ -40,4 +41,4 @@ def configured_menu() -> dict:
         return configured
     base = current_app.config["PUBLIC_BASE_URL"] or None
     with current_app.test_request_context(base_url=base):
-        return default_menu(public_url("storefront.about"))
+        return default_menu(public_url("storefront.about", via=OrderSource.MENU.value))
