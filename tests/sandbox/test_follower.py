@@ -314,7 +314,8 @@ def test_a_shop_whose_callback_is_off_is_shown_failing(phone):
     phone.do("menu", button="0")
     reply = phone.last().reply
     assert reply.kind == "failed" and "404" in reply.text
-    assert 'data-reply="failed"' in phone.page()
+    page = phone.page()
+    assert 'data-reply="failed"' in page and "该公众号暂时无法提供服务" in page
 
 
 def test_without_a_pushed_menu_the_page_says_so(app):
