@@ -60,8 +60,11 @@ def follower_text():
 
 @bp.post("/follower/scan")
 def follower_scan():
-    scene = request.form.get("scene", "")
-    return _act(lambda user: oa_messages.scan_qr_code(user.openid, scene, _server_url()))
+    def scan(user):
+        code = oa_messages.code_with_scene(request.form.get("scene", ""))
+        return oa_messages.scan_qr_code(user.openid, code, _server_url())
+
+    return _act(scan)
 
 
 @bp.post("/follower/menu")

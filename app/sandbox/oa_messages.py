@@ -140,27 +140,36 @@ def press_button(
     return _push(openid, server_url, "event", step)
 
 
-def scan_qr_code(openid: str, scene: str, server_url: str) -> SandboxFollowerMessage:
-    """Scan a parametric QR code made with `scene` (qrcode/create's scene_str or scene_id).
+@dataclass(frozen=True)
+class QRCode:
+    """A parametric QR code (qrcode/create): its scene (scene_str or scene_id) and ticket."""
 
-    Someone not following is asked to follow, and WeChat pushes `subscribe` with EventKey
-    `qrscene_<scene>`; a follower's scan pushes `SCAN` with EventKey `<scene>`. Both carry
-    the code's Ticket: a scene typed in stands for a code the shop made, so its ticket is
-    made up here.
-    """
+    scene: str
+    ticket: str
+
+
+def code_with_scene(scene: str) -> QRCode:
+    """The code a scene typed by hand stands for: one the shop made with that scene. Its
+    ticket, which WeChat sends along with the scene, is made up here."""
     scene = scene.strip()
     if not 0 < len(scene) <= MAX_SCENE or not scene.isprintable():
         raise Refused(f"场景值应为 1 到 {MAX_SCENE} 个字符")
-    ticket = "gQ" + secrets.token_urlsafe(36)  # shaped like WeChat's tickets
+    return QRCode(scene, "gQ" + secrets.token_urlsafe(36))  # shaped like WeChat's tickets
+
+
+def scan_qr_code(openid: str, code: QRCode, server_url: str) -> SandboxFollowerMessage:
+    """Someone not following is asked to follow, and WeChat pushes `subscribe` with EventKey
+    `qrscene_<scene>`; a follower's scan pushes `SCAN` with EventKey `<scene>`. Both carry
+    the code's Ticket."""
 
     def step():
-        summary = f"扫描带参数二维码（场景 {scene}）"
+        summary = f"扫描带参数二维码（场景 {code.scene}）"
         if account.is_following(openid):
             account.record_interaction(openid)
-            return summary, {"Event": "SCAN", "EventKey": scene, "Ticket": ticket}
+            return summary, {"Event": "SCAN", "EventKey": code.scene, "Ticket": code.ticket}
         account.set_following(openid, True)
-        fields = {"Event": "subscribe", "EventKey": f"qrscene_{scene}", "Ticket": ticket}
-        return summary + "并关注", fields
+        key = f"qrscene_{code.scene}"
+        return summary + "并关注", {"Event": "subscribe", "EventKey": key, "Ticket": code.ticket}
 
     return _push(openid, server_url, "event", step)
 
@@ -281,8 +290,9 @@ def _push(openid: str, server_url: str, kind: str, step) -> SandboxFollowerMessa
         safe_mode=bool(current_app.config["WECHAT_ENCODING_AES_KEY"]),
     )
     db.session.add(message)
-    db.session.commit()
+    db.session.flush()
     message_id = message.id
+    db.session.commit()
 
     status, answer, reply_xml = _deliver(xml, openid, create_time, server_url)
 
