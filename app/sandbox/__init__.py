@@ -13,6 +13,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", cli_group="sandbox")
 # Routes and commands attach to bp.
 from app.sandbox import (  # noqa: E402,F401
     commands,
+    follower_pages,
     notify,
     official_account,
     pay_pages,

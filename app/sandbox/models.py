@@ -172,6 +172,42 @@ class SandboxMenu(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SandboxFollower(db.Model):
+    """A WeChat user's standing with the 公众号: following or not, and their last interaction.
+
+    WeChat lets an account send customer-service messages only within 48 hours of the
+    follower's last interaction (a message, a menu click, following, a scan), and template
+    messages only to followers; the sandbox's message endpoints read both from here.
+    """
+
+    __tablename__ = "sandbox_followers"
+
+    openid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    following: Mapped[bool] = mapped_column(default=False)
+    followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest follow
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SandboxFollowerMessage(db.Model):
+    """One thing a follower did in the 公众号 chat, as WeChat pushed it to the shop's server
+    URL, and the shop's answer: the follower page's conversation."""
+
+    __tablename__ = "sandbox_follower_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(sa.String(64), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # text | event
+    summary: Mapped[str] = mapped_column(sa.String(700))  # the text, or what the event was
+    create_time: Mapped[int] = mapped_column(sa.BigInteger)  # the XML's CreateTime
+    sent_xml: Mapped[str] = mapped_column(sa.Text)  # the message, before any encryption
+    safe_mode: Mapped[bool] = mapped_column(default=False)
+    # None until the shop has answered (or failed to).
+    status: Mapped[int | None]
+    answer: Mapped[str | None] = mapped_column(sa.Text)  # the body as the shop sent it
+    reply_xml: Mapped[str | None] = mapped_column(sa.Text)  # decrypted in safe mode
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SandboxQrCode(db.Model):
     """A temporary 带参数二维码 the sandbox made (qrcode/create): its ticket names its scene."""
 

@@ -1,9 +1,13 @@
-"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu.
+"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu,
+and who follows the account.
 
 The same paths and JSON as WeChat's cgi-bin (under /sandbox/api/cgi-bin/). Tokens last
 TOKEN_LIFETIME; a revoked one (revoke_tokens, for trying the shop's refresh) answers 40001 as
 WeChat does for a token it retired. The menu is kept as the exact bytes the shop sent, so a
 test can see that Chinese names went out as UTF-8, not \\u escapes.
+
+Followers are the sandbox users who follow the account (on the follower page,
+oa_messages.py); is_following and set_following are what the message endpoints and tests use.
 """
 
 import base64
@@ -19,7 +23,7 @@ from flask import current_app, request
 from app.extensions import csrf, db
 from app.models.base import utcnow
 from app.sandbox import bp
-from app.sandbox.models import SandboxApiToken, SandboxMenu
+from app.sandbox.models import SandboxApiToken, SandboxFollower, SandboxMenu
 from app.sandbox.views import json_response
 from app.transactions import begin_write
 
@@ -216,3 +220,38 @@ def _button_problem(button: dict, max_name_bytes: int) -> tuple[int, str] | None
     if kind == "view" and (not isinstance(url, str) or not 0 < len(url.encode()) <= 1024):
         return 40055, "invalid button url domain"
     return None
+
+
+# --- followers ---------------------------------------------------------------------------------
+
+
+def is_following(openid: str) -> bool:
+    found = follower(openid)
+    return found is not None and found.following
+
+
+def set_following(openid: str, following: bool) -> None:
+    """Follow or unfollow the account, as the user's phone would (the caller commits).
+    Following is an interaction by WeChat's rules: it opens the customer-service window."""
+    follower = _follower(openid)
+    if following and not follower.following:
+        follower.followed_at = follower.last_interaction_at = utcnow()
+    follower.following = following
+
+
+def record_interaction(openid: str) -> None:
+    """The follower messaged the account, clicked its menu or scanned its code (the caller
+    commits); unfollowing and opening a menu link do not count."""
+    _follower(openid).last_interaction_at = utcnow()
+
+
+def follower(openid: str) -> SandboxFollower | None:
+    return db.session.get(SandboxFollower, openid)
+
+
+def _follower(openid: str) -> SandboxFollower:
+    found = follower(openid)
+    if found is None:
+        found = SandboxFollower(openid=openid, following=False)
+        db.session.add(found)
+    return found

@@ -167,3 +167,26 @@ def test_a_follower_scanning_a_poster_gets_the_item(app, article):
         data=nothing,
     )
     assert answer.get_data(as_text=True) in ("", "success")  # an unknown scene: no answer
+
+
+def test_a_sandbox_follower_scans_the_poster_and_is_welcomed_with_the_item(app, article):
+    from app.sandbox import oa_messages
+    from tests.sandbox.test_follower import Phone
+
+    sharer, _, code = _sharer_client(app)
+    scanned = _scan(sharer.get(f"/p/{article}/poster.png").data)
+    opened = app.test_client().get(path_of(scanned)).get_data(as_text=True)
+    ticket = re.search(r"/sandbox/follower\?ticket=([\w-]+)", opened).group(1)
+
+    phone = Phone(app, nickname="扫码的新朋友")
+    page = phone.client.get(f"/sandbox/follower?openid={phone.openid}&ticket={ticket}")
+    assert "data-ticket-scene" in page.get_data(as_text=True)
+    phone.do("scan", ticket=ticket)
+    with app.app_context():
+        exchange = oa_messages.conversation(phone.openid)[-1]
+    first = exchange.reply.cards[0]
+    assert first.title == "写作课"
+    assert parse_qs(urlsplit(first.url).query) == {"via": ["poster"], "by": [code]}
+    assert phone.standing().following
+    refused = phone.post("scan", ticket="no-such-ticket")
+    assert refused.status_code == 400 and "过期" in refused.get_data(as_text=True)
