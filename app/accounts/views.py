@@ -184,7 +184,7 @@ def use_wechat_profile():
     return redirect(_after_profile())
 
 
-@bp.get("/media/avatars/<path:filename>")
+@bp.get("/media/avatars/<filename>")
 def avatar(filename: str):
     folder = _upload_folder() / profiles.AVATAR_FOLDER
     response = send_from_directory(folder, filename, max_age=365 * 24 * 3600)
