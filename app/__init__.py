@@ -45,7 +45,7 @@ def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
     from app import models  # noqa: F401
     from app.accounts import wechat_sign_in
-    from app.accounts.session import mark_session_seen
+    from app.accounts.session import SNAPSHOT_PAGE_KEY, mark_session_seen
     from app.accounts.session_cookie import SessionCookieInterface
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -58,7 +58,9 @@ def register_extensions(app: Flask) -> None:
     wechat_sign_in.init_app(app)  # first: nothing is counted or served before it
     counters.init_app(app)  # counts product views, cached ones too
     touch.init_app(app)  # notes the link that brought the reader, on cached pages too
-    page_cache.init_app(app)  # then the cache, so its hits skip every other hook
+    # Then the cache, so its hits skip every other hook. A snapshot page's every page carries
+    # its banner: never a page shared with other readers.
+    page_cache.init_app(app, private_session_keys=(SNAPSHOT_PAGE_KEY,))
     request_limits.init_app(app)  # then body limits, before CSRF reads a form
     progress.init_app(app)  # a lesson's progress is saved as its request ends
     # App-context teardowns run in reverse order: registered before the database's, this one

@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     app.add_template_global(cover_url)
     app.add_template_global(cover_srcset)
     app.add_template_global(jssdk_script_url)
+    app.add_template_global(avatar_src)
+    app.add_template_global(_in_snapshot_page, "in_snapshot_page")
 
     @app.context_processor
     def shop_context():
@@ -44,6 +46,12 @@ def jssdk_script_url() -> str:
     if current_app.config["WECHAT_SANDBOX"]:
         return url_for("sandbox.jweixin_js")
     return current_app.config["WECHAT_JSSDK_URL"]
+
+
+def _in_snapshot_page() -> bool:
+    from app.accounts.session import in_snapshot_page
+
+    return in_snapshot_page()
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -75,3 +83,11 @@ def cover_srcset(filename: str | None) -> str:
         f"{url_for('storefront.cover', filename=variant_name(filename, width))} {width}w"
         for width in VARIANT_WIDTHS
     )
+
+
+def avatar_src(person) -> str | None:
+    """A reader's picture (a Reader, a snapshot's Profile, a wall's Supporter): the one they
+    uploaded, else WeChat's, else None for the page's stand-in."""
+    if person.chosen_avatar:
+        return url_for("accounts.avatar", filename=person.chosen_avatar)
+    return person.avatar_url

@@ -22,6 +22,10 @@ OAUTH_TRIED_KEY = "wechat_oauth_tried"
 # signs in: it says how they came, not who they are, and signing in is often the next step
 # after opening a friend's share card.
 TOUCH_KEY = "touch"
+# Set when WeChat answered the sign-in with a 朋友圈 snapshot page's stand-in (快照页): the
+# browser stays a guest, is told to open the full page, and may not buy. Its pages are its
+# own (the page cache never shares them, see create_app), as they carry that banner.
+SNAPSHOT_PAGE_KEY = "wechat_snapshot_page"
 
 
 def current_session() -> web_sessions.LiveSession | None:
@@ -161,6 +165,18 @@ def mark_session_seen(_error=None) -> None:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)
+
+
+def mark_snapshot_page() -> None:
+    """WeChat is showing the shop as a snapshot page. Signing in is not tried again in this
+    session (WeChat would answer the same), and nothing else of the session changes: the
+    browser is whoever it was, never the stand-in."""
+    session[SNAPSHOT_PAGE_KEY] = True
+    session[OAUTH_TRIED_KEY] = True
+
+
+def in_snapshot_page() -> bool:
+    return bool(session.get(SNAPSHOT_PAGE_KEY))
 
 
 def is_wechat_browser() -> bool:

@@ -16,6 +16,7 @@ from app.checkout.common import (
     order_ttl,
     owned_order_or_404,
     shop_address,
+    snapshot_page_refusal,
 )
 from app.extensions import csrf, db, limiter
 from app.models import PayChannel
@@ -64,6 +65,7 @@ def products():
 @limiter.limit("20 per minute")
 def create_order():
     payload = _json_body()
+    _refuse_in_snapshot_page()
     slug, channel_name = payload.get("product"), payload.get("channel")
     if not isinstance(slug, str) or not slug:
         raise ApiError(400, "bad_request", "缺少商品 product")
@@ -111,6 +113,7 @@ def create_tip():
     """赞赏 {"target": slug or "creator", "amount_fen", "message", "anonymous", "channel"},
     and optionally "name": what the supporter wall calls the reader."""
     payload = _json_body()
+    _refuse_in_snapshot_page()
     try:
         channel = PayChannel(payload.get("channel"))
     except ValueError:
@@ -148,6 +151,12 @@ def create_tip():
     except CheckoutError as error:
         raise _checkout_failed(error) from None
     return jsonify(_payment_body(order)), 201
+
+
+def _refuse_in_snapshot_page() -> None:
+    refusal = snapshot_page_refusal()
+    if refusal:
+        raise ApiError(403, "snapshot_page", refusal)
 
 
 def _checkout_failed(error: CheckoutError) -> ApiError:

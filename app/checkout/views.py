@@ -34,6 +34,7 @@ from app.checkout.common import (
     pay_page_redirect,
     query_floor,
     shop_address,
+    snapshot_page_refusal,
 )
 from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
@@ -75,6 +76,7 @@ def buy(slug: str):
         product=product,
         channel=channel,
         needs_wechat_login=needs_wechat_login,
+        refusal=snapshot_page_refusal(),
     )
 
 
@@ -82,6 +84,10 @@ def buy(slug: str):
 @limiter.limit("20 per minute")
 def place(slug: str):
     product = _product_for_sale_or_404(slug)
+    refusal = snapshot_page_refusal()
+    if refusal:
+        flash(refusal, "error")
+        return redirect(url_for("storefront.product", slug=slug))
     if product.is_free:
         claim_free(ensure_reader(), product)
         flash("已加入你的已购", "info")

@@ -255,7 +255,7 @@ class Tip(db.Model):
     # Plain text, escaped wherever shown; hidden by the creator when message_hidden_at is set.
     message: Mapped[str] = mapped_column(sa.String(100), default="")
     is_anonymous: Mapped[bool] = mapped_column(default=False)
-    # The name the reader signed with; else the wall uses their WeChat nickname if known.
+    # The name the reader signed with; else the wall uses the name they chose, or WeChat's.
     display_name: Mapped[str] = mapped_column(sa.String(20), default="")
     message_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The tip form's one-time token: a double submit finds the first order instead of a second.

@@ -34,6 +34,9 @@ class SandboxOAuthGrant(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("sandbox_users.id", ondelete="CASCADE"))
     appid: Mapped[str] = mapped_column(sa.String(32))
     scope: Mapped[str] = mapped_column(sa.String(20))
+    # Set when WeChat showed the page as a 朋友圈 snapshot page (快照页): the grant then names
+    # this stand-in openid, never the user's own.
+    snapshot_openid: Mapped[str | None] = mapped_column(sa.String(64))
     code: Mapped[str] = mapped_column(sa.String(64), unique=True)
     code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -63,7 +63,7 @@ def poster(slug: str):
         kind_label=product.kind.label,
         price_label="免费" if product.is_free else format_fen(product.price_fen),
         byline=" · ".join(filter(None, [shop.name, shop.creator_name])),
-        recommender=profile.nickname if profile and not profile.is_guest else None,
+        recommender=profile.known_name if profile and not profile.is_guest else None,
         qr_payload=payload,
         qr_caption="长按识别二维码，关注公众号后阅读" if follows else "长按识别二维码，立即阅读",
         cover_path=covers / product.cover_image if product.cover_image else None,

@@ -54,7 +54,7 @@ PRIVATE_ENDPOINTS = {
     "storefront.library",
 }
 # Versioned public assets inside private blueprints keep their long caching.
-LONG_LIVED_ENDPOINTS = {"studio.plotly_js", "sandbox.avatar"}
+LONG_LIVED_ENDPOINTS = {"studio.plotly_js", "sandbox.avatar", "accounts.avatar"}
 
 
 def init_app(app: Flask) -> None:
