@@ -45,18 +45,22 @@ def register_extensions(app: Flask) -> None:
     # Both sets of tables are always registered, so migrations do not depend on the mode.
     from app import models  # noqa: F401
     from app.accounts import wechat_sign_in
-    from app.accounts.session import mark_session_seen
+    from app.accounts.session import SNAPSHOT_PAGE_KEY, mark_session_seen
     from app.accounts.session_cookie import SessionCookieInterface
     from app.analytics import counters
     from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.readers import progress
     from app.sandbox import models as sandbox_models  # noqa: F401
+    from app.sharing import touch
     from app.web import page_cache, request_limits
 
     app.session_interface = SessionCookieInterface()
     wechat_sign_in.init_app(app)  # first: nothing is counted or served before it
     counters.init_app(app)  # counts product views, cached ones too
-    page_cache.init_app(app)  # then the cache, so its hits skip every other hook
+    touch.init_app(app)  # notes the link that brought the reader, on cached pages too
+    # Then the cache, so its hits skip every other hook. A snapshot page's every page carries
+    # its banner: never a page shared with other readers.
+    page_cache.init_app(app, private_session_keys=(SNAPSHOT_PAGE_KEY,))
     request_limits.init_app(app)  # then body limits, before CSRF reads a form
     progress.init_app(app)  # a lesson's progress is saved as its request ends
     # App-context teardowns run in reverse order: registered before the database's, this one
@@ -140,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     from app.checkout import api as api_bp
     from app.checkout import bp as checkout_bp
     from app.official_account import bp as official_account_bp
+    from app.sharing import bp as sharing_bp
     from app.storefront import bp as storefront_bp
     from app.studio import bp as studio_bp
 
@@ -149,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(studio_bp)
     app.register_blueprint(official_account_bp)
+    app.register_blueprint(sharing_bp)
     if app.config["WECHAT_SANDBOX"]:
         from app.sandbox import bp as sandbox_bp
 

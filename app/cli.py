@@ -274,31 +274,34 @@ def _send_due_messages(limit: int = 100) -> None:
 @menu_cli.command("push")
 def push_menu() -> None:
     """Push the configured menu (WECHAT_MENU, else the default) to WeChat."""
-    from app.wechat.menu import configured_menu
-    from app.wechat.official_account import current_client
+    from app.wechat import menu
 
-    menu = configured_menu()
-    current_client().menu.create(menu)
-    click.echo("菜单已推送（微信客户端约 5 分钟内更新）：")
-    click.echo(json.dumps(menu, ensure_ascii=False, indent=2))
+    answer = _said(menu.push())
+    click.echo(json.dumps(answer.menu, ensure_ascii=False, indent=2))
 
 
 @menu_cli.command("show")
 def show_menu() -> None:
     """Print the menu WeChat holds now."""
-    from app.wechat.official_account import current_client
+    from app.wechat import menu
 
-    held = current_client().menu.get()  # None when there is none (WeChat's 46003)
-    if held is None:
-        click.echo("公众号还没有自定义菜单")
-        return
-    click.echo(json.dumps(held.get("menu", held), ensure_ascii=False, indent=2))
+    answer = _said(menu.show())
+    if answer.menu is not None:
+        click.echo(json.dumps(answer.menu, ensure_ascii=False, indent=2))
 
 
 @menu_cli.command("delete")
 @click.confirmation_option(prompt="删除公众号的自定义菜单？")
 def delete_menu() -> None:
-    from app.wechat.official_account import current_client
+    from app.wechat import menu
 
-    current_client().menu.delete()
-    click.echo("菜单已删除")
+    _said(menu.delete())
+
+
+def _said(answer):
+    """Print what came of a menu call (the studio's 公众号菜单 page says the same); a failure
+    ends the command with status 1."""
+    if not answer.ok:
+        raise click.ClickException(answer.message)
+    click.echo(answer.message)
+    return answer

@@ -55,7 +55,14 @@ class DefaultConfig:
     WECHAT_TEMPLATE_PURCHASE = ""
     WECHAT_TEMPLATE_TIP = ""
     WECHAT_TEMPLATE_CREATOR = ""
+    # WeChat's JS-SDK, which live pages load inside WeChat only (share cards); WeChat serves it
+    # to its own browser. The sandbox serves a stand-in instead.
+    WECHAT_JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
     PUBLIC_BASE_URL = ""  # e.g. https://shop.example.com; used for URLs that WeChat calls back
+    # An order is credited to the share card, poster or 公众号 link that brought its reader
+    # when placed within this many days of it (the last such link wins).
+    ATTRIBUTION_WINDOW_DAYS = 7
+    POSTER_QR_DAYS = 30  # a poster's 带参数二维码 lives this long (WeChat allows at most 30)
 
     ORDER_TTL_MINUTES = 120  # an unpaid order closes after this (WeChat's time_expire)
     PAY_QUERY_MIN_INTERVAL = 5  # seconds between queries to WeChat about one pending order

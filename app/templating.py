@@ -17,6 +17,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(file_size, "file_size")
     app.add_template_global(cover_url)
     app.add_template_global(cover_srcset)
+    app.add_template_global(jssdk_script_url)
+    app.add_template_global(avatar_src)
+    app.add_template_global(_in_snapshot_page, "in_snapshot_page")
 
     @app.context_processor
     def shop_context():
@@ -36,6 +39,19 @@ def _current_reader_shown():
 
 
 _reader_shown = LocalProxy(_current_reader_shown)
+
+
+def jssdk_script_url() -> str:
+    """WeChat's JS-SDK, or the sandbox's stand-in: no page loads it from WeChat in a test."""
+    if current_app.config["WECHAT_SANDBOX"]:
+        return url_for("sandbox.jweixin_js")
+    return current_app.config["WECHAT_JSSDK_URL"]
+
+
+def _in_snapshot_page() -> bool:
+    from app.accounts.session import in_snapshot_page
+
+    return in_snapshot_page()
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -67,3 +83,11 @@ def cover_srcset(filename: str | None) -> str:
         f"{url_for('storefront.cover', filename=variant_name(filename, width))} {width}w"
         for width in VARIANT_WIDTHS
     )
+
+
+def avatar_src(person) -> str | None:
+    """A reader's picture (a Reader, a snapshot's Profile, a wall's Supporter): the one they
+    uploaded, else WeChat's, else None for the page's stand-in."""
+    if person.chosen_avatar:
+        return url_for("accounts.avatar", filename=person.chosen_avatar)
+    return person.avatar_url

@@ -141,7 +141,10 @@ class WeChatSignIn:
     def authorize_page(self, authorize_url):
         return self.client.get(path_of(authorize_url))
 
-    def decide(self, authorize_url, *, nickname=None, openid=None, decision="allow"):
+    def decide(
+        self, authorize_url, *, nickname=None, openid=None, decision="allow", snapshot=False
+    ):
+        """Answer the sandbox's authorize screen; `snapshot` plays a 朋友圈 snapshot page."""
         page = self.authorize_page(authorize_url)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
         form = dict(urlsplit(authorize_url).query and _query(authorize_url))
@@ -152,6 +155,8 @@ class WeChatSignIn:
             form["new_nickname"] = nickname
         if openid:
             form["openid"] = openid
+        if snapshot:
+            form["snapshot"] = "1"
         response = self.client.post(urlsplit(authorize_url).path, data=form)
         assert response.status_code == 302, response.get_data(as_text=True)
         return response.location

@@ -18,6 +18,14 @@ LEGACY_READER_KEY = "reader_id"
 # once per session, so a reader who refuses is not sent round in circles, and a signed-in
 # reader's pages need not look at their reader row to know they are signed in.
 OAUTH_TRIED_KEY = "wechat_oauth_tried"
+# The link that last brought this browser (app/sharing/touch.py). It is kept when the reader
+# signs in: it says how they came, not who they are, and signing in is often the next step
+# after opening a friend's share card.
+TOUCH_KEY = "touch"
+# Set when WeChat answered the sign-in with a 朋友圈 snapshot page's stand-in (快照页): the
+# browser stays a guest, is told to open the full page, and may not buy. Its pages are its
+# own (the page cache never shares them, see create_app), as they carry that banner.
+SNAPSHOT_PAGE_KEY = "wechat_snapshot_page"
 
 
 def current_session() -> web_sessions.LiveSession | None:
@@ -72,7 +80,10 @@ def begin_session(reader: Reader | None = None, creator: Creator | None = None) 
     the sign-in, and every copy of it, stays what it was. A reader's cookie lasts (a guest has
     no other key); the creator's alone ends with the browser. The caller commits.
     """
+    touch = session.get(TOUCH_KEY)
     end_session()
+    if touch is not None:
+        session[TOUCH_KEY] = touch
     token, live = web_sessions.start(
         reader_id=reader.id if reader else None, creator_id=creator.id if creator else None
     )
@@ -154,6 +165,18 @@ def mark_session_seen(_error=None) -> None:
             web_sessions.mark_seen(connection, live)
     except sa.exc.SQLAlchemyError:  # bookkeeping only: the reader's page is not at stake
         current_app.logger.warning("could not record a session as seen", exc_info=True)
+
+
+def mark_snapshot_page() -> None:
+    """WeChat is showing the shop as a snapshot page. Signing in is not tried again in this
+    session (WeChat would answer the same), and nothing else of the session changes: the
+    browser is whoever it was, never the stand-in."""
+    session[SNAPSHOT_PAGE_KEY] = True
+    session[OAUTH_TRIED_KEY] = True
+
+
+def in_snapshot_page() -> bool:
+    return bool(session.get(SNAPSHOT_PAGE_KEY))
 
 
 def is_wechat_browser() -> bool:

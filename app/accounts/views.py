@@ -1,13 +1,17 @@
-"""Reader sign-in through WeChat OAuth, and the creator's login."""
+"""Reader sign-in through WeChat OAuth, 我的 and the name and picture readers choose there,
+and the creator's login."""
 
 import secrets
+from pathlib import Path
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -22,14 +26,17 @@ from app.accounts.session import (
     current_snapshot,
     end_session,
     is_wechat_browser,
+    mark_snapshot_page,
 )
-from app.extensions import db
+from app.extensions import db, limiter
+from app.models import Reader
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
-from app.readers import creators, identity, login_throttle
+from app.readers import creators, identity, login_throttle, profiles
 from app.transactions import writing
 from app.web.page_cache import cached_page, reader_facts_of
 from app.web.redirects import safe_next
+from app.web.request_limits import takes_upload
 from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, current_oauth
 
 OAUTH_SESSION_KEY = "wechat_oauth"
@@ -65,6 +72,11 @@ def wechat_callback():
     except OAuthFailed as failure:
         current_app.logger.warning("WeChat OAuth failed: %s", failure)
         flash(failure.reader_message, "error")
+        return redirect(pending["next"])
+    if user.is_snapshot_user:
+        # A 朋友圈 snapshot page: the openid is a stand-in's, nobody's. No binding, no merge,
+        # no sign-in; every page says to open the full page (base.html), checkout refuses.
+        mark_snapshot_page()
         return redirect(pending["next"])
 
     profile = identity.WeChatProfile(
@@ -113,6 +125,103 @@ def _me_facts(**_view_args) -> tuple:
 def me():
     profile, in_wechat = reader_facts_of(_me_facts, {})
     return render_template("accounts/me.html", reader=profile, in_wechat=in_wechat)
+
+
+# --- the name and picture a reader chooses (app/readers/profiles.py) ---------------------------
+# On pages of their own, not on 我的: 我的 holds no form, so one copy of it serves each reader.
+
+
+@bp.get("/me/profile")
+def profile():
+    reader = current_reader()
+    return _profile_page(reader, name=reader.known_name if reader else "")
+
+
+@bp.post("/me/profile/name")
+@limiter.limit("20 per minute")
+def save_name():
+    _wechat_reader_or_403()
+    typed = request.form.get("name", "")
+    try:
+        with writing():
+            profiles.choose_name(current_reader(), typed)
+    except profiles.ProfileRejected as rejected:
+        return _profile_page(current_reader(), name=typed, name_error=rejected.message)
+    flash("昵称已保存", "info")
+    return redirect(_after_profile())
+
+
+@bp.post("/me/profile/avatar")
+@limiter.limit("10 per minute")
+@takes_upload(4 * profiles.MAX_AVATAR_BYTES)  # a little too large still gets a clear answer
+def save_avatar():
+    _wechat_reader_or_403()
+    upload = request.files.get("avatar")
+    try:
+        if upload is None or not upload.filename:
+            raise profiles.ProfileRejected("请选择一张图片")
+        # One byte over the limit is enough for the service to refuse it.
+        picture = profiles.avatar_picture(upload.stream.read(profiles.MAX_AVATAR_BYTES + 1))
+        with writing():
+            replaced = profiles.choose_avatar(current_reader(), _upload_folder(), picture)
+    except profiles.ProfileRejected as rejected:
+        reader = current_reader()
+        return _profile_page(reader, name=reader.known_name, avatar_error=rejected.message)
+    if replaced:  # only now: had the commit failed, the reader would still show it
+        profiles.remove_avatar(_upload_folder(), replaced)
+    flash("头像已更换", "info")
+    return redirect(_after_profile())
+
+
+@bp.post("/me/profile/wechat")
+def use_wechat_profile():
+    _wechat_reader_or_403()
+    with writing():
+        replaced = profiles.use_wechat_profile(current_reader())
+    if replaced:
+        profiles.remove_avatar(_upload_folder(), replaced)
+    flash("已改回微信的昵称和头像", "info")
+    return redirect(_after_profile())
+
+
+@bp.get("/media/avatars/<filename>")
+def avatar(filename: str):
+    folder = _upload_folder() / profiles.AVATAR_FOLDER
+    response = send_from_directory(folder, filename, max_age=365 * 24 * 3600)
+    response.cache_control.immutable = True  # the name carries the picture's hash
+    return response
+
+
+def _profile_page(reader: Reader | None, name: str = "", name_error=None, avatar_error=None):
+    status = 400 if name_error or avatar_error else 200
+    page = render_template(
+        "accounts/profile.html",
+        reader=reader,
+        name=name or "",
+        name_error=name_error,
+        avatar_error=avatar_error,
+        name_max=profiles.NAME_MAX_CHARS,
+        avatar_max_mb=profiles.MAX_AVATAR_BYTES // (1024 * 1024),
+        in_wechat=is_wechat_browser(),
+        next_url=safe_next(request.args.get("next"), ""),
+    )
+    return page, status
+
+
+def _after_profile() -> str:
+    """Back where the reader came from (the tip form, say), else 我的."""
+    return safe_next(request.args.get("next"), url_for(".me"))
+
+
+def _wechat_reader_or_403() -> None:
+    """Only WeChat readers choose a name (see profiles); a guest is shown no form to send."""
+    reader = current_reader()
+    if reader is None or reader.is_guest:
+        abort(403, description="绑定微信后才能设置昵称和头像")
+
+
+def _upload_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 @bp.route("/creator/login", methods=["GET", "POST"])

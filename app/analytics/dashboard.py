@@ -21,7 +21,9 @@ from app.models import (
     PageViewsDaily,
     Product,
     PurchasesHourly,
+    Reader,
     SalesDaily,
+    SourceSalesDaily,
 )
 
 RANGES = {"7": 7, "30": 30, "90": 90, "365": 365}
@@ -57,6 +59,8 @@ class Dashboard:
     items: pd.DataFrame
     heatmap: np.ndarray
     cohorts: pd.DataFrame
+    sources: pd.DataFrame
+    sharers: pd.DataFrame
 
 
 def build(period: DateRange, grain: str) -> Dashboard:
@@ -76,6 +80,8 @@ def build(period: DateRange, grain: str) -> Dashboard:
         items=stats.item_figures(_items(period), _views(period)),
         heatmap=stats.weekday_hour_map(_hourly(period)),
         cohorts=stats.cohort_retention(_cohorts()),
+        sources=stats.source_mix(_by_source(period)),
+        sharers=_top_sharers(period),
     )
 
 
@@ -99,6 +105,37 @@ def _channels(period: DateRange) -> pd.DataFrame:
         .group_by(table.channel)
     )
     return _frame(rows, ["channel", "paid_count", "paid_fen"])
+
+
+def _by_source(period: DateRange) -> pd.DataFrame:
+    table = SourceSalesDaily.__table__.c
+    counters = ["created_count", "paid_count", "paid_fen", "refund_fen"]
+    rows = db.session.execute(
+        sa.select(table.source, *(sa.func.sum(table[c]) for c in counters))
+        .where(table.day >= period.first, table.day <= period.last)
+        .group_by(table.source)
+    )
+    return _frame(rows, ["source", *counters])
+
+
+def _top_sharers(period: DateRange) -> pd.DataFrame:
+    table = SourceSalesDaily.__table__.c
+    counters = ["paid_count", "paid_fen", "refund_fen"]
+    rows = db.session.execute(
+        sa.select(table.sharer_key, *(sa.func.sum(table[c]) for c in counters))
+        .where(table.day >= period.first, table.day <= period.last, table.sharer_key != 0)
+        .group_by(table.sharer_key)
+    )
+    shared = _frame(rows, ["sharer_key", *counters])
+    top = stats.top_sharers(shared)
+    ids = [int(r) for r in top["reader_id"]]
+    names = {
+        reader.id: reader.display_name
+        for reader in db.session.scalars(sa.select(Reader).where(Reader.id.in_(ids)))
+    }
+    # A sharer no longer in the shop (a guest merged away) keeps their row, unnamed.
+    top.insert(1, "display_name", [names.get(r, f"读者{r}") for r in ids])
+    return top
 
 
 def _items(period: DateRange) -> pd.DataFrame:

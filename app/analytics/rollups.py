@@ -35,14 +35,23 @@ from app.models import (
     RefundStatus,
     RollupState,
     SalesDaily,
+    SourceSalesDaily,
 )
 from app.models.base import upsert_adding, utcnow
 from app.transactions import begin_write
 
 FOLD_LAG = timedelta(seconds=5)
-_ROLLUPS = (SalesDaily, ItemSalesDaily, PurchasesHourly, BuyerDay, BuyerFirst, CohortMonthly)
+_ROLLUPS = (
+    SalesDaily,
+    ItemSalesDaily,
+    SourceSalesDaily,
+    PurchasesHourly,
+    BuyerDay,
+    BuyerFirst,
+    CohortMonthly,
+)
 # What each kind of change adds: orders created, paid (with money) and refunded (money back).
-_COLUMNS = ["at", "kind", "channel", "product_key", "reader_id", "fen"]
+_COLUMNS = ["at", "kind", "channel", "product_key", "reader_id", "source", "sharer_key", "fen"]
 
 
 def ensure_current(tz: str, lag: timedelta = FOLD_LAG) -> None:
@@ -83,6 +92,7 @@ def _rebuild(tz: str, state: RollupState | None) -> None:
                 _raw(orders.channel),
                 orders.product_id,
                 orders.reader_id,
+                *_origin(orders),
                 sa.literal(0),
             )
         )
@@ -95,6 +105,7 @@ def _rebuild(tz: str, state: RollupState | None) -> None:
                 _raw(orders.channel),
                 orders.product_id,
                 orders.reader_id,
+                *_origin(orders),
                 orders.amount_fen,
             ).where(orders.status.in_([s.value for s in WAS_PAID]), orders.paid_at.is_not(None))
         )
@@ -118,6 +129,7 @@ def _refunds_query(*where):
             _raw(orders.channel),
             orders.product_id,
             orders.reader_id,
+            *_origin(orders),
             refunds.amount_fen,
         )
         .join_from(Refund.__table__, Order.__table__, refunds.order_id == orders.id)
@@ -150,6 +162,7 @@ def _fold(state: RollupState, tz: str, lag: timedelta) -> None:
                     _raw(orders.channel),
                     orders.product_id,
                     orders.reader_id,
+                    *_origin(orders),
                     fen,
                 )
                 .join_from(PaymentEvent.__table__, Order.__table__, events.order_id == orders.id)
@@ -182,12 +195,19 @@ def _raw(column):
     return sa.type_coerce(column, sa.String)
 
 
+def _origin(orders) -> tuple:
+    """What brought the order (its source and sharer, 0 for none), as the rollups key it."""
+    return _raw(orders.source), sa.func.coalesce(orders.sharer_id, 0)
+
+
 def _frame(rows) -> pd.DataFrame:
     columns = list(zip(*rows, strict=True)) or [()] * len(_COLUMNS)
     frame = pd.DataFrame(dict(zip(_COLUMNS, columns, strict=True)))
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     frame["kind"] = frame["kind"].astype(str)
     frame["channel"] = frame["channel"].astype(str)
+    frame["source"] = frame["source"].astype(str)
+    frame["sharer_key"] = frame["sharer_key"].astype("int64")
     frame["product_key"] = frame["product_key"].fillna(0).astype("int64")  # 0: no item
     frame["fen"] = frame["fen"].fillna(0).astype("int64")
     return frame.dropna(subset=["at"])
@@ -213,12 +233,9 @@ def _add_all(created: pd.DataFrame, paid: pd.DataFrame, refunds: pd.DataFrame, t
     changes = pd.concat(parts)
     counters = ["created_count", "paid_count", "paid_fen", "refund_count", "refund_fen"]
     _upsert(SalesDaily, changes, ["day", "kind", "channel"], counters)
-    _upsert(
-        ItemSalesDaily,
-        changes,
-        ["day", "product_key", "kind"],
-        ["created_count", "paid_count", "paid_fen", "refund_fen"],
-    )
+    item_counters = ["created_count", "paid_count", "paid_fen", "refund_fen"]
+    _upsert(ItemSalesDaily, changes, ["day", "product_key", "kind"], item_counters)
+    _upsert(SourceSalesDaily, changes, ["day", "source", "sharer_key", "kind"], item_counters)
     purchases = paid[paid["kind"] == OrderKind.PURCHASE.value]
     if not purchases.empty:
         hourly = purchases.assign(weekday=purchases["day"].dt.day_of_week, paid_count=1)

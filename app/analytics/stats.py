@@ -11,6 +11,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from app.models import OrderSource
+
 LEDGER_COLUMNS = ["paid_at", "kind", "product_id", "title", "net_fen"]
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks run Monday to Sunday
 
@@ -200,6 +202,40 @@ def channel_mix(paid: pd.DataFrame) -> pd.DataFrame:
     table["share"] = table["paid_fen"] / total if total else 0.0
     table.insert(0, "label", [CHANNEL_LABELS[c] for c in table.index])
     return table
+
+
+SOURCE_LABELS = {source.value: source.label for source in OrderSource}
+TOP_SHARERS = 10
+
+
+def source_mix(sold: pd.DataFrame) -> pd.DataFrame:
+    """Orders and money per source (`sold`: source, created_count, paid_count, paid_fen,
+    refund_fen for the range, purchases and tips), with each source's share of the net
+    money; every source listed, in the order of SOURCE_LABELS."""
+    counters = ["created_count", "paid_count", "paid_fen", "refund_fen"]
+    table = (
+        sold.groupby("source")[counters]
+        .sum()
+        .reindex(list(SOURCE_LABELS), fill_value=0)
+        .astype("int64")
+    )
+    table["net_fen"] = table["paid_fen"] - table["refund_fen"]
+    total = table["net_fen"].sum()
+    table["share"] = table["net_fen"] / total if total > 0 else 0.0
+    table.insert(0, "label", [SOURCE_LABELS[s] for s in table.index])
+    table.index.name = "source"
+    return table
+
+
+def top_sharers(shared: pd.DataFrame) -> pd.DataFrame:
+    """The readers whose share cards and posters brought the most paid orders, net money
+    first (`shared`: sharer_key, paid_count, paid_fen, refund_fen for the range)."""
+    table = shared.groupby("sharer_key")[["paid_count", "paid_fen", "refund_fen"]].sum()
+    table = table[table["paid_count"] > 0].astype("int64")
+    table["net_fen"] = table["paid_fen"] - table["refund_fen"]
+    table = table.sort_values(["net_fen", "paid_count"], ascending=False, kind="stable")
+    table = table.head(TOP_SHARERS).reset_index().rename(columns={"sharer_key": "reader_id"})
+    return table[["reader_id", "paid_count", "net_fen"]]
 
 
 def item_figures(items: pd.DataFrame, views: pd.DataFrame) -> pd.DataFrame:

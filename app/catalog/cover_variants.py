@@ -24,13 +24,13 @@ WebP needs a <picture> element around every cover. WebP alone meets the page bud
 """
 
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
+
+from app.pictures import atomic_write
 
 VARIANT_WIDTHS = (240, 360, 720)
 WEBP_QUALITY = 80
@@ -118,21 +118,8 @@ def _write(folder: Path, cover_name: str, width: int, image: Image.Image) -> str
         resized = image.resize((width, height), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     resized.save(buffer, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
-    _atomic_write(folder / name, buffer.getvalue())
+    atomic_write(folder / name, buffer.getvalue())
     return name
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _source_of(folder: Path, stem: str) -> Path | None:

@@ -5,6 +5,7 @@ from the internet. The title is drawn when a CJK font is installed; the page sho
 anyway, so the cover still works without one.
 """
 
+import functools
 import hashlib
 import io
 from pathlib import Path
@@ -33,10 +34,8 @@ def draw_cover(title: str, label: str, colors: tuple[str, str]) -> bytes:
     draw.ellipse((width - 260, -120, width + 120, 260), fill=(255, 255, 255, 40))
     draw.ellipse((-80, height - 140, 180, height + 120), fill=(255, 255, 255, 28))
 
-    font_path = next((p for p in _CJK_FONTS if Path(p).exists()), None)
-    if font_path:
-        label_font = ImageFont.truetype(font_path, 26)
-        title_font = ImageFont.truetype(font_path, 46)
+    label_font, title_font = cjk_font(26), cjk_font(46)
+    if label_font and title_font:
         draw.rounded_rectangle((40, 40, 40 + 30 * len(label) + 28, 86), 10, fill=(0, 0, 0, 70))
         draw.text((54, 44), label, font=label_font, fill="white")
         for i, line in enumerate(_wrap(title, 13)[:3]):
@@ -44,6 +43,15 @@ def draw_cover(title: str, label: str, colors: tuple[str, str]) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=16)
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
+    """A font that has Chinese characters at `size` pixels, or None when none is installed
+    (Pillow's own font has no Chinese; a shop's Docker image installs fonts-noto-cjk). Kept
+    per size: opening a CJK font file costs milliseconds, and posters are drawn per view."""
+    path = next((p for p in _CJK_FONTS if Path(p).exists()), None)
+    return ImageFont.truetype(path, size) if path else None
 
 
 def save_cover(folder: Path, slug: str, data: bytes) -> str:

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 import sqlalchemy as sa
 
+from app import pictures
 from app.catalog import cover_uploads, queries
 from app.catalog.richtext import render_markdown, split_at_marker, strip_marker
 from app.extensions import db
@@ -182,7 +183,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     if cover is not None:
         try:
             picture = cover_uploads.open_cover(cover)
-        except cover_uploads.CoverRejected as rejected:
+        except pictures.PictureRejected as rejected:
             errors["cover"] = rejected.message
     if errors:
         raise Rejected(errors)

@@ -16,6 +16,7 @@ from app.checkout.common import (
     order_ttl,
     owned_order_or_404,
     shop_address,
+    snapshot_page_refusal,
 )
 from app.extensions import csrf, db, limiter
 from app.models import PayChannel
@@ -23,6 +24,7 @@ from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, claim_free, start_payment, start_tip
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.sharing.touch import current_attribution
 
 csrf.exempt(api)
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(api)
@@ -63,6 +65,7 @@ def products():
 @limiter.limit("20 per minute")
 def create_order():
     payload = _json_body()
+    _refuse_in_snapshot_page()
     slug, channel_name = payload.get("product"), payload.get("channel")
     if not isinstance(slug, str) or not slug:
         raise ApiError(400, "bad_request", "缺少商品 product")
@@ -93,6 +96,7 @@ def create_order():
             shop_address(),
             order_ttl(),
             shown_price_fen=shown_price_fen,
+            attribution=current_attribution(reader.id),
         )
     except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None
@@ -109,6 +113,7 @@ def create_tip():
     """赞赏 {"target": slug or "creator", "amount_fen", "message", "anonymous", "channel"},
     and optionally "name": what the supporter wall calls the reader."""
     payload = _json_body()
+    _refuse_in_snapshot_page()
     try:
         channel = PayChannel(payload.get("channel"))
     except ValueError:
@@ -132,13 +137,26 @@ def create_tip():
         reader = ensure_reader()
         db.session.commit()
         order = start_tip(
-            current_gateway(), reader, request_, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            request_,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            attribution=current_attribution(reader.id),
         )
     except orders.OrderError as error:
         raise ApiError(400, error.code, error.message) from None
     except CheckoutError as error:
         raise _checkout_failed(error) from None
     return jsonify(_payment_body(order)), 201
+
+
+def _refuse_in_snapshot_page() -> None:
+    refusal = snapshot_page_refusal()
+    if refusal:
+        raise ApiError(403, "snapshot_page", refusal)
 
 
 def _checkout_failed(error: CheckoutError) -> ApiError:

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from flask import abort, current_app, redirect, request, url_for
 
-from app.accounts.session import current_reader, is_wechat_browser
+from app.accounts.session import current_reader, in_snapshot_page, is_wechat_browser
 from app.catalog.queries import shop_profile
 from app.models import Order, OrderStatus, PayChannel
 from app.payments import orders
@@ -13,6 +13,12 @@ from app.payments.checkout import ShopAddress
 from app.web.public_address import public_url
 
 _MOBILE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
+
+# WeChat's snapshot page has a bar at the bottom whose button on the right, 使用完整服务,
+# opens the real page, where WeChat tells the shop who the reader is.
+SNAPSHOT_PAGE_REFUSAL = (
+    "当前是朋友圈快照页，不能购买或赞赏。请轻触屏幕右下角的「使用完整服务」，在完整页面中继续。"
+)
 
 
 def owned_order_or_404(out_trade_no: str) -> Order:
@@ -22,6 +28,12 @@ def owned_order_or_404(out_trade_no: str) -> Order:
     if order is None or reader is None or order.reader_id != reader.id:
         abort(404)
     return order
+
+
+def snapshot_page_refusal() -> str | None:
+    """Why this browser may not buy, claim or tip: WeChat shows the shop as a snapshot page,
+    whose cookies vanish when the reader leaves it, with everything bought there."""
+    return SNAPSHOT_PAGE_REFUSAL if in_snapshot_page() else None
 
 
 def channel_for_this_browser() -> PayChannel:

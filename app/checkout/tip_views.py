@@ -3,7 +3,7 @@ order pages every purchase uses (views.py); only the form and the thank-you diff
 
 from flask import abort, render_template, request, url_for
 
-from app.accounts.session import current_viewer, ensure_reader, is_wechat_browser
+from app.accounts.session import current_viewer, ensure_reader
 from app.catalog import entitlements, queries
 from app.checkout import bp
 from app.checkout.common import (
@@ -12,12 +12,14 @@ from app.checkout.common import (
     order_ttl,
     pay_page_redirect,
     shop_address,
+    snapshot_page_refusal,
 )
 from app.extensions import db, limiter
 from app.models import PayChannel, Product
 from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, start_tip
 from app.payments.gateway import current_gateway
+from app.sharing.touch import current_attribution
 
 
 def _item_or_404(slug: str) -> Product:
@@ -48,6 +50,7 @@ def _tip_page(product: Product | None):
 
 
 def _form(product, *, request_token, error=None, status=200):
+    refusal = snapshot_page_refusal()
     channel = channel_for_this_browser()
     viewer = current_viewer()
     settings = tips.settings()
@@ -66,15 +69,15 @@ def _form(product, *, request_token, error=None, status=200):
         chosen_preset=chosen,
         custom_yuan=form.get("custom_yuan", ""),
         message=form.get("message", ""),
-        # A new form is signed with the WeChat nickname; a sent one keeps what was typed.
-        name=form.get("name", "")
-        if form
-        else (viewer.reader.nickname if viewer.reader else "") or "",
-        offer_wechat_profile=is_wechat_browser()
-        and viewer.reader is not None
-        and not viewer.reader.nickname,
+        # A new form is signed with the reader's name; a sent one keeps what was typed.
+        name=form.get("name", "") if form else (viewer.reader and viewer.reader.known_name) or "",
+        # WeChat no longer gives names: a WeChat reader without one may set theirs on 我的.
+        offer_profile=viewer.reader is not None
+        and not viewer.reader.is_guest
+        and not viewer.reader.known_name,
         anonymous=bool(form.get("anonymous")),
         error=error,
+        refusal=refusal,
         message_max=tips.MESSAGE_MAX_CHARS,
         name_max=tips.NAME_MAX_CHARS,
     )
@@ -86,6 +89,8 @@ def _place(product):
     token = request.form.get("request_token", "")
     if not 16 <= len(token) <= 43:
         token = tips.new_request_token()  # a form without one is still a fair request
+    if snapshot_page_refusal():
+        return _form(product, request_token=token, status=403)
     try:
         tip = tips.TipRequest(
             product=product,
@@ -101,7 +106,14 @@ def _place(product):
         reader = ensure_reader()
         db.session.commit()
         order = start_tip(
-            current_gateway(), reader, tip, channel, client_ip(), shop_address(), order_ttl()
+            current_gateway(),
+            reader,
+            tip,
+            channel,
+            client_ip(),
+            shop_address(),
+            order_ttl(),
+            attribution=current_attribution(reader.id),
         )
     except (orders.OrderError, CheckoutError) as error:
         return _form(product, request_token=token, error=error.message, status=400)

@@ -34,6 +34,7 @@ from app.checkout.common import (
     owned_order_or_404,
     pay_page_redirect,
     shop_address,
+    snapshot_page_refusal,
 )
 from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
@@ -50,6 +51,7 @@ from app.payments.checkout import (
 )
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.sharing.touch import current_attribution
 
 
 def _product_for_sale_or_404(slug: str):
@@ -74,6 +76,7 @@ def buy(slug: str):
         product=product,
         channel=channel,
         needs_wechat_login=needs_wechat_login,
+        refusal=snapshot_page_refusal(),
     )
 
 
@@ -81,6 +84,10 @@ def buy(slug: str):
 @limiter.limit("20 per minute")
 def place(slug: str):
     product = _product_for_sale_or_404(slug)
+    refusal = snapshot_page_refusal()
+    if refusal:
+        flash(refusal, "error")
+        return redirect(url_for("storefront.product", slug=slug))
     if product.is_free:
         claim_free(ensure_reader(), product)
         flash("已加入你的已购", "info")
@@ -101,6 +108,7 @@ def place(slug: str):
             order_ttl(),
             rec_slot=counters.clicked_slot(slug),
             shown_price_fen=_shown_price_fen(),
+            attribution=current_attribution(reader.id),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))

@@ -6,6 +6,7 @@ from app.models.orders import (
     WAS_PAID,
     Order,
     OrderKind,
+    OrderSource,
     OrderStatus,
     PayChannel,
     PaymentEvent,
@@ -25,6 +26,7 @@ from app.models.rollups import (
     PurchasesHourly,
     RollupState,
     SalesDaily,
+    SourceSalesDaily,
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
@@ -37,6 +39,7 @@ from app.models.wechat import (
     WeChatApiToken,
     WeChatFollower,
     WeChatMessageSeen,
+    WeChatQrCode,
 )
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "MessageStatus",
     "Order",
     "OrderKind",
+    "OrderSource",
     "OrderStatus",
     "OutboxMessage",
     "PageViewsDaily",
@@ -79,10 +83,12 @@ __all__ = [
     "SalesDaily",
     "Section",
     "ShopProfile",
+    "SourceSalesDaily",
     "Tag",
     "Tip",
     "WeChatApiToken",
     "WeChatFollower",
     "WeChatMessageSeen",
+    "WeChatQrCode",
     "WebSession",
 ]

@@ -65,6 +65,28 @@ class PayChannel(enum.StrEnum):
         return {"jsapi": "微信内支付", "h5": "手机浏览器支付", "native": "扫码支付"}[self.value]
 
 
+class OrderSource(enum.StrEnum):
+    """What brought the reader to order (app/sharing/attribution.py decides)."""
+
+    MENU = "menu"  # a link in the 公众号's menu
+    REPLY = "reply"  # the cards the 公众号 answers a follow or a menu click with
+    SEARCH = "search"  # the cards the 公众号 answers a keyword with
+    SHARE = "share"  # a share card in a chat or Moments, or a copied share link
+    POSTER = "poster"  # a poster's QR code (or the welcome after following through one)
+    DIRECT = "direct"  # none of these within the window
+
+    @property
+    def label(self) -> str:
+        return {
+            "menu": "公众号菜单",
+            "reply": "公众号回复",
+            "search": "公众号搜索",
+            "share": "分享链接",
+            "poster": "分享海报",
+            "direct": "直接访问",
+        }[self.value]
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -117,8 +139,16 @@ class Order(db.Model):
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The recommendation slot the reader came from (their last click on this item), if any.
     rec_slot: Mapped[str | None] = mapped_column(sa.String(20))
+    # What brought the reader (their last touch within the attribution window), and the
+    # reader whose share card or poster it was, if any.
+    source: Mapped[OrderSource] = mapped_column(
+        str_enum(OrderSource, "order_source"),
+        default=OrderSource.DIRECT,
+        server_default=OrderSource.DIRECT.value,
+    )
+    sharer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("readers.id", ondelete="SET NULL"))
 
-    reader: Mapped[Reader] = relationship()
+    reader: Mapped[Reader] = relationship(foreign_keys=[reader_id])
     product: Mapped[Product | None] = relationship()
     tip: Mapped["Tip | None"] = relationship(back_populates="order")
     events: Mapped[list["PaymentEvent"]] = relationship(
@@ -225,7 +255,7 @@ class Tip(db.Model):
     # Plain text, escaped wherever shown; hidden by the creator when message_hidden_at is set.
     message: Mapped[str] = mapped_column(sa.String(100), default="")
     is_anonymous: Mapped[bool] = mapped_column(default=False)
-    # The name the reader signed with; else the wall uses their WeChat nickname if known.
+    # The name the reader signed with; else the wall uses the name they chose, or WeChat's.
     display_name: Mapped[str] = mapped_column(sa.String(20), default="")
     message_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The tip form's one-time token: a double submit finds the first order instead of a second.

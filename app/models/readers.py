@@ -4,6 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import UTCDateTime, db, str_enum, utcnow
@@ -11,7 +12,12 @@ from app.models.catalog import Product, Section
 
 
 class Reader(db.Model):
-    """A reader: a guest (session only) until bound to a WeChat openid."""
+    """A reader: a guest (session only) until bound to a WeChat openid.
+
+    Name and picture come from two places: what WeChat last told us (`nickname`,
+    `avatar_url`, never its "微信用户" placeholder) and what the reader chose on 我的
+    (`chosen_name`, `chosen_avatar`). What they chose wins; clearing it shows WeChat's again.
+    """
 
     __tablename__ = "readers"
 
@@ -20,21 +26,34 @@ class Reader(db.Model):
     unionid: Mapped[str | None] = mapped_column(sa.String(64))
     nickname: Mapped[str | None] = mapped_column(sa.String(64))
     avatar_url: Mapped[str | None] = mapped_column(sa.String(500))
+    chosen_name: Mapped[str | None] = mapped_column(sa.String(32))
+    # The file name of the avatar they uploaded (app/readers/profiles.py), content-hashed.
+    chosen_avatar: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
     def is_guest(self) -> bool:
         return self.openid is None
 
+    @hybrid_property
+    def known_name(self) -> str | None:
+        """The name they chose, else WeChat's; None when the shop knows neither."""
+        return self.chosen_name or self.nickname
+
+    @known_name.inplace.expression
+    @classmethod
+    def _known_name_expression(cls) -> sa.ColumnElement[str | None]:
+        return sa.func.coalesce(cls.chosen_name, cls.nickname)
+
     @property
     def display_name(self) -> str:
-        return display_name(self.id, self.is_guest, self.nickname)
+        return display_name(self.id, self.is_guest, self.known_name)
 
 
-def display_name(reader_id: int, is_guest: bool, nickname: str | None) -> str:
-    """How the shop names a reader: their WeChat nickname, else a name from their id."""
-    if nickname:
-        return nickname
+def display_name(reader_id: int, is_guest: bool, known_name: str | None) -> str:
+    """How the shop names a reader: the name they chose or WeChat's, else one from their id."""
+    if known_name:
+        return known_name
     return f"游客{reader_id}" if is_guest else f"微信读者{reader_id}"
 
 

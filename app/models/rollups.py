@@ -60,6 +60,24 @@ class PurchasesHourly(db.Model):
     paid_count: Mapped[int] = mapped_column(default=0)
 
 
+class SourceSalesDaily(db.Model):
+    """Per day, source (what brought the reader: app/sharing/attribution.py), sharer and
+    kind: orders created, paid and refunded. `sharer_key` is the sharer's reader id, or 0
+    for an order nobody shared."""
+
+    __tablename__ = "source_sales_daily"
+    __table_args__ = CLUSTERED
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    sharer_key: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    created_count: Mapped[int] = mapped_column(default=0)
+    paid_count: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    refund_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
 class PageViewsDaily(db.Model):
     """Product page views per day and item (counted in memory, flushed in batches)."""
 

@@ -1,5 +1,6 @@
 """What the shop keeps of WeChat's server API (its access token and tickets), of the messages
-WeChat pushes to it, of who follows the 公众号, and of the messages it sends."""
+WeChat pushes to it, of its 带参数二维码, of who follows the 公众号, and of the messages it
+sends."""
 
 import enum
 from datetime import datetime
@@ -32,6 +33,18 @@ class WeChatMessageSeen(db.Model):
 
     key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WeChatQrCode(db.Model):
+    """A temporary 带参数二维码 WeChat made for a scene (a poster's item and sharer), kept so
+    the same poster gets the same code until it nears its end instead of a new one per view."""
+
+    __tablename__ = "wechat_qr_codes"
+
+    scene: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    ticket: Mapped[str] = mapped_column(sa.String(200))
+    url: Mapped[str] = mapped_column(sa.String(300))  # what the QR code says
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WeChatFollower(db.Model):

@@ -291,7 +291,7 @@ def csv_rows(filters: OrderFilters, timezone: str) -> Iterator[Sequence[object]]
             Order.title,
             Order.product_id,
             Reader.id,
-            Reader.nickname,
+            Reader.known_name,
             Reader.openid,
             Order.payer_openid,
             Order.amount_fen,
@@ -310,7 +310,7 @@ def csv_rows(filters: OrderFilters, timezone: str) -> Iterator[Sequence[object]]
 
 def _csv_row(row, zone: ZoneInfo) -> list[str]:
     (no, transaction_id, kind, status, channel, title, product_id) = row[:7]
-    (reader_id, nickname, openid, payer_openid, amount, refunded, created, paid) = row[7:]
+    (reader_id, name, openid, payer_openid, amount, refunded, created, paid) = row[7:]
     return [
         no,
         # A tab first keeps Excel from showing 28 digits as 4.2E+27 (and dropping digits).
@@ -321,7 +321,7 @@ def _csv_row(row, zone: ZoneInfo) -> list[str]:
         inert(title),
         product_id or "",
         reader_id,
-        inert(nickname or ""),
+        inert(name or ""),
         openid or "",
         payer_openid or "",
         yuan_for_sheet(amount),

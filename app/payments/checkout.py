@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.payments import orders, tips
+from app.payments.attribution import DIRECT, Attribution
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
 from app.transactions import begin_write, writing
 
@@ -64,6 +65,7 @@ def start_payment(
     ttl: timedelta,
     rec_slot: str | None = None,
     shown_price_fen: int | None = None,
+    attribution: Attribution = DIRECT,
 ) -> Order:
     """Pay for a product at its current price, which must be `shown_price_fen` when given
     (what the reader's page showed): a price changed meanwhile is refused, nothing closed."""
@@ -75,7 +77,9 @@ def start_payment(
         if reason in ("replaced", "repriced"):  # an expired one can no longer be paid
             _close_at_wechat(gateway, previous.out_trade_no, reason)
     order = _committed(
-        lambda: orders.place_order(reader, product, channel, client_ip, ttl, rec_slot=rec_slot)
+        lambda: orders.place_order(
+            reader, product, channel, client_ip, ttl, rec_slot=rec_slot, attribution=attribution
+        )
     )
     return _prepay_once(gateway, order, address)
 
@@ -88,10 +92,13 @@ def start_tip(
     client_ip: str,
     address: ShopAddress,
     ttl: timedelta,
+    attribution: Attribution = DIRECT,
 ) -> Order:
     """A tip pays like a purchase: its order first, then WeChat's prepay."""
     _require_openid_for_jsapi(reader, channel)
-    order = _committed(lambda: tips.place_tip(reader, request, channel, client_ip, ttl))
+    order = _committed(
+        lambda: tips.place_tip(reader, request, channel, client_ip, ttl, attribution=attribution)
+    )
     return _prepay_once(gateway, order, address)
 
 

@@ -47,6 +47,7 @@ from app.models import (
 )
 from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
+from app.payments.attribution import DIRECT, Attribution
 from app.wechat import outbox
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,11 @@ def place_order(
     ttl: timedelta,
     now: datetime | None = None,
     rec_slot: str | None = None,
+    attribution: Attribution = DIRECT,
 ) -> Order:
     """The reader's open order for this product, or a new one. `rec_slot` is the
-    recommendation slot the reader came from, credited if this order is paid.
+    recommendation slot the reader came from, credited if this order is paid; `attribution`
+    what brought the reader (kept from the first attempt when the open order is reused).
 
     A double click or a back-button resubmit finds the open order instead of making a
     second. An order that no longer fits (see `replacement_reason`) is closed here and
@@ -194,6 +197,8 @@ def place_order(
         created_at=now,
         expires_at=now + ttl,
         rec_slot=rec_slot,
+        source=attribution.source,
+        sharer_id=attribution.sharer_id,
     )
     try:
         with db.session.begin_nested():

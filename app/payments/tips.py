@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.money import InvalidAmount, format_fen, parse_yuan
+from app.payments.attribution import DIRECT, Attribution
 from app.payments.orders import OrderError, new_out_trade_no, record_event
 
 CREATOR_TARGET = "creator"  # the API's and the URL's name for "the creator, not one item"
@@ -175,6 +176,7 @@ def place_tip(
     client_ip: str,
     ttl: timedelta,
     now: datetime | None = None,
+    attribution: Attribution = DIRECT,
 ) -> Order:
     """A pending tip order, or the one this same form already made (a double submit).
 
@@ -199,6 +201,8 @@ def place_tip(
         client_ip=client_ip,
         created_at=now,
         expires_at=now + ttl,
+        source=attribution.source,
+        sharer_id=attribution.sharer_id,
     )
     tip = Tip(
         order=order,
@@ -240,7 +244,8 @@ def _order_for_token(request_token: str) -> Order | None:
 @dataclass(frozen=True)
 class Supporter:
     name: str
-    avatar_url: str | None
+    avatar_url: str | None  # WeChat's picture (see models.Reader)
+    chosen_avatar: str | None  # or the one the reader uploaded, which wins
     message: str | None  # None when there is none or the creator hid it
     amount_fen: int | None  # None when the shop does not show amounts
     item_title: str | None  # on the creator's wall: which item the tip was for
@@ -289,21 +294,26 @@ def wall(product: Product | None, limit: int = 30) -> Wall:
 
 def _supporter(order, tip, reader, paid_by, item_title, show_amounts) -> Supporter:
     if tip.is_anonymous:
-        name, avatar = ANONYMOUS_NAME, None
+        name, shown = ANONYMOUS_NAME, None
     else:
         # A desktop guest who paid by scanning has no name here; the WeChat account that
         # paid may have one.
-        named = next((r for r in (reader, paid_by) if r is not None and r.nickname), None)
-        name = tip.display_name or (named.nickname if named else UNNAMED_NAME)
-        avatar = named.avatar_url if named else None
+        shown = _named(reader, paid_by)
+        name = tip.display_name or (shown.known_name if shown else UNNAMED_NAME)
     return Supporter(
         name=name,
-        avatar_url=avatar,
+        avatar_url=shown.avatar_url if shown else None,
+        chosen_avatar=shown.chosen_avatar if shown else None,
         message=tip.message if tip.message and tip.message_hidden_at is None else None,
         amount_fen=order.amount_fen - order.refunded_fen if show_amounts else None,
         item_title=item_title,
         paid_at=order.paid_at,
     )
+
+
+def _named(reader: Reader, paid_by: Reader | None) -> Reader | None:
+    """Whoever of the tip's reader and the WeChat account that paid has a name to show."""
+    return next((r for r in (reader, paid_by) if r is not None and r.known_name), None)
 
 
 # --- for the creator ----------------------------------------------------------------------------
@@ -364,11 +374,11 @@ def for_creator(limit: int = 200) -> list[TipRecord]:
     ).all()
     records = []
     for order, tip, reader, paid_by, title in rows:
-        named = next((r for r in (reader, paid_by) if r is not None and r.nickname), None)
+        named = _named(reader, paid_by)
         if tip.is_anonymous:
             name = ANONYMOUS_NAME
         else:
-            name = tip.display_name or (named.nickname if named else reader.display_name)
+            name = tip.display_name or (named.known_name if named else reader.display_name)
         records.append(TipRecord(order=order, tip=tip, name=name, item_title=title))
     return records
 

@@ -22,7 +22,7 @@ from app.spreadsheet import inert
 from app.text_search import clean_query, contains_pattern
 
 PAGE_SIZE = 50
-SEARCH_MAX_CHARS = 64  # a nickname is at most 64 characters
+SEARCH_MAX_CHARS = 64  # a WeChat nickname is at most 64 characters, a chosen name 32
 REPEAT_BUYER_PURCHASES = 2
 # key -> label; the first is the default, and anything else in the URL falls back to it.
 SORTS = {"spent": "消费最多", "last": "最近购买", "first": "最早购买"}
@@ -121,7 +121,7 @@ def _buyers(reader_id: int | None = None) -> tuple[sa.Select, sa.Subquery]:
 def _listed_buyers(sort: str, search: str) -> sa.Select:
     query, per_reader = _buyers()
     if search:
-        query = query.where(Reader.nickname.ilike(contains_pattern(search), escape="\\"))
+        query = query.where(Reader.known_name.ilike(contains_pattern(search), escape="\\"))
     order = {
         "spent": (per_reader.c.spent_fen.desc(), per_reader.c.last_purchase_at.desc()),
         "last": (per_reader.c.last_purchase_at.desc(),),
@@ -136,7 +136,7 @@ def _buyer(row) -> Buyer:
 
 
 def buyer_page(sort: str, search: str = "", page: int = 1) -> BuyerPage:
-    """One page of buyers (PAGE_SIZE), sorted and filtered by nickname; pages out of range
+    """One page of buyers (PAGE_SIZE), sorted and filtered by name; pages out of range
     show the nearest page that exists."""
     query = _listed_buyers(sort, normalize_search(search))
     counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())

@@ -113,6 +113,10 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
     db.session.execute(
         sa.update(Order).where(Order.reader_id == guest.id).values(reader_id=target.id)
     )
+    # What the guest shared was shared by the person: their readers' orders credit them still.
+    db.session.execute(
+        sa.update(Order).where(Order.sharer_id == guest.id).values(sharer_id=target.id)
+    )
     rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)

@@ -38,16 +38,23 @@ class Bookmark:
 
 @dataclass(frozen=True)
 class Profile:
-    """What 我的 shows of a reader."""
+    """What 我的 shows of a reader: WeChat's name and picture, and the ones they chose
+    (see models.Reader)."""
 
     reader_id: int
     is_guest: bool
     nickname: str | None
     avatar_url: str | None
+    chosen_name: str | None = None
+    chosen_avatar: str | None = None
+
+    @property
+    def known_name(self) -> str | None:
+        return self.chosen_name or self.nickname
 
     @property
     def display_name(self) -> str:
-        return display_name(self.reader_id, self.is_guest, self.nickname)
+        return display_name(self.reader_id, self.is_guest, self.known_name)
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,10 @@ def columns(
     at=None,
     name=None,
     picture=None,
+    chosen_name=None,
+    chosen_picture=None,
 ) -> list[sa.ColumnElement]:
-    """One part's row: its tag, three integers, a slug, a JSON list, a time and two more
+    """One part's row: its tag, three integers, a slug, a JSON list, a time and four more
     strings, each NULL where the part has nothing to put."""
 
     def column(value, type_, name):
@@ -106,6 +115,8 @@ def columns(
         column(at, UTCDateTime, "at"),
         column(name, sa.String, "name"),
         column(picture, sa.String, "picture"),
+        column(chosen_name, sa.String, "chosen_name"),
+        column(chosen_picture, sa.String, "chosen_picture"),
     ]
 
 
@@ -122,6 +133,8 @@ def parts(reader_id: sa.ColumnElement) -> list[sa.Select]:
                 ),
                 name=_readers.c.nickname,
                 picture=_readers.c.avatar_url,
+                chosen_name=_readers.c.chosen_name,
+                chosen_picture=_readers.c.chosen_avatar,
             )
         ).where(_readers.c.id == reader_id),
         sa.select(
@@ -155,6 +168,8 @@ class Row(NamedTuple):
     at: datetime | None
     name: str | None
     picture: str | None
+    chosen_name: str | None
+    chosen_picture: str | None
 
 
 def tagged(rows: Iterable[tuple]) -> list[Row]:
@@ -169,7 +184,14 @@ def fold(rows: Iterable[Row]) -> ReaderSnapshot:
     for_you: tuple[int, ...] = ()
     for row in rows:
         if row.part == READER:
-            profile = Profile(row.first, bool(row.second), row.name, row.picture)
+            profile = Profile(
+                row.first,
+                bool(row.second),
+                row.name,
+                row.picture,
+                row.chosen_name,
+                row.chosen_picture,
+            )
         elif row.part == OWNED:
             owned.append((row.at, row.first))
         elif row.part == BOOKMARK:

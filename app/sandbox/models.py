@@ -34,6 +34,9 @@ class SandboxOAuthGrant(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("sandbox_users.id", ondelete="CASCADE"))
     appid: Mapped[str] = mapped_column(sa.String(32))
     scope: Mapped[str] = mapped_column(sa.String(20))
+    # Set when WeChat showed the page as a 朋友圈 snapshot page (快照页): the grant then names
+    # this stand-in openid, never the user's own.
+    snapshot_openid: Mapped[str | None] = mapped_column(sa.String(64))
     code: Mapped[str] = mapped_column(sa.String(64), unique=True)
     code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -173,17 +176,53 @@ class SandboxMenu(db.Model):
 
 
 class SandboxFollower(db.Model):
-    """A test WeChat user's relation to the sandbox 公众号: whether they follow it, when they
-    last interacted (which opens WeChat's 48-hour window for customer-service messages), and
-    whether they turned its messages off (template messages then answer 43101)."""
+    """A WeChat user's standing with the 公众号: following or not, and their last interaction.
+
+    WeChat lets an account send customer-service messages only within 48 hours of the
+    follower's last interaction (a message, a menu click, following, a scan), and template
+    messages only to followers; the sandbox's message endpoints read both from here, and
+    whether a follower turned the account's messages off (template messages then answer
+    43101).
+    """
 
     __tablename__ = "sandbox_followers"
 
     openid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     following: Mapped[bool] = mapped_column(default=False)
-    followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest follow
     last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refuses_messages: Mapped[bool] = mapped_column(default=False)
+
+
+class SandboxFollowerMessage(db.Model):
+    """One thing a follower did in the 公众号 chat, as WeChat pushed it to the shop's server
+    URL, and the shop's answer: the follower page's conversation."""
+
+    __tablename__ = "sandbox_follower_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(sa.String(64), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # text | event
+    summary: Mapped[str] = mapped_column(sa.String(700))  # the text, or what the event was
+    create_time: Mapped[int] = mapped_column(sa.BigInteger)  # the XML's CreateTime
+    sent_xml: Mapped[str] = mapped_column(sa.Text)  # the message, before any encryption
+    safe_mode: Mapped[bool] = mapped_column(default=False)
+    # None until the shop has answered (or failed to).
+    status: Mapped[int | None]
+    answer: Mapped[str | None] = mapped_column(sa.Text)  # the body as the shop sent it
+    reply_xml: Mapped[str | None] = mapped_column(sa.Text)  # decrypted in safe mode
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxQrCode(db.Model):
+    """A temporary 带参数二维码 the sandbox made (qrcode/create): its ticket names its scene."""
+
+    __tablename__ = "sandbox_qr_codes"
+
+    ticket: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    appid: Mapped[str] = mapped_column(sa.String(32))
+    scene: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SandboxSentMessage(db.Model):

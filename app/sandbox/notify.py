@@ -4,22 +4,20 @@ Nothing is announced from inside the request that paid or refunded (WeChat never
 synchronously either): a row is queued, and a deliverer POSTs it to notify_url later, then
 retries on WeChat's schedule (docs/wechat-protocol.md §5) compressed by SANDBOX_NOTIFY_TIME_SCALE.
 
-Delivery is in-process, like wechatpy's calls to the sandbox (app/wechat/transport.py): the
-app's WSGI callable gets the request at notify_url's path and host, so a notification never
-needs a second free worker. Rows are claimed by compare-and-set, so several processes (or a
-CLI run beside the server) never deliver the same row at once.
+Delivery is in-process (app/sandbox/in_process.py), like wechatpy's calls to the sandbox
+(app/wechat/transport.py), so a notification never needs a second free worker. Rows are
+claimed by compare-and-set, so several processes (or a CLI run beside the server) never
+deliver the same row at once.
 """
 
-import contextvars
 import threading
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from app.models.base import db, utcnow
+from app.sandbox import in_process
 from app.sandbox import pay_protocol as proto
 from app.sandbox.models import SandboxPayNotification, SandboxPayOrder
 from app.transactions import begin_write
@@ -127,7 +125,7 @@ def _attempt(app: Flask, row_id: int, now: datetime) -> bool:
     url, body = row.url, row.body
     # No transaction stays open while the merchant's handler runs: it writes to the database.
     db.session.commit()
-    status, answer = _post(app, url, body)
+    status, answer = in_process.post(app, url, body.encode("utf-8"))
     delivered = status == 200 and _says_success(answer)
 
     begin_write()
@@ -151,29 +149,6 @@ def _retry_at(attempts: int, now: datetime, app: Flask) -> datetime | None:
         return None
     scale = app.config["SANDBOX_NOTIFY_TIME_SCALE"]
     return now + timedelta(seconds=RETRY_GAPS[attempts - 1] * scale)
-
-
-def _post(app: Flask, url: str, body: str) -> tuple[int, str]:
-    parts = urlsplit(url)
-    builder = EnvironBuilder(
-        path=parts.path or "/",
-        method="POST",
-        base_url=f"{parts.scheme}://{parts.netloc}",
-        headers={"Content-Type": "text/xml"},
-        data=body.encode("utf-8"),
-    )
-    try:
-        # An empty context, as a request from another machine would have: the merchant's
-        # handler gets its own app context and database session, not the deliverer's.
-        app_iter, status, _headers = contextvars.Context().run(
-            run_wsgi_app, app, builder.get_environ(), True
-        )
-        content = b"".join(app_iter)  # buffered: the handler has already run and closed
-    except Exception as exc:  # the merchant's crash is its answer (a 500 over the network)
-        return 0, f"{type(exc).__name__}: {exc}"
-    finally:
-        builder.close()
-    return int(status.split(" ", 1)[0]), content.decode("utf-8", "replace")
 
 
 def _says_success(answer: str) -> bool:

@@ -1,334 +1,366 @@
-"""The sandbox's side of the 公众号's messages: template messages, customer-service messages,
-user/info, the account's templates, and a page that shows what was sent.
+"""A follower in the 公众号's chat: what WeChat pushes to the shop's server URL when someone
+follows, writes, presses a menu button or scans a parametric QR code, and the shop's answer
+read back the way the chat shows it.
 
-Answers as WeChat does, from what the sandbox knows of its test users (SandboxFollower):
-- message/template/send: 40003 for a user the account does not know, 40037 for a template the
-  account has not added, 43004 for a user who does not follow it, 43101 for a follower who
-  turned its messages off, 47003 for a value the key's type does not take (the category
-  templates' rules: a `thing` of at most 20 characters, an `amount` like ¥9.90, ...);
-  keys the template lacks (such as the old first / remark) are taken and not shown;
-- message/custom/send: 45015 outside 48 hours from the user's last interaction (or after they
-  unfollowed), 45047 after 20 messages in one window;
-- user/info: `subscribe` 1 or 0.
+Each message is WeChat's XML, signed with the account's Token (signature, timestamp and
+nonce on the query) and, when an EncodingAESKey is set, sealed for safe mode with wechatpy's
+WeChatCrypto; it is posted in-process (in_process.py) to the server URL the caller names.
+The answer is opened again (its msg_signature checked, as WeChat does) and kept with the
+message, so the follower page shows the conversation and the raw XML both ways.
 
-Every message taken is kept as the bytes sent (SandboxSentMessage). `fail_next` makes the next
-sends answer an error (WeChat busy, -1), for trying the shop's retries.
+Where it differs from WeChat: one follower's messages get CreateTimes at least a second
+apart. The shop tells events apart by sender and CreateTime (they have no MsgId), so two
+presses within one second would otherwise read as one event sent twice.
 """
 
+import hashlib
 import json
-import re
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import current_app, render_template, request
+import xmltodict
+from flask import current_app
+from wechatpy.crypto import WeChatCrypto
 
-from app.extensions import csrf, db
-from app.models.base import utcnow
-from app.sandbox import bp
-from app.sandbox.models import SandboxFollower, SandboxSentMessage, SandboxUser
-from app.sandbox.official_account import error_answer, find_follower, token_refusal
-from app.sandbox.views import json_response
+from app.extensions import db
+from app.sandbox import in_process
+from app.sandbox import official_account as account
+from app.sandbox.models import SandboxFollowerMessage
+from app.sandbox.sharing import scene_for_ticket
 from app.transactions import begin_write
 
-WINDOW = timedelta(hours=48)
-CUSTOM_PER_WINDOW = 20
+MAX_TEXT = 600  # characters a follower may type into one message here
+MAX_SCENE = 64  # WeChat's longest scene_str
+CONVERSATION_LENGTH = 50
+SCAN_BUTTONS = {"scancode_push", "scancode_waitmsg"}
+NOTHING = "success"  # what a server answers that has nothing to say (or an empty body)
+
+
+class Refused(Exception):
+    """What WeChat's app would not let the follower do; the message says why."""
 
 
 @dataclass(frozen=True)
-class SandboxTemplate:
-    template_id: str
+class Card:
     title: str
-    keys: tuple[tuple[str, str], ...]  # (key, what the template calls it)
-
-    @property
-    def content(self) -> str:
-        """As WeChat lists a template's content."""
-        return "\n".join(f"{label}:{{{{{key}.DATA}}}}" for key, label in self.keys)
+    description: str
+    picture: str
+    url: str
 
 
-# The templates the sandbox account has added (公众号后台 → 模板消息 → 我的模板).
-TEMPLATES = {
-    template.template_id: template
-    for template in (
-        SandboxTemplate(
-            "sandbox-purchase-notice",
-            "购买成功通知",
-            (
-                ("thing1", "商品名称"),
-                ("amount2", "支付金额"),
-                ("time3", "支付时间"),
-                ("character_string4", "订单编号"),
-            ),
-        ),
-        SandboxTemplate(
-            "sandbox-tip-notice",
-            "赞赏成功通知",
-            (
-                ("thing1", "赞赏对象"),
-                ("amount2", "赞赏金额"),
-                ("time3", "赞赏时间"),
-                ("character_string4", "订单编号"),
-            ),
-        ),
-        SandboxTemplate(
-            "sandbox-new-order-notice",
-            "新订单通知",
-            (
-                ("thing1", "商品名称"),
-                ("amount2", "订单金额"),
-                ("time3", "支付时间"),
-                ("character_string4", "订单编号"),
-                ("thing5", "客户"),
-                ("phrase6", "订单类型"),
-            ),
-        ),
-    )
-}
+@dataclass(frozen=True)
+class Reply:
+    """The shop's answer as the chat shows it: kind is text, news, none (the shop said
+    nothing), other (a reply the page does not draw) or failed (the follower would see
+    WeChat's "该公众号暂时无法提供服务"); text says what, for all but news."""
 
-# What each key type takes (the category templates' rules).
-_VALUE_RULES = {
-    "thing": re.compile(r".{1,20}", re.S),
-    "character_string": re.compile(r"[\x21-\x7e]{1,32}"),
-    "amount": re.compile(r"[¥￥$]?[0-9]{1,10}(\.[0-9]{1,2})?元?"),
-    "time": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?"),
-    "phrase": re.compile(r"[\u4e00-\u9fff]{1,5}"),
-    "number": re.compile(r"[0-9]{1,32}(\.[0-9]+)?"),
-}
-_KEY = re.compile(r"([a-z_]+?)[0-9]{1,2}")
-_FAULTS = "sandbox_message_faults"
+    kind: str
+    text: str = ""
+    cards: tuple[Card, ...] = ()
 
 
-def fail_next(errcode: int = -1, errmsg: str = "system error", times: int = 1) -> None:
-    """Make the next `times` template or customer-service sends answer this error."""
-    current_app.extensions.setdefault(_FAULTS, []).extend([(errcode, errmsg)] * times)
+@dataclass(frozen=True)
+class Exchange:
+    message: SandboxFollowerMessage
+    reply: Reply
 
 
-def _injected_fault():
-    faults = current_app.extensions.get(_FAULTS)
-    return error_answer(*faults.pop(0)) if faults else None
+def original_id() -> str:
+    """The account's 原始ID (gh_...), which WeChat sends as ToUserName."""
+    return "gh_" + hashlib.sha1(current_app.config["WECHAT_APPID"].encode()).hexdigest()[:12]
 
 
-def sent_messages(limit: int = 50) -> list[SandboxSentMessage]:
-    return list(
-        db.session.scalars(
-            sa.select(SandboxSentMessage).order_by(SandboxSentMessage.id.desc()).limit(limit)
-        )
-    )
+# --- what a follower does --------------------------------------------------------------------
+# Each action's `step` runs under the write lock: it checks what WeChat's app would allow,
+# changes the follower's state, and says what to push: (summary for the chat, XML fields).
 
 
-def _known(openid: str) -> bool:
-    found = db.session.scalar(sa.select(SandboxUser.id).where(SandboxUser.openid == openid))
-    return found is not None or find_follower(openid) is not None
+def follow(openid: str, server_url: str) -> SandboxFollowerMessage:
+    def step():
+        if account.is_following(openid):
+            raise Refused("已经关注了")
+        account.set_following(openid, True)
+        return "关注了公众号", {"Event": "subscribe"}
+
+    return _push(openid, server_url, "event", step)
 
 
-def _json_body():
+def unfollow(openid: str, server_url: str) -> SandboxFollowerMessage:
+    def step():
+        _must_follow(openid)
+        account.set_following(openid, False)
+        return "取消了关注", {"Event": "unsubscribe"}
+
+    return _push(openid, server_url, "event", step)
+
+
+def send_text(openid: str, content: str, server_url: str) -> SandboxFollowerMessage:
+    if len(content) > MAX_TEXT:
+        raise Refused(f"一条消息最多 {MAX_TEXT} 字")
+    content = content.strip()
+    if not content:
+        raise Refused("消息不能为空")
+
+    def step():
+        _interact(openid)
+        # A message's MsgId is a 64-bit number; the shop answers each MsgId once.
+        return content, {"Content": content, "MsgId": secrets.randbelow(9 * 10**18) + 10**18}
+
+    return _push(openid, server_url, "text", step)
+
+
+def press_button(
+    openid: str, button: dict, server_url: str, scanned: str = ""
+) -> SandboxFollowerMessage:
+    """Press a button of the pushed menu (see button_at); a scan button needs what was scanned.
+    A view button's event is sent here; opening its link is the caller's."""
+    kind, name = button.get("type"), button.get("name", "")
+    scanned = scanned.strip()
+    if kind in SCAN_BUTTONS and not 0 < len(scanned) <= MAX_TEXT:
+        raise Refused(f"请填写扫到的内容（{MAX_TEXT} 字以内）")
+    if kind not in SCAN_BUTTONS | {"click", "view"}:
+        raise Refused(f"沙箱还不能模拟「{name}」这类按钮（{kind}）")
+
+    def step():
+        if kind == "view":
+            # Opening a page is no interaction by WeChat's rules: it opens no message window.
+            _must_follow(openid)
+            return f"打开菜单链接「{name}」", {"Event": "VIEW", "EventKey": button.get("url", "")}
+        _interact(openid)
+        if kind == "click":
+            return f"点击菜单「{name}」", {"Event": "CLICK", "EventKey": button.get("key", "")}
+        return f"用菜单「{name}」扫码：{scanned}", {
+            "Event": kind,
+            "EventKey": button.get("key", ""),
+            "ScanCodeInfo": {"ScanType": "qrcode", "ScanResult": scanned},
+        }
+
+    return _push(openid, server_url, "event", step)
+
+
+@dataclass(frozen=True)
+class QRCode:
+    """A parametric QR code (qrcode/create): its scene (scene_str or scene_id) and ticket."""
+
+    scene: str
+    ticket: str
+
+
+def code_with_scene(scene: str) -> QRCode:
+    """The code a scene typed by hand stands for: one the shop made with that scene. Its
+    ticket, which WeChat sends along with the scene, is made up here."""
+    scene = scene.strip()
+    if not 0 < len(scene) <= MAX_SCENE or not scene.isprintable():
+        raise Refused(f"场景值应为 1 到 {MAX_SCENE} 个字符")
+    return QRCode(scene, "gQ" + secrets.token_urlsafe(36))  # shaped like WeChat's tickets
+
+
+def code_with_ticket(ticket: str) -> QRCode:
+    """The code the sandbox made (qrcode/create) with this ticket, as a phone scans it."""
+    scene = scene_for_ticket(ticket.strip())
+    if scene is None:
+        raise Refused("这个二维码不存在或已过期")
+    return QRCode(scene, ticket.strip())
+
+
+def scan_qr_code(openid: str, code: QRCode, server_url: str) -> SandboxFollowerMessage:
+    """Someone not following is asked to follow, and WeChat pushes `subscribe` with EventKey
+    `qrscene_<scene>`; a follower's scan pushes `SCAN` with EventKey `<scene>`. Both carry
+    the code's Ticket."""
+
+    def step():
+        summary = f"扫描带参数二维码（场景 {code.scene}）"
+        if account.is_following(openid):
+            account.record_interaction(openid)
+            return summary, {"Event": "SCAN", "EventKey": code.scene, "Ticket": code.ticket}
+        account.set_following(openid, True)
+        key = f"qrscene_{code.scene}"
+        return summary + "并关注", {"Event": "subscribe", "EventKey": key, "Ticket": code.ticket}
+
+    return _push(openid, server_url, "event", step)
+
+
+def _must_follow(openid: str) -> None:
+    if not account.is_following(openid):
+        raise Refused("请先关注公众号")
+
+
+def _interact(openid: str) -> None:
+    _must_follow(openid)
+    account.record_interaction(openid)
+
+
+# --- the menu --------------------------------------------------------------------------------
+
+
+def pushed_menu() -> dict | None:
+    """The menu the shop last pushed to the sandbox (menu/create), or None."""
+    body = account.pushed_menu_body()
+    return json.loads(body) if body is not None else None
+
+
+def button_at(menu: dict | None, path: str) -> dict | None:
+    """The button at "1" (the second top button) or "1.0" (its first sub-button)."""
     try:
-        body = json.loads(request.get_data())
+        steps = [int(step) for step in path.split(".")]
     except ValueError:
         return None
-    return body if isinstance(body, dict) else None
-
-
-def _record(kind: str, body: dict, msgid: int | None = None) -> None:
-    begin_write()
-    db.session.add(
-        SandboxSentMessage(
-            kind=kind,
-            touser=str(body.get("touser", ""))[:64],
-            template_id=str(body["template_id"])[:64] if "template_id" in body else None,
-            body=request.get_data(),
-            msgid=msgid,
-        )
-    )
-    db.session.commit()
-
-
-def _value_problem(template: SandboxTemplate, data) -> str | None:
-    if not isinstance(data, dict):
-        return "argument invalid! data invalid"
-    keys = {key for key, _ in template.keys}
-    for key, entry in data.items():
-        if key not in keys:
-            continue  # WeChat takes keys the template lacks and shows nothing of them
-        value = entry.get("value") if isinstance(entry, dict) else None
-        match = _KEY.fullmatch(key)
-        rule = _VALUE_RULES.get(match.group(1)) if match else None
-        if not isinstance(value, str) or (rule is not None and not rule.fullmatch(value)):
-            return f"argument invalid! data.{key}.value invalid"
+    if not menu or not 1 <= len(steps) <= 2 or min(steps) < 0:
+        return None
+    buttons = menu.get("button") or []
+    for depth, step in enumerate(steps):
+        if step >= len(buttons) or not isinstance(buttons[step], dict):
+            return None
+        button = buttons[step]
+        buttons = button.get("sub_button") or []
+        if depth == len(steps) - 1:
+            return None if buttons else button  # a sub-menu's title is no button
     return None
 
 
-@bp.post("/api/cgi-bin/message/template/send")
-@csrf.exempt  # server to server: the access token is the credential
-def message_template_send():
-    refused = token_refusal()
-    if refused is not None:
-        return refused
-    body = _json_body()
-    if body is None:
-        return error_answer(47001, "data format error")
-    touser = str(body.get("touser", ""))
-    if not _known(touser):
-        return error_answer(40003, "invalid openid")
-    template = TEMPLATES.get(body.get("template_id"))
-    if template is None:
-        return error_answer(40037, "invalid template_id")
-    follower = find_follower(touser)
-    if follower is None or not follower.following:
-        return error_answer(43004, "require subscribe")
-    if follower.refuses_messages:
-        return error_answer(43101, "user refuse to accept the msg")
-    problem = _value_problem(template, body.get("data"))
-    if problem:
-        return error_answer(47003, problem)
-    fault = _injected_fault()
-    if fault is not None:
-        return fault
-    msgid = secrets.randbelow(9 * 10**17) + 10**17
-    _record("template", body, msgid)
-    return json_response({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+# --- the conversation ------------------------------------------------------------------------
 
 
-@bp.post("/api/cgi-bin/message/custom/send")
-@csrf.exempt
-def message_custom_send():
-    refused = token_refusal()
-    if refused is not None:
-        return refused
-    body = _json_body()
-    if body is None:
-        return error_answer(47001, "data format error")
-    touser = str(body.get("touser", ""))
-    if not _known(touser):
-        return error_answer(40003, "invalid openid")
-    if body.get("msgtype") != "text" or not isinstance(body.get("text"), dict):
-        return error_answer(40008, "invalid message type")
-    follower = find_follower(touser)
-    since = follower.last_interaction_at if follower is not None else None
-    if since is None or utcnow() - since >= WINDOW:
-        return error_answer(45015, "response out of time limit or subscription is canceled")
-    sent_since = db.session.scalar(
-        sa.select(sa.func.count()).where(
-            SandboxSentMessage.kind == "custom",
-            SandboxSentMessage.touser == touser,
-            SandboxSentMessage.created_at >= since,
+def conversation(openid: str) -> list[Exchange]:
+    """The follower's latest messages and the shop's answers, oldest first."""
+    latest = db.session.scalars(
+        sa.select(SandboxFollowerMessage)
+        .where(SandboxFollowerMessage.openid == openid)
+        .order_by(SandboxFollowerMessage.id.desc())
+        .limit(CONVERSATION_LENGTH)
+    ).all()
+    return [Exchange(message, reply_of(message)) for message in reversed(latest)]
+
+
+def reply_of(message: SandboxFollowerMessage) -> Reply:
+    if message.status is None:
+        return Reply("failed", "没有收到公众号服务器的回答")
+    if message.status != 200:
+        return Reply("failed", f"公众号服务器出错（{message.status or message.answer}）")
+    if message.reply_xml == "":
+        return Reply("none")
+    if message.reply_xml is None:
+        return Reply("failed", "回复无法解密：签名或 AppID 不对")
+    try:
+        reply = xmltodict.parse(message.reply_xml, force_list=("item",))["xml"]
+    except Exception:  # not XML, entities, no <xml> root: WeChat drops it
+        return Reply("failed", "回复不是合法的 XML")
+    if reply.get("ToUserName") != message.openid or reply.get("FromUserName") != original_id():
+        return Reply("failed", "回复的 ToUserName 或 FromUserName 不对，微信不会转给粉丝")
+    kind = reply.get("MsgType")
+    if kind == "text":
+        return Reply("text", reply.get("Content") or "")
+    if kind == "news":
+        items = (reply.get("Articles") or {}).get("item") or []
+        return Reply("news", cards=tuple(_card(item) for item in items if isinstance(item, dict)))
+    return Reply("other", f"一条 {kind} 类型的回复（沙箱不显示它的内容）")
+
+
+def _card(item: dict) -> Card:
+    return Card(
+        title=item.get("Title") or "",
+        description=item.get("Description") or "",
+        picture=item.get("PicUrl") or "",
+        url=item.get("Url") or "",
+    )
+
+
+# --- pushing ---------------------------------------------------------------------------------
+
+
+def _push(openid: str, server_url: str, kind: str, step) -> SandboxFollowerMessage:
+    """Take the step and record the message, post it with no transaction open (the shop
+    writes too), then record the answer."""
+    begin_write()
+    try:
+        summary, fields = step()
+    except Refused:
+        db.session.rollback()
+        raise
+    create_time = _next_create_time(openid)
+    xml = _to_xml(
+        {
+            "ToUserName": original_id(),
+            "FromUserName": openid,
+            "CreateTime": create_time,
+            "MsgType": kind,
+            **fields,
+        }
+    )
+    message = SandboxFollowerMessage(
+        openid=openid,
+        kind=kind,
+        summary=summary,
+        create_time=create_time,
+        sent_xml=xml,
+        safe_mode=bool(current_app.config["WECHAT_ENCODING_AES_KEY"]),
+    )
+    db.session.add(message)
+    db.session.flush()
+    message_id = message.id
+    db.session.commit()
+
+    status, answer, reply_xml = _deliver(xml, openid, create_time, server_url)
+
+    begin_write()
+    message = db.session.get(SandboxFollowerMessage, message_id)
+    message.status, message.answer, message.reply_xml = status, answer, reply_xml
+    db.session.commit()
+    return message
+
+
+def _next_create_time(openid: str) -> int:
+    last = db.session.scalar(
+        sa.select(sa.func.max(SandboxFollowerMessage.create_time)).where(
+            SandboxFollowerMessage.openid == openid
         )
     )
-    if sent_since >= CUSTOM_PER_WINDOW:
-        return error_answer(45047, "out of response count limit")
-    fault = _injected_fault()
-    if fault is not None:
-        return fault
-    _record("custom", body)
-    return error_answer(0, "ok")
+    return max(int(time.time()), (last or 0) + 1)
 
 
-@bp.get("/api/cgi-bin/user/info")
-def cgi_user_info():
-    refused = token_refusal()
-    if refused is not None:
-        return refused
-    openid = request.args.get("openid", "")
-    if not _known(openid):
-        return error_answer(40003, "invalid openid")
-    follower = find_follower(openid)
-    if follower is None or not follower.following:
-        return json_response({"subscribe": 0, "openid": openid, "tagid_list": []})
-    return json_response(
-        {
-            "subscribe": 1,
-            "openid": openid,
-            "language": "zh_CN",
-            "subscribe_time": int(follower.followed_at.timestamp()) if follower.followed_at else 0,
-            "remark": "",
-            "groupid": 0,
-            "tagid_list": [],
-            "subscribe_scene": "ADD_SCENE_QR_CODE",
-            "qr_scene": 0,
-            "qr_scene_str": "",
-        }
-    )
+def _deliver(xml: str, openid: str, create_time: int, server_url: str):
+    """(status, answer as sent, reply XML: '' for nothing, None when it cannot be opened)."""
+    config = current_app.config
+    token, aes_key = config["WECHAT_TOKEN"], config["WECHAT_ENCODING_AES_KEY"]
+    timestamp, nonce = str(create_time), str(secrets.randbelow(10**10))
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid}
+    body = xml
+    crypto = None
+    if aes_key:
+        crypto = WeChatCrypto(token, aes_key, config["WECHAT_APPID"])
+        sealed = xmltodict.parse(crypto.encrypt_message(xml, nonce, timestamp))["xml"]
+        # WeChat's envelope names the account and carries the ciphertext; the signature over
+        # it travels on the query.
+        body = _to_xml({"ToUserName": original_id(), "Encrypt": sealed["Encrypt"]})
+        query |= {"encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}
+    url = server_url + ("&" if "?" in server_url else "?") + urlencode(query)
+    status, answer = in_process.post(current_app._get_current_object(), url, body.encode("utf-8"))
+    if status != 200 or answer.strip() in ("", NOTHING):
+        return status, answer, ""
+    if crypto is None:
+        return status, answer, answer
+    try:
+        envelope = xmltodict.parse(answer)["xml"]
+        opened = crypto.decrypt_message(
+            answer, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+        )
+    except Exception:  # not the envelope, a wrong signature or AppID: WeChat drops it
+        return status, answer, None
+    return status, answer, opened
 
 
-@bp.get("/api/cgi-bin/template/get_all_private_template")
-def private_templates():
-    refused = token_refusal()
-    if refused is not None:
-        return refused
-    return json_response(
-        {
-            "template_list": [
-                {
-                    "template_id": template.template_id,
-                    "title": template.title,
-                    "primary_industry": "IT科技",
-                    "deputy_industry": "互联网|电子商务",
-                    "content": template.content,
-                    "example": "",
-                }
-                for template in TEMPLATES.values()
-            ]
-        }
-    )
+def _to_xml(fields: dict) -> str:
+    return f"<xml>{''.join(_element(name, value) for name, value in fields.items())}</xml>"
 
 
-# --- what a developer sees ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShownMessage:
-    sent: SandboxSentMessage
-    nickname: str
-    title: str  # the template's, or 客服消息
-    lines: list[tuple[str, str, bool]]  # (label, value, shown by WeChat)
-    url: str
-    text: list[tuple[str, str | None]]  # a text message as WeChat shows it: (words, link)
-
-
-# WeChat shows <a href="...">words</a> in a text message as a link, and the rest as it is.
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
-
-
-def _as_shown(content: str) -> list[tuple[str, str | None]]:
-    parts, start = [], 0
-    for link in _LINK.finditer(content):
-        parts += [(content[start : link.start()], None), (link.group(2), link.group(1))]
-        start = link.end()
-    return [*parts, (content[start:], None)]
-
-
-def _shown(sent: SandboxSentMessage, nicknames: dict[str, str]) -> ShownMessage:
-    body = json.loads(sent.body)
-    nickname = nicknames.get(sent.touser, sent.touser)
-    if sent.kind == "custom":
-        text = _as_shown(body["text"].get("content", ""))
-        return ShownMessage(sent, nickname, "客服消息", [], "", text)
-    template = TEMPLATES[sent.template_id]
-    labels = dict(template.keys)
-    data = body.get("data") or {}
-    lines = [(labels[key], _value(data[key]), True) for key, _ in template.keys if key in data]
-    lines += [(key, _value(entry), False) for key, entry in data.items() if key not in labels]
-    return ShownMessage(sent, nickname, template.title, lines, body.get("url", ""), [])
-
-
-def _value(entry) -> str:
-    return str(entry.get("value", "")) if isinstance(entry, dict) else str(entry)
-
-
-@bp.get("/messages")
-def messages_page():
-    nicknames = dict(db.session.execute(sa.select(SandboxUser.openid, SandboxUser.nickname)).all())
-    followers = list(
-        db.session.scalars(sa.select(SandboxFollower).order_by(SandboxFollower.openid))
-    )
-    return render_template(
-        "sandbox/messages.html",
-        messages=[_shown(sent, nicknames) for sent in sent_messages()],
-        templates=list(TEMPLATES.values()),
-        followers=followers,
-        nicknames=nicknames,
-        window=WINDOW,
-        now=utcnow(),
-    )
+def _element(name: str, value) -> str:
+    if isinstance(value, dict):
+        return f"<{name}>{''.join(_element(k, v) for k, v in value.items())}</{name}>"
+    if isinstance(value, int):
+        return f"<{name}>{value}</{name}>"
+    # A "]]>" inside the text is split across two CDATA sections.
+    return f"<{name}><![CDATA[{str(value).replace(']]>', ']]]]><![CDATA[>')}]]></{name}>"

@@ -21,6 +21,14 @@ SCOPES = ("snsapi_base", "snsapi_userinfo")
 
 _OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 
+# What WeChat says of a user it does not describe (one who never set a name here, or a
+# snapshot page's stand-in): this name and its grey default picture.
+PLACEHOLDER_NICKNAME = "微信用户"
+DEFAULT_AVATAR_URL = (
+    "https://thirdwx.qlogo.cn/mmopen/vi_32/"
+    "POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"
+)
+
 # What WeChat's error page says about a callback it will not send a reader's code to.
 REDIRECT_URI_MALFORMED = "redirect_uri 参数错误"
 REDIRECT_URI_FOREIGN = "redirect_uri 域名与后台配置不一致（10003）"
@@ -63,7 +71,7 @@ def new_openid() -> str:
 
 
 def create_user(nickname: str) -> SandboxUser:
-    user = SandboxUser(openid=new_openid(), nickname=nickname.strip()[:64] or "微信用户")
+    user = SandboxUser(openid=new_openid(), nickname=nickname.strip()[:64] or PLACEHOLDER_NICKNAME)
     db.session.add(user)
     db.session.flush()
     return user
@@ -79,11 +87,15 @@ def find_user(openid: str | None) -> SandboxUser | None:
     return db.session.scalar(sa.select(SandboxUser).where(SandboxUser.openid == openid))
 
 
-def issue_code(user: SandboxUser, appid: str, scope: str) -> str:
+def issue_code(user: SandboxUser, appid: str, scope: str, snapshot: bool = False) -> str:
+    """A code for this user, or, on a 朋友圈 snapshot page (快照页), for a stand-in: its
+    token names a fresh openid marked is_snapshotuser, and its user info is WeChat's
+    placeholder, as WeChat gives a snapshot page nothing of the person."""
     grant = SandboxOAuthGrant(
         user_id=user.id,
         appid=appid,
         scope=scope,
+        snapshot_openid=new_openid() if snapshot else None,
         code=secrets.token_hex(16),
         code_expires_at=utcnow() + CODE_LIFETIME,
     )
@@ -139,6 +151,18 @@ def user_info(access_token: str, openid: str) -> dict:
     if grant.scope != "snsapi_userinfo":
         raise OAuthError(48001, "api unauthorized")
     user = grant.user
+    if grant.snapshot_openid:
+        return {
+            "openid": grant.snapshot_openid,
+            "nickname": PLACEHOLDER_NICKNAME,
+            "sex": 0,
+            "province": "",
+            "city": "",
+            "country": "",
+            "headimgurl": DEFAULT_AVATAR_URL,
+            "privilege": [],
+        }
+    described = user.nickname != PLACEHOLDER_NICKNAME
     return {
         "openid": user.openid,
         "nickname": user.nickname,
@@ -146,7 +170,8 @@ def user_info(access_token: str, openid: str) -> dict:
         "province": user.province,
         "city": user.city,
         "country": user.country,
-        "headimgurl": None,  # filled in by the view, which knows the shop's address
+        # None: the view fills in the user's picture, as it knows the shop's address.
+        "headimgurl": None if described else DEFAULT_AVATAR_URL,
         "privilege": [],
     }
 
@@ -164,16 +189,23 @@ def _live_grant(access_token: str, openid: str) -> SandboxOAuthGrant:
         raise OAuthError(40001, "invalid credential, access_token is invalid or not latest")
     if grant.access_expires_at < utcnow():
         raise OAuthError(42001, "access_token expired")
-    if grant.user.openid != openid:
+    if _openid_of(grant) != openid:
         raise OAuthError(40003, "invalid openid")
     return grant
 
 
+def _openid_of(grant: SandboxOAuthGrant) -> str:
+    return grant.snapshot_openid or grant.user.openid
+
+
 def _token_payload(grant: SandboxOAuthGrant) -> dict:
-    return {
+    payload = {
         "access_token": grant.access_token,
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
         "refresh_token": grant.refresh_token,
-        "openid": grant.user.openid,
+        "openid": _openid_of(grant),
         "scope": grant.scope,
     }
+    if grant.snapshot_openid:
+        payload["is_snapshotuser"] = 1  # WeChat leaves the field out for everyone else
+    return payload

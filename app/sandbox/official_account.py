@@ -1,20 +1,22 @@
-"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu, and
-who follows the account.
+"""The sandbox's Official Account server API: access tokens, the JS-SDK ticket, the menu,
+and who follows the account.
 
 The same paths and JSON as WeChat's cgi-bin (under /sandbox/api/cgi-bin/). Tokens last
 TOKEN_LIFETIME; a revoked one (revoke_tokens, for trying the shop's refresh) answers 40001 as
 WeChat does for a token it retired. The menu is kept as the exact bytes the shop sent, so a
 test can see that Chinese names went out as UTF-8, not \\u escapes.
 
-Followers: `set_follower` and `note_interaction` are how the sandbox learns that a test user
-follows the account or wrote to it (the sandbox's follower page calls them as it sends the
-matching event or message to the shop's callback). The message endpoints
-(app/sandbox/oa_messages.py) answer as WeChat would from that.
+Followers are the sandbox users who follow the account (on the follower page,
+oa_messages.py); is_following, set_following, record_interaction and refuse_messages are
+what the message endpoints (message_api.py) and tests use.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -48,50 +50,6 @@ def error_answer(errcode: int, errmsg: str):
     return json_response({"errcode": errcode, "errmsg": errmsg})
 
 
-# --- followers ----------------------------------------------------------------------------------
-
-
-def set_follower(openid: str, following: bool, *, at: datetime | None = None) -> SandboxFollower:
-    """A test user follows the account (an interaction: it opens the 48-hour window for
-    customer-service messages) or unfollows it (which closes that window). The caller
-    commits."""
-    at = at or utcnow()
-    follower = _follower(openid)
-    follower.following = following
-    if following:
-        follower.followed_at = follower.last_interaction_at = at
-    else:
-        follower.followed_at = follower.last_interaction_at = None
-    return follower
-
-
-def note_interaction(openid: str, *, at: datetime | None = None) -> SandboxFollower:
-    """A test user wrote to the account, clicked its menu or scanned its code: the 48-hour
-    window for customer-service messages starts again. The caller commits."""
-    follower = _follower(openid)
-    follower.last_interaction_at = at or utcnow()
-    return follower
-
-
-def refuse_messages(openid: str, refused: bool = True) -> SandboxFollower:
-    """A follower turns the account's messages off (template messages then answer 43101)."""
-    follower = _follower(openid)
-    follower.refuses_messages = refused
-    return follower
-
-
-def find_follower(openid: str) -> SandboxFollower | None:
-    return db.session.get(SandboxFollower, openid)
-
-
-def _follower(openid: str) -> SandboxFollower:
-    follower = db.session.get(SandboxFollower, openid)
-    if follower is None:
-        follower = SandboxFollower(openid=openid, following=False, refuses_messages=False)
-        db.session.add(follower)
-    return follower
-
-
 @bp.get("/api/cgi-bin/token")
 def api_token():
     config = current_app.config
@@ -123,7 +81,7 @@ def tokens_issued() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(SandboxApiToken))
 
 
-def token_refusal():
+def token_error():
     token = db.session.get(SandboxApiToken, request.args.get("access_token", ""))
     if token is None or token.revoked:
         return error_answer(40001, "invalid credential, access_token is invalid or not latest")
@@ -134,7 +92,7 @@ def token_refusal():
 
 @bp.get("/api/cgi-bin/ticket/getticket")
 def get_ticket():
-    refused = token_refusal()
+    refused = token_error()
     if refused is not None:
         return refused
     if request.args.get("type") != "jsapi":
@@ -143,16 +101,33 @@ def get_ticket():
         {
             "errcode": 0,
             "errmsg": "ok",
-            "ticket": secrets.token_urlsafe(64),
+            "ticket": jsapi_ticket_for(request.args["access_token"]),
             "expires_in": int(TOKEN_LIFETIME.total_seconds()),
         }
     )
 
 
+def jsapi_ticket_for(access_token: str) -> str:
+    """The JS-SDK ticket of an access token: derived from it, so the sandbox can check a page's
+    wx.config signature against every ticket it handed out without storing them."""
+    key = current_app.secret_key.encode()
+    digest = hmac.new(key, f"jsapi:{access_token}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def live_jsapi_tickets() -> list[str]:
+    tokens = db.session.scalars(
+        sa.select(SandboxApiToken.token).where(
+            SandboxApiToken.revoked.is_(False), SandboxApiToken.expires_at > utcnow()
+        )
+    )
+    return [jsapi_ticket_for(token) for token in tokens]
+
+
 @bp.post("/api/cgi-bin/menu/create")
 @csrf.exempt  # server to server: the access token is the credential
 def menu_create():
-    refused = token_refusal()
+    refused = token_error()
     if refused is not None:
         return refused
     body = request.get_data()
@@ -175,7 +150,7 @@ def menu_create():
 
 @bp.get("/api/cgi-bin/menu/get")
 def menu_get():
-    refused = token_refusal()
+    refused = token_error()
     if refused is not None:
         return refused
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
@@ -186,7 +161,7 @@ def menu_get():
 
 @bp.get("/api/cgi-bin/menu/delete")
 def menu_delete():
-    refused = token_refusal()
+    refused = token_error()
     if refused is not None:
         return refused
     begin_write()
@@ -246,3 +221,44 @@ def _button_problem(button: dict, max_name_bytes: int) -> tuple[int, str] | None
     if kind == "view" and (not isinstance(url, str) or not 0 < len(url.encode()) <= 1024):
         return 40055, "invalid button url domain"
     return None
+
+
+# --- followers ---------------------------------------------------------------------------------
+
+
+def is_following(openid: str) -> bool:
+    found = follower(openid)
+    return found is not None and found.following
+
+
+def set_following(openid: str, following: bool) -> None:
+    """Follow or unfollow the account, as the user's phone would (the caller commits).
+    Following is an interaction by WeChat's rules: it opens the customer-service window."""
+    follower = _follower(openid)
+    if following and not follower.following:
+        follower.followed_at = follower.last_interaction_at = utcnow()
+    follower.following = following
+
+
+def record_interaction(openid: str) -> None:
+    """The follower messaged the account, clicked its menu or scanned its code (the caller
+    commits); unfollowing and opening a menu link do not count."""
+    _follower(openid).last_interaction_at = utcnow()
+
+
+def refuse_messages(openid: str, refused: bool = True) -> None:
+    """A follower turns the account's messages off, or on again (the caller commits):
+    template messages to them then answer 43101."""
+    _follower(openid).refuses_messages = refused
+
+
+def follower(openid: str) -> SandboxFollower | None:
+    return db.session.get(SandboxFollower, openid)
+
+
+def _follower(openid: str) -> SandboxFollower:
+    found = follower(openid)
+    if found is None:
+        found = SandboxFollower(openid=openid, following=False)
+        db.session.add(found)
+    return found

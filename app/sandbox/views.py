@@ -17,6 +17,9 @@ from app.web.redirects import safe_next
 # The browser's "logged-in WeChat user": real WeChat always knows who holds the phone,
 # so after the first choice snsapi_base authorisations are silent, as in WeChat.
 CURRENT_USER_COOKIE = "sandbox_wechat_user"
+# "This browser shows the shop as a 朋友圈 snapshot page" (快照页): every authorisation, the
+# silent ones too, then answers with a stand-in (see oauth.issue_code) until it is turned off.
+SNAPSHOT_PAGE_COOKIE = "sandbox_snapshot_page"
 
 
 def json_response(payload: dict, status: int = 200):
@@ -33,8 +36,27 @@ def index():
         "sandbox/index.html",
         users=users,
         current_openid=current,
+        snapshot_page=_in_snapshot_page(),
         orders=pay.recent_orders(),
     )
+
+
+@bp.post("/snapshot-page")
+def snapshot_page():
+    response = redirect(url_for(".index"))
+    _remember_snapshot_page(response, bool(request.form.get("snapshot")))
+    return response
+
+
+def _in_snapshot_page() -> bool:
+    return request.cookies.get(SNAPSHOT_PAGE_COOKIE) == "1"
+
+
+def _remember_snapshot_page(response, on: bool) -> None:
+    if on:
+        response.set_cookie(SNAPSHOT_PAGE_COOKIE, "1", samesite="Lax", httponly=True)
+    else:
+        response.delete_cookie(SNAPSHOT_PAGE_COOKIE, samesite="Lax", httponly=True)
 
 
 @bp.post("/users")
@@ -89,7 +111,9 @@ def authorize():
     user = sandbox_oauth.find_user(request.cookies.get(CURRENT_USER_COOKIE))
     if user is not None and params["scope"] == "snsapi_base":
         begin_write()  # it has read: on SQLite the write lock comes first (app.transactions)
-        code = sandbox_oauth.issue_code(user, params["appid"], params["scope"])
+        code = sandbox_oauth.issue_code(
+            user, params["appid"], params["scope"], snapshot=_in_snapshot_page()
+        )
         db.session.commit()
         return _back_to_shop(params, code)
     return render_template(
@@ -97,6 +121,7 @@ def authorize():
         params=params,
         users=sandbox_oauth.all_users(),
         current=user,
+        snapshot_page=_in_snapshot_page(),
     )
 
 
@@ -113,10 +138,12 @@ def authorize_decision():
         user = sandbox_oauth.find_user(request.form.get("openid")) or abort(
             400, description="请选择一个测试微信用户，或新建一个"
         )
-    code = sandbox_oauth.issue_code(user, params["appid"], params["scope"])
+    snapshot = bool(request.form.get("snapshot"))
+    code = sandbox_oauth.issue_code(user, params["appid"], params["scope"], snapshot=snapshot)
     db.session.commit()
     response = _back_to_shop(params, code)
     response.set_cookie(CURRENT_USER_COOKIE, user.openid, samesite="Lax", httponly=True)
+    _remember_snapshot_page(response, snapshot)
     return response
 
 
@@ -174,8 +201,9 @@ def user_info():
         )
     except sandbox_oauth.OAuthError as exc:
         return json_response(exc.as_json())
-    # The in-process transport passes on the reader's host, so this URL works in their browser.
-    payload["headimgurl"] = url_for(".avatar", openid=payload["openid"], _external=True)
+    if payload["headimgurl"] is None:
+        # The in-process transport passes on the reader's host: the URL works in their browser.
+        payload["headimgurl"] = url_for(".avatar", openid=payload["openid"], _external=True)
     return json_response(payload)
 
 

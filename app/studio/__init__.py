@@ -26,4 +26,5 @@ from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     recs_views,
     settings_views,
     tip_views,
+    wechat_views,
 )

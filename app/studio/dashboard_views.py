@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 from app.analytics import charts, dashboard, rollups, stats
 from app.models.base import utcnow
 from app.money import yuan_for_input
-from app.spreadsheet import csv_download
+from app.spreadsheet import csv_download, inert
 from app.studio import bp
 from app.web import compression
 from app.web.static_assets import ONE_YEAR
@@ -65,6 +65,7 @@ def index():
         },
         top_by_orders=data.items.sort_values("paid_count", ascending=False, kind="stable").head(10),
         weekdays=stats.WEEKDAYS,
+        attribution_days=current_app.config["ATTRIBUTION_WINDOW_DAYS"],
         folded_at=rollups.last_folded_at(),
         plotly_url=url_for(".plotly_js", version=PLOTLY_VERSION),
         export_args={
@@ -99,6 +100,12 @@ def _export_tables(data: dashboard.Dashboard) -> dict[str, pd.DataFrame]:
         "items": items,
         "heatmap": heatmap.reset_index(),
         "cohorts": cohorts.reset_index(),
+        "sources": data.sources.reset_index().assign(net_yuan=lambda f: money(f["net_fen"])),
+        # Readers choose their names: never let a spreadsheet run one as a formula.
+        "sharers": data.sharers.assign(
+            display_name=data.sharers["display_name"].map(inert),
+            net_yuan=money(data.sharers["net_fen"]),
+        ),
     }
 
 

@@ -12,7 +12,9 @@ session, in one statement).
 - A signed-in reader (inside WeChat, every reader is) gets the page rendered for their
   facts: readers who own the same things share it, and a reader coming back gets theirs
   without a render. The facts must name everything of the reader's that the page shows.
-- The creator, and anyone with a flash message waiting, always gets a fresh page.
+- The creator, anyone with a flash message waiting, and a browser whose session holds one of
+  the keys given to init_app (pages that show something of that session on every page, such
+  as WeChat's snapshot-page banner) always get a fresh page.
 
 Hits are served by the cache's own hook, before every other but the silent WeChat sign-in.
 
@@ -95,11 +97,12 @@ def _anonymous() -> bool:
     )
 
 
-def init_app(app) -> None:
+def init_app(app, private_session_keys: tuple[str, ...] = ()) -> None:
     """Serve hits before any other before_request hook but the silent WeChat sign-in (the
     rate limiter's and CSRF's included): a hit costs a dictionary lookup, and for a
     signed-in reader the one statement that reads their facts. Call before other extensions
-    register."""
+    register. A session holding any of `private_session_keys` is never served a shared page."""
+    app.extensions["page_cache_private_keys"] = ("_flashes", *private_session_keys)
     app.before_request(_serve_cached_page)
 
 
@@ -145,7 +148,12 @@ def _key(version: int, facts: Hashable = None):
 
 
 def _signed_in_cacheable() -> bool:
-    return request.method == "GET" and "_flashes" not in session and not _maybe_the_creator()
+    private_keys = current_app.extensions["page_cache_private_keys"]
+    return (
+        request.method == "GET"
+        and not any(key in session for key in private_keys)
+        and not _maybe_the_creator()
+    )
 
 
 def _maybe_the_creator() -> bool:

@@ -3,7 +3,8 @@
 MAX_CONTENT_LENGTH (60 MB) is what the studio's uploads need; nothing else does. The JSON
 API's bodies are a few hundred bytes, the readers' forms (buy, tip, sign-in) a few hundred
 more. So: the API gets API_MAX_BODY_BYTES, every other form FORM_MAX_BODY_BYTES, and only the
-signed-in creator's studio keeps MAX_CONTENT_LENGTH. A body over its limit is refused with a
+signed-in creator's studio keeps MAX_CONTENT_LENGTH; a reader's upload form (an avatar) names
+its own limit with `takes_upload`. A body over its limit is refused with a
 413 from its Content-Length, before any hook (CSRF's included) reads or parses it; a body sent
 without one is cut off at the same limit while it is read.
 """
@@ -31,6 +32,8 @@ def body_limit() -> int | None:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "reads_own_body", False):
         return None
+    if getattr(view, "upload_limit", None) is not None:
+        return view.upload_limit
     if request.blueprint == "api":
         return current_app.config["API_MAX_BODY_BYTES"]
     if request.blueprint == "studio" and current_user.is_authenticated:
@@ -43,6 +46,16 @@ def reads_own_body(view):
     that reads at most its own limit from the stream and answers in WeChat's XML."""
     view.reads_own_body = True
     return view
+
+
+def takes_upload(max_bytes: int):
+    """Mark a form that carries a file: its body may be up to `max_bytes`."""
+
+    def mark(view):
+        view.upload_limit = max_bytes
+        return view
+
+    return mark
 
 
 class NestingSafeJSONProvider(DefaultJSONProvider):

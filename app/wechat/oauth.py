@@ -7,11 +7,19 @@ app/wechat/wechatpy_oauth.py; `current_oauth()` picks it.
 
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from flask import current_app
 
 SCOPE_BASE = "snsapi_base"
 SCOPE_USERINFO = "snsapi_userinfo"
+
+# What WeChat sends instead of a reader's own name and picture, since it stopped describing
+# readers: this name, and a grey picture whose URL carries this image id (then a size).
+PLACEHOLDER_NICKNAME = "微信用户"
+DEFAULT_AVATAR_ID = (
+    "POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg"
+)
 
 
 class OAuthFailed(Exception):
@@ -26,12 +34,31 @@ class OAuthFailed(Exception):
 
 @dataclass(frozen=True)
 class WeChatUser:
-    """Who WeChat says signed in; name and avatar only with snsapi_userinfo."""
+    """Who WeChat says signed in; name and avatar only with snsapi_userinfo, and only real
+    ones (never WeChat's placeholders).
+
+    `is_snapshot_user`: WeChat showed the page as a 朋友圈 snapshot page (快照页). Its openid
+    (and anything else it says) then stands in for a person WeChat will not name: it is
+    nobody's, and must never be bound to a reader.
+    """
 
     openid: str
     unionid: str | None = None
     nickname: str | None = None
     avatar_url: str | None = None
+    is_snapshot_user: bool = False
+
+
+def real_nickname(nickname: str | None) -> str | None:
+    """WeChat's nickname, or None for none or its placeholder."""
+    return nickname if nickname and nickname != PLACEHOLDER_NICKNAME else None
+
+
+def real_avatar_url(url: str | None) -> str | None:
+    """WeChat's picture, or None for none or its grey default."""
+    if not url or DEFAULT_AVATAR_ID in urlsplit(url).path.split("/"):
+        return None
+    return url
 
 
 class OAuthProvider(Protocol):

@@ -10,7 +10,14 @@ from flask import Flask, url_for
 from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
-from app.wechat.oauth import SCOPE_BASE, SCOPE_USERINFO, OAuthFailed, WeChatUser
+from app.wechat.oauth import (
+    SCOPE_BASE,
+    SCOPE_USERINFO,
+    OAuthFailed,
+    WeChatUser,
+    real_avatar_url,
+    real_nickname,
+)
 from app.wechat.transport import IN_PROCESS_ORIGIN, http_session
 
 
@@ -49,7 +56,8 @@ class WechatpyOAuth:
         client = self.client("", scope)
         try:
             token = client.fetch_access_token(code)
-            info = client.get_user_info() if scope == SCOPE_USERINFO else {}
+            snapshot = _is_snapshot_user(token)
+            info = client.get_user_info() if scope == SCOPE_USERINFO and not snapshot else {}
         except WeChatOAuthException as error:
             status = error.response.status_code if error.response is not None else None
             raise OAuthFailed(
@@ -76,9 +84,18 @@ class WechatpyOAuth:
             )
         if not token.get("openid"):
             raise OAuthFailed("WeChat's token has no openid", "微信授权没有成功，请重新进入")
+        if snapshot:
+            # A snapshot page's openid, unionid, name and picture are a stand-in's: keep none.
+            return WeChatUser(openid=token["openid"], is_snapshot_user=True)
         return WeChatUser(
             openid=token["openid"],
             unionid=info.get("unionid") or token.get("unionid"),
-            nickname=info.get("nickname"),
-            avatar_url=info.get("headimgurl"),
+            nickname=real_nickname(info.get("nickname")),
+            avatar_url=real_avatar_url(info.get("headimgurl")),
         )
+
+
+def _is_snapshot_user(token: dict) -> bool:
+    """WeChat marks a snapshot page's stand-in with is_snapshotuser=1 and leaves the field out
+    otherwise. Any other value in it counts as a yes: binding a stand-in is the mistake to avoid."""
+    return token.get("is_snapshotuser") not in (None, 0, "0")

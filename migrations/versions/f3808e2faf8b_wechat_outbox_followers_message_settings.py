@@ -3,10 +3,11 @@
 The messages owed about paid orders (queued with the payment, sent after it, with their
 outcome), what the shop knows of who follows the 公众号 and when they last interacted (which
 decides between a template message, a customer-service message and none), the creator's
-message settings on the shop profile, and the sandbox's followers and the messages it got.
+message settings on the shop profile, the messages the sandbox got, and whether a sandbox
+follower turned the account's messages off.
 
 Revision ID: f3808e2faf8b
-Revises: eda02589c3c8
+Revises: 4089750b1041
 Create Date: 2026-12-07 13:27:23.984211
 
 """
@@ -16,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "f3808e2faf8b"
-down_revision = "eda02589c3c8"
+down_revision = "4089750b1041"
 branch_labels = None
 depends_on = None
 
@@ -91,15 +92,10 @@ def upgrade():
             sa.Column("creator_openid", sa.String(length=64), server_default="", nullable=False)
         )
 
-    op.create_table(
-        "sandbox_followers",
-        sa.Column("openid", sa.String(length=64), nullable=False),
-        sa.Column("following", sa.Boolean(), nullable=False),
-        sa.Column("followed_at", sa.DateTime(), nullable=True),
-        sa.Column("last_interaction_at", sa.DateTime(), nullable=True),
-        sa.Column("refuses_messages", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("openid", name=op.f("pk_sandbox_followers")),
-    )
+    with op.batch_alter_table("sandbox_followers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("refuses_messages", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     op.create_table(
         "sandbox_sent_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -121,7 +117,8 @@ def downgrade():
     with op.batch_alter_table("sandbox_sent_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sandbox_sent_messages_touser"))
     op.drop_table("sandbox_sent_messages")
-    op.drop_table("sandbox_followers")
+    with op.batch_alter_table("sandbox_followers", schema=None) as batch_op:
+        batch_op.drop_column("refuses_messages")
 
     with op.batch_alter_table("shop_profile", schema=None) as batch_op:
         batch_op.drop_column("creator_openid")

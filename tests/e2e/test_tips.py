@@ -205,16 +205,15 @@ def test_wechat_tip_for_the_creator_with_a_custom_amount(phone, screenshot):
     page.wait_for_url("**/about/tip")
     expect(page.locator(".tip-for")).to_have_text("支持作者继续创作")
 
-    # The silent sign-in told the shop no nickname, so the form offers the WeChat profile;
-    # allowing it comes back to the form signed with the nickname.
+    # WeChat tells the shop no nickname, so the form offers to set one on 我的; saving it
+    # comes back to the form signed with it.
     expect(_name(page)).to_have_value("")
-    page.get_by_role("link", name="用我的微信头像和昵称署名").click()
-    expect(page.get_by_text("获得你的公开信息（昵称、头像等）")).to_be_visible()
-    page.get_by_label(nickname, exact=True).check()
-    page.get_by_role("button", name="允许").click()
+    page.get_by_role("link", name="设置我的昵称和头像").click()
+    page.get_by_label("昵称").fill(nickname)
+    page.get_by_role("button", name="保存昵称").click()
     page.wait_for_url("**/about/tip")
     expect(_name(page)).to_have_value(nickname)
-    expect(page.get_by_role("link", name="用我的微信头像和昵称署名")).to_have_count(0)
+    expect(page.get_by_role("link", name="设置我的昵称和头像")).to_have_count(0)
 
     _custom(page).fill("6.66")
     expect(_checked_presets(page)).to_have_count(0)  # the typed amount is the one that counts
@@ -246,15 +245,16 @@ def test_wechat_tip_for_the_creator_with_a_custom_amount(phone, screenshot):
     page.get_by_role("link", name="返回作者主页").click()
     page.wait_for_url("**/about")
     # The creator's wall holds every tip in the shop (other tests' too): ours is one more
-    # supporter and, newest first, at the top, with the WeChat avatar.
+    # supporter and, newest first, at the top, under the name chosen on 我的 and, with no
+    # picture chosen (WeChat gives none), the shop's stand-in.
     assert _supporter_count(page) == before + 1
     newest = _newest_supporter(page)
     expect(newest.locator(".supporter-name")).to_have_text(nickname)
     expect(newest.locator(".supporter-amount")).to_have_text("¥6.66")
     expect(newest.locator(".supporter-message")).to_have_text(message)
     expect(newest.locator(".supporter-item")).to_have_count(0)  # for the creator, no item
-    expect(newest.locator(".supporter-avatar")).not_to_have_attribute(
-        "src", re.compile(r"img/avatar\.svg$")
+    expect(newest.locator(".supporter-avatar")).to_have_attribute(
+        "src", re.compile(r"/static/img/avatar\.svg\?v=")
     )
     assert_fits_phone(page)
 

@@ -107,6 +107,25 @@ def test_a_reader_with_nothing_has_only_a_profile(app):
     assert not facts.owned and not facts.bookmarks and not facts.for_you
 
 
+def test_the_profile_carries_the_name_and_picture_the_reader_chose(app):
+    with app.app_context():
+        reader = factories.reader("o-named", "微信名")
+        reader.avatar_url = "https://thirdwx.qlogo.cn/mmopen/vi_32/abc/132"
+        reader.chosen_name, reader.chosen_avatar = "自己起的", "1-0123456789.jpg"
+        db.session.commit()
+        reader_id = reader.id
+        profile = snapshot.of_reader(reader_id).profile
+    assert profile == snapshot.Profile(
+        reader_id,
+        False,
+        "微信名",
+        "https://thirdwx.qlogo.cn/mmopen/vi_32/abc/132",
+        "自己起的",
+        "1-0123456789.jpg",
+    )
+    assert profile.display_name == "自己起的"
+
+
 def test_a_cached_page_costs_a_signed_in_reader_one_statement(app, statements):
     with app.app_context():
         course = factories.product(

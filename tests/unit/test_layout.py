@@ -17,6 +17,7 @@ BLUEPRINTS = {
     "app.accounts",
     "app.checkout",
     "app.official_account",
+    "app.sharing",
     "app.storefront",
     "app.studio",
     "app.sandbox",

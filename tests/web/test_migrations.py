@@ -80,3 +80,39 @@ def test_a_shop_with_paid_orders_goes_down_and_up_again_with_every_row(app):
             assert connection.execute(sa.text(owned)).scalar_one() == order.id
             if connection.dialect.name == "sqlite":  # enforcement is back on after the run
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+# Before readers chose their own name: WeChat's placeholder was stored as if it were one.
+BEFORE_CHOSEN_NAMES = "eda02589c3c8"
+GREY_AVATAR = (
+    "https://thirdwx.qlogo.cn/mmopen/vi_32/"
+    "POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"
+)
+
+
+def test_wechat_placeholders_stored_before_are_no_longer_names(app):
+    with app.app_context():
+        _drop_everything()
+        upgrade(revision=BEFORE_CHOSEN_NAMES)
+        insert = sa.text(
+            "INSERT INTO readers (openid, nickname, avatar_url, created_at)"
+            " VALUES (:openid, :nickname, :avatar, :now)"
+        )
+        with db.engine.begin() as connection:
+            for openid, nickname, avatar in (
+                ("o-placeholder", "微信用户", GREY_AVATAR),
+                ("o-real", "小红", "https://thirdwx.qlogo.cn/mmopen/vi_32/RealPicture/132"),
+            ):
+                connection.execute(
+                    insert,
+                    {"openid": openid, "nickname": nickname, "avatar": avatar, "now": utcnow()},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT openid, nickname, avatar_url FROM readers ORDER BY openid")
+            ).all()
+    assert [tuple(row) for row in rows] == [
+        ("o-placeholder", None, None),
+        ("o-real", "小红", "https://thirdwx.qlogo.cn/mmopen/vi_32/RealPicture/132"),
+    ]

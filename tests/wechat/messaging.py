@@ -56,7 +56,7 @@ def callback(app, openid: str, *, event: str | None = None, text: str | None = N
 def follows(app, openid: str) -> None:
     """The user follows the account: the sandbox knows it, and WeChat tells the shop."""
     with app.app_context():
-        sandbox_oa.set_follower(openid, True)
+        sandbox_oa.set_following(openid, True)
         db.session.commit()
     callback(app, openid, event="subscribe")
 
@@ -64,7 +64,7 @@ def follows(app, openid: str) -> None:
 def writes(app, openid: str, text="你好") -> None:
     """The user writes to the account (without following it, as far as the sandbox goes)."""
     with app.app_context():
-        sandbox_oa.note_interaction(openid)
+        sandbox_oa.record_interaction(openid)
         db.session.commit()
     callback(app, openid, text=text)
 

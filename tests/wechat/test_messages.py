@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import MessageChannel, MessageStatus, Order, WeChatFollower
 from app.models.base import utcnow
-from app.sandbox import oa_messages
+from app.sandbox import message_api
 from app.sandbox import official_account as sandbox_oa
 from app.sandbox.models import SandboxApiToken
 from app.wechat import outbox
@@ -218,7 +218,7 @@ def test_wechat_busy_is_tried_again_later_with_backoff(app):
     use_templates(app, purchase=PURCHASE_TEMPLATE)
     out_trade_no = paid_purchase(app, reader)
     with app.app_context():
-        oa_messages.fail_next(-1, "system error")
+        message_api.fail_next(-1, "system error")
     started = utcnow()
 
     assert _send(app).count(MessageStatus.RETRYING) == 1
@@ -245,7 +245,7 @@ def test_after_every_attempt_failed_it_gives_up(app):
     use_templates(app, purchase=PURCHASE_TEMPLATE)
     out_trade_no = paid_purchase(app, reader)
     with app.app_context():
-        oa_messages.fail_next(-1, "system error", times=outbox.MAX_ATTEMPTS)
+        message_api.fail_next(-1, "system error", times=outbox.MAX_ATTEMPTS)
     gaps = []
     for _ in range(outbox.MAX_ATTEMPTS):
         before = utcnow()
@@ -286,7 +286,7 @@ def test_a_token_refused_again_after_its_refresh_waits_for_the_next_attempt(app)
     use_templates(app, purchase=PURCHASE_TEMPLATE)
     out_trade_no = paid_purchase(app, reader)
     with app.app_context():
-        oa_messages.fail_next(40001, "invalid credential", times=2)
+        message_api.fail_next(40001, "invalid credential", times=2)
     _send(app)
     row = outbox_row(app, out_trade_no)
     assert (row.status, row.errcode) == (MessageStatus.RETRYING, 40001)

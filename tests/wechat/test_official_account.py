@@ -160,7 +160,7 @@ def test_the_default_menu_goes_out_exactly_as_wechat_expects(app):
             {
                 "name": "其他菜单",
                 "sub_button": [
-                    {"type": "view", "name": "关于我们", "url": "http://localhost/about"},
+                    {"type": "view", "name": "关于我们", "url": "http://localhost/about?via=menu"},
                     {"type": "scancode_push", "name": "扫描二维码", "key": "scan_code"},
                 ],
             },
@@ -174,7 +174,7 @@ def test_the_menu_is_on_the_shops_public_address(app_factory):
     _run(app, "wechat", "menu", "push")
     with app.app_context():
         menu = json.loads(sandbox_oa.pushed_menu_body())
-    assert menu["button"][1]["sub_button"][0]["url"] == "https://shop.example.com/about"
+    assert menu["button"][1]["sub_button"][0]["url"] == "https://shop.example.com/about?via=menu"
 
 
 def test_a_configured_menu_replaces_the_default(app_factory):

@@ -10,7 +10,7 @@ from wechatpy.exceptions import WeChatClientException
 from app.extensions import db
 from app.sandbox import oauth as sandbox_oauth
 from app.sandbox import official_account as sandbox_oa
-from app.sandbox.oa_messages import CUSTOM_PER_WINDOW, sent_messages
+from app.sandbox.message_api import CUSTOM_PER_WINDOW, sent_messages
 from app.wechat.official_account import ShopWeChatClient
 
 TEMPLATE = "sandbox-purchase-notice"
@@ -20,7 +20,7 @@ TEMPLATE = "sandbox-purchase-notice"
 def follower(app):
     with app.app_context():
         openid = sandbox_oauth.create_user("小明").openid
-        sandbox_oa.set_follower(openid, True)
+        sandbox_oa.set_following(openid, True)
         db.session.commit()
     return openid
 
@@ -64,7 +64,7 @@ def test_a_value_its_key_type_does_not_take_is_refused(app, follower, values):
 
 def test_template_messages_go_to_followers_only(app, follower):
     with app.app_context():
-        sandbox_oa.set_follower(follower, False)
+        sandbox_oa.set_following(follower, False)
         db.session.commit()
         with pytest.raises(WeChatClientException) as refused:
             _wechat(app).message.send_template(follower, TEMPLATE, _data(thing1="课"))
@@ -79,10 +79,10 @@ def test_customer_service_messages_within_48_hours_and_20_of_them(app, follower)
         with pytest.raises(WeChatClientException) as too_many:
             wechat.message.send_text(follower, "你好")
         assert too_many.value.errcode == 45047
-        sandbox_oa.note_interaction(follower)  # they write again: a new window
+        sandbox_oa.record_interaction(follower)  # they write again: a new window
         db.session.commit()
         wechat.message.send_text(follower, "又一条")
-        sandbox_oa.set_follower(follower, False)  # unfollowing ends the window
+        sandbox_oa.set_following(follower, False)  # unfollowing ends the window
         db.session.commit()
         with pytest.raises(WeChatClientException) as closed:
             wechat.message.send_text(follower, "还在吗")
@@ -93,7 +93,7 @@ def test_user_info_says_who_follows(app, follower):
     with app.app_context():
         wechat = _wechat(app)
         assert wechat.user.get(follower)["subscribe"] == 1
-        sandbox_oa.set_follower(follower, False)
+        sandbox_oa.set_following(follower, False)
         db.session.commit()
         assert wechat.user.get(follower)["subscribe"] == 0
         with pytest.raises(WeChatClientException) as unknown:
