@@ -2,6 +2,7 @@
 after it, once, however many senders run; and the payment never the worse for anything
 sending does."""
 
+import re
 import threading
 
 import pytest
@@ -13,7 +14,7 @@ from app.models.base import utcnow
 from app.payments import orders
 from app.sandbox.models import SandboxPayNotification
 from app.sandbox.notify import deliver_due_notifications, resend_latest_notification
-from app.wechat import message_delivery, outbox
+from app.wechat import followers, message_delivery, outbox
 from tests import factories
 from tests.conftest import path_of
 from tests.payflow import csrf_token_in, latest_order
@@ -124,6 +125,31 @@ def test_messages_nobody_can_receive_are_left_to_the_command_not_the_payments_pa
     assert outbox_row(app, out_trade_no).attempts == 0
     with app.app_context():
         assert outbox.send_due().count(MessageStatus.SKIPPED) == 2
+
+
+def test_a_reader_who_followed_on_the_follower_page_gets_the_template_after_paying(app):
+    """End to end through the sandbox: following on 扮演粉丝 reaches the shop's callback, which
+    remembers it; paying as that user sends the template message with the notification."""
+    use_templates(app, purchase=PURCHASE_TEMPLATE)
+    phone = app.test_client()
+    token = csrf_token_in(phone.get("/sandbox/follower").get_data(as_text=True))
+    chosen = phone.post(
+        "/sandbox/follower/user", data={"csrf_token": token, "new_nickname": "小红"}
+    )
+    openid = re.search(r"openid=([\w-]+)", chosen.location).group(1)
+    followed = phone.post("/sandbox/follower/follow", data={"csrf_token": token, "openid": openid})
+    assert followed.status_code == 302
+    with app.app_context():
+        assert followers.state(openid).subscribed is True  # the shop heard it
+
+    out_trade_no, _ = _ordered_on_desktop(app)
+    _pay_as(app, latest_order(app).code_url, openid)
+    deliver_due_notifications(app)
+    [(sent, body)] = sandbox_got(app)
+    assert sent.kind == "template" and body["touser"] == openid
+    assert body["data"]["character_string4"]["value"] == out_trade_no
+    page = app.test_client().get("/sandbox/messages").get_data(as_text=True)
+    assert "购买成功通知" in page and "小红" in page
 
 
 def test_the_pay_page_that_finds_the_payment_sends_after_its_response(app):
