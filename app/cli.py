@@ -110,6 +110,7 @@ def reconcile_orders(older_than: int | None) -> None:
     )
     for line in report.errors:
         click.echo(f"错误: {line}", err=True)
+    _send_due_messages()
     _rebuild_recommendations_if_due()
     if report.errors:
         raise SystemExit(1)
@@ -239,7 +240,35 @@ def rebuild_recommendations() -> None:
 
 wechat_cli = AppGroup("wechat", help="The Official Account (公众号).")
 menu_cli = AppGroup("menu", help="The custom menu followers see.")
+messages_cli = AppGroup("messages", help="The messages after a payment (模板消息, 客服消息).")
 wechat_cli.add_command(menu_cli)
+wechat_cli.add_command(messages_cli)
+
+
+@messages_cli.command("send")
+@click.option("--limit", type=int, default=100, help="At most this many messages.")
+def send_messages(limit: int) -> None:
+    """Send the messages that are due (new ones, and retries whose time has come).
+
+    `flask orders reconcile` runs it too."""
+    _send_due_messages(limit)
+
+
+def _send_due_messages(limit: int = 100) -> None:
+    from app.models import MessageStatus
+    from app.wechat import outbox
+
+    report = outbox.send_due(limit)
+    if not report.counts:
+        return
+    shown = (
+        MessageStatus.SENT,
+        MessageStatus.SKIPPED,
+        MessageStatus.RETRYING,
+        MessageStatus.FAILED,
+    )
+    counts = " · ".join(f"{status.label} {report.count(status)}" for status in shown)
+    click.echo(f"公众号消息：{counts}")
 
 
 @menu_cli.command("push")

@@ -49,6 +49,12 @@ class DefaultConfig:
     WECHAT_MENU = None  # the 公众号's custom menu (a dict or its JSON); None: the default
     WECHAT_TOKEN = ""  # 公众号 server config's Token: the message callback is off without it
     WECHAT_ENCODING_AES_KEY = ""  # its EncodingAESKey, for safe (encrypted) mode
+    # Template ids (模板消息) for the messages after a payment: to the buyer of an item, to a
+    # reader who tipped, and the creator's notice of a new order or tip. A template id set
+    # in the studio wins over these; see app/wechat/message_settings.py.
+    WECHAT_TEMPLATE_PURCHASE = ""
+    WECHAT_TEMPLATE_TIP = ""
+    WECHAT_TEMPLATE_CREATOR = ""
     # WeChat's JS-SDK, which live pages load inside WeChat only (share cards); WeChat serves it
     # to its own browser. The sandbox serves a stand-in instead.
     WECHAT_JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
@@ -111,6 +117,9 @@ _STRING_KEYS = (
     "WECHAT_API_BASE_URL",
     "WECHAT_TOKEN",
     "WECHAT_ENCODING_AES_KEY",
+    "WECHAT_TEMPLATE_PURCHASE",
+    "WECHAT_TEMPLATE_TIP",
+    "WECHAT_TEMPLATE_CREATOR",
     "PUBLIC_BASE_URL",
 )
 
@@ -147,12 +156,14 @@ def finalize(app: Flask) -> None:
         if config.get(key) is None:
             config[key] = served_over_https
 
+    sandbox_by_name = config.get("WECHAT_SANDBOX") not in (None, "")
     config["WECHAT_SANDBOX"] = sandbox_mode(config)
+    problems = check_message_templates(config, sandbox_by_name)
     if config["WECHAT_SANDBOX"]:
         _fill_sandbox_credentials(config)
-        problems = check_official_account(config)
+        problems += check_official_account(config)
     else:
-        problems = check_wechat(config) + check_official_account(config)
+        problems += check_wechat(config) + check_official_account(config)
     if problems:
         raise ConfigurationError(problems)
 
@@ -255,6 +266,31 @@ def check_official_account(config) -> list[str]:
         problems.append("WECHAT_TOKEN（公众号服务器配置的令牌）未设置：EncodingAESKey 需要它")
     if aes_key and not _AES_KEY.fullmatch(aes_key):
         problems.append("WECHAT_ENCODING_AES_KEY（消息加解密密钥）格式不对：应为 43 位字母或数字")
+    return problems
+
+
+# Template ids as 公众号后台 shows them (letters, digits, - and _), also checked in the studio.
+TEMPLATE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+TEMPLATE_KEYS = ("WECHAT_TEMPLATE_PURCHASE", "WECHAT_TEMPLATE_TIP", "WECHAT_TEMPLATE_CREATOR")
+
+
+def check_message_templates(config, sandbox_by_name: bool) -> list[str]:
+    """Problems with the template ids of the messages after a payment. Template messages come
+    from a real 公众号: ids set without its AppID and AppSecret are half a configuration (the
+    demo's sandbox would take every message), unless the sandbox is asked for by name to try
+    them there. A live shop's missing credentials are check_wechat's to name."""
+    configured = [key for key in TEMPLATE_KEYS if config[key]]
+    problems = [
+        f"{key}（模板消息的模板 ID）格式不对：应为字母、数字、- 或 _"
+        for key in configured
+        if not TEMPLATE_ID.fullmatch(config[key])
+    ]
+    if configured and config["WECHAT_SANDBOX"] and not sandbox_by_name:
+        problems.append(
+            f"{'、'.join(configured)}（模板消息）已设置，但 WECHAT_APPID 与 WECHAT_APP_SECRET "
+            "未设置：模板消息由公众号发出，需要它的 AppID 和 AppSecret"
+            "（只想在沙箱里试用，请设置 WECHAT_SANDBOX = True）"
+        )
     return problems
 
 

@@ -61,3 +61,9 @@ def yuan_for_sheet(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(int(fen)), 100)
     return f"{sign}{yuan}.{cents:02d}"
+
+
+def yuan_with_sign(fen: int) -> str:
+    """1990 -> '¥19.90', 500 -> '¥5.00': a currency sign and plain digits with two decimals,
+    no separators, as WeChat's template messages take an amount."""
+    return f"¥{yuan_for_sheet(fen)}"

@@ -50,6 +50,8 @@ def _unsaved_profile() -> ShopProfile:
         tip_max_fen=DEFAULT_TIP_MAX_FEN,
         tip_thanks_note=DEFAULT_TIP_THANKS,
         tip_show_amounts=True,
+        message_templates={},
+        creator_openid="",
         content_version=0,  # as content_version() reads it
     )
 

@@ -7,6 +7,7 @@ entity declarations, wrong signatures and unknown orders included.
 from flask import current_app, request
 
 from app.checkout import bp
+from app.checkout.after_payment import send_messages_after_response
 from app.extensions import csrf, db, limiter
 from app.payments import notifications
 from app.payments.gateway import current_gateway
@@ -38,7 +39,9 @@ def _xml(answer: str):
 def payment_notify():
     gateway = current_gateway()
     try:
-        _, answer = notifications.handle_payment_notification(gateway, _body())
+        _, answer, paid = notifications.handle_payment_notification(gateway, _body())
+        if paid is not None:
+            send_messages_after_response(paid)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("payment notification failed")

@@ -24,6 +24,7 @@ from app.accounts.session import (
 from app.analytics import counters
 from app.catalog import entitlements, queries
 from app.checkout import bp
+from app.checkout.after_payment import check_payment
 from app.checkout.common import (
     after_payment_url,
     channel_for_this_browser,
@@ -32,7 +33,6 @@ from app.checkout.common import (
     order_ttl,
     owned_order_or_404,
     pay_page_redirect,
-    query_floor,
     shop_address,
     snapshot_page_refusal,
 )
@@ -40,7 +40,7 @@ from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
 from app.models import Order, OrderStatus, PayChannel
 from app.models.base import utcnow
-from app.payments import orders, reconcile, tips
+from app.payments import orders, tips
 from app.payments.checkout import (
     CheckoutError,
     cancel_order,
@@ -140,7 +140,7 @@ def my_orders():
 @bp.get("/orders/<out_trade_no>")
 def order_page(out_trade_no: str):
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, query_floor())
+    order = check_payment(order)
     if order.is_tip and order.holds_money:
         return render_template(
             "checkout/tip_thanks.html",
@@ -201,7 +201,7 @@ def order_status(out_trade_no: str):
     Asks WeChat itself only as often as reconcile.query_due allows, however often it is
     polled."""
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, query_floor())
+    order = check_payment(order)
     return jsonify(public_order(order, after_payment_url))
 
 
@@ -210,7 +210,7 @@ def order_status(out_trade_no: str):
 def check_now(out_trade_no: str):
     """我已支付: ask WeChat now, unless it was asked in the last few seconds."""
     order = owned_order_or_404(out_trade_no)
-    order = reconcile.check_if_due(current_gateway(), order, query_floor(), by_reader=True)
+    order = check_payment(order, by_reader=True)
     if order.status is OrderStatus.PENDING:
         flash("还没有收到这笔付款。如果已经付款，请稍等几秒再试。", "info")
     return redirect(url_for(".order_page", out_trade_no=out_trade_no))

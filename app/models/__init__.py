@@ -30,7 +30,17 @@ from app.models.rollups import (
 )
 from app.models.sessions import WebSession
 from app.models.shop import Creator, LoginFailure, ShopProfile
-from app.models.wechat import WeChatApiToken, WeChatMessageSeen, WeChatQrCode
+from app.models.wechat import (
+    MessageChannel,
+    MessageKind,
+    MessageRecipient,
+    MessageStatus,
+    OutboxMessage,
+    WeChatApiToken,
+    WeChatFollower,
+    WeChatMessageSeen,
+    WeChatQrCode,
+)
 
 __all__ = [
     "HOLDS_MONEY",
@@ -44,10 +54,15 @@ __all__ = [
     "ItemRecs",
     "ItemSalesDaily",
     "LoginFailure",
+    "MessageChannel",
+    "MessageKind",
+    "MessageRecipient",
+    "MessageStatus",
     "Order",
     "OrderKind",
     "OrderSource",
     "OrderStatus",
+    "OutboxMessage",
     "PageViewsDaily",
     "PayChannel",
     "PaymentEvent",
@@ -72,6 +87,7 @@ __all__ = [
     "Tag",
     "Tip",
     "WeChatApiToken",
+    "WeChatFollower",
     "WeChatMessageSeen",
     "WeChatQrCode",
     "WebSession",

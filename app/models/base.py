@@ -112,3 +112,21 @@ def upsert_adding(table: sa.Table, keys: tuple[str, ...], counters: tuple[str, .
         index_elements=list(keys),
         set_={name: table.c[name] + statement.excluded[name] for name in counters},
     )
+
+
+def upsert_replacing(table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> sa.Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET column = excluded.column for `columns`.
+
+    Writes what is known now over what was known, creating the row the first time, in one
+    statement; execute it with parameter dicts. Same syntax on SQLite and PostgreSQL.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: statement.excluded[name] for name in columns},
+    )

@@ -34,6 +34,11 @@ class ShopProfile(db.Model):
     tip_max_fen: Mapped[int] = mapped_column(default=DEFAULT_TIP_MAX_FEN)
     tip_thanks_note: Mapped[str] = mapped_column(sa.String(200), default=DEFAULT_TIP_THANKS)
     tip_show_amounts: Mapped[bool] = mapped_column(default=True)
+    # The 公众号's messages after a payment (app/wechat/message_settings.py): per message, a
+    # template id and which of the order's facts fills which of the template's keys; and the
+    # creator's openid, where notices of new orders and tips go.
+    message_templates: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    creator_openid: Mapped[str] = mapped_column(sa.String(64), default="")
     # Bumped by every change to what readers see, so cached anonymous pages expire.
     content_version: Mapped[int] = mapped_column(default=1)
 

@@ -4,6 +4,7 @@ SUCCESS is answered only after the result is committed; anything else makes WeCh
 """
 
 import logging
+from typing import NamedTuple
 
 from app.extensions import db
 from app.models import PaymentEventKind
@@ -14,24 +15,30 @@ from app.transactions import begin_write
 log = logging.getLogger(__name__)
 
 
-def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> tuple[bool, str]:
-    """(accepted, answer XML) for one payment notification."""
+class PaymentAnswer(NamedTuple):
+    accepted: bool
+    xml: str  # the protocol answer
+    paid: str | None = None  # the out_trade_no this notification made paid (messages queued)
+
+
+def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> PaymentAnswer:
+    """What to answer one payment notification, and whether it recorded a payment."""
     try:
         notice = gateway.parse_payment_notification(body)
     except InvalidNotification as error:
         log.warning("payment notification refused: %s", error)
         _note_refusal(error)
-        return False, gateway.failure_answer("签名失败")
+        return PaymentAnswer(False, gateway.failure_answer("签名失败"))
     if not notice.succeeded:
-        return True, gateway.success_answer()  # a failed payment changes nothing here
+        return PaymentAnswer(True, gateway.success_answer())  # a failed payment changes nothing
     begin_write()
     if orders.already_paid_by(notice.out_trade_no, notice.transaction_id):
         # WeChat repeats itself (retries, several servers at once): one indexed read, and
         # nothing written. Concurrent repeats queue on the lock and land here.
         db.session.rollback()
-        return True, gateway.success_answer()
+        return PaymentAnswer(True, gateway.success_answer())
     try:
-        orders.confirm_payment(
+        paid = orders.confirm_payment(
             notice.out_trade_no,
             transaction_id=notice.transaction_id,
             amount_fen=notice.amount_fen,
@@ -41,9 +48,9 @@ def handle_payment_notification(gateway: PaymentGateway, body: bytes) -> tuple[b
         )
     except orders.OrderError as error:
         db.session.commit()  # keep the audit event that says why
-        return False, gateway.failure_answer(error.message)
+        return PaymentAnswer(False, gateway.failure_answer(error.message))
     db.session.commit()
-    return True, gateway.success_answer()
+    return PaymentAnswer(True, gateway.success_answer(), notice.out_trade_no if paid else None)
 
 
 def handle_refund_notification(

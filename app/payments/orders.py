@@ -48,6 +48,7 @@ from app.models import (
 from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
 from app.payments.attribution import DIRECT, Attribution
+from app.wechat import outbox
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,8 @@ def confirm_payment(
     guest scans the QR with their phone, the guest's browser keeps access, and the payer's
     WeChat identity gets it too, so it is in 已购 when they open the shop in WeChat. (The
     guest is not turned into that WeChat reader: whoever scanned may be someone else.)
-    A tip grants nothing; its supporter wall changes, so cached pages are renewed.
+    A tip grants nothing; its supporter wall changes, so cached pages are renewed. Either
+    way the 公众号's messages about it are queued.
     """
     connection = db.session.connection()  # one for the whole path: no per-statement lookups
     won = connection.execute(
@@ -347,6 +349,9 @@ def confirm_payment(
         source=source,
         after_close=after_close,
     )
+    # The 公众号's messages to the buyer and the creator, in this same transaction: sent
+    # after the commit (app/wechat/outbox.py), never from inside the payment.
+    outbox.queue_for_payment(connection, won.id, won.kind)
     if won.kind == OrderKind.TIP.value:
         queries.mark_content_changed()
         return True

@@ -14,7 +14,9 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", cli_group="sandbox")
 from app.sandbox import (  # noqa: E402,F401
     commands,
     follower_pages,
+    message_api,
     notify,
+    oa_messages,
     official_account,
     pay_pages,
     pay_views,

@@ -180,7 +180,9 @@ class SandboxFollower(db.Model):
 
     WeChat lets an account send customer-service messages only within 48 hours of the
     follower's last interaction (a message, a menu click, following, a scan), and template
-    messages only to followers; the sandbox's message endpoints read both from here.
+    messages only to followers; the sandbox's message endpoints read both from here, and
+    whether a follower turned the account's messages off (template messages then answer
+    43101).
     """
 
     __tablename__ = "sandbox_followers"
@@ -189,6 +191,7 @@ class SandboxFollower(db.Model):
     following: Mapped[bool] = mapped_column(default=False)
     followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest follow
     last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refuses_messages: Mapped[bool] = mapped_column(default=False)
 
 
 class SandboxFollowerMessage(db.Model):
@@ -220,3 +223,17 @@ class SandboxQrCode(db.Model):
     appid: Mapped[str] = mapped_column(sa.String(32))
     scene: Mapped[str] = mapped_column(sa.String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SandboxSentMessage(db.Model):
+    """A template or customer-service message the shop sent, exactly as WeChat received it."""
+
+    __tablename__ = "sandbox_sent_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # template | custom
+    touser: Mapped[str] = mapped_column(sa.String(64), index=True)
+    template_id: Mapped[str | None] = mapped_column(sa.String(64))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the request body, as sent
+    msgid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,8 @@ WeChat does for a token it retired. The menu is kept as the exact bytes the shop
 test can see that Chinese names went out as UTF-8, not \\u escapes.
 
 Followers are the sandbox users who follow the account (on the follower page,
-oa_messages.py); is_following and set_following are what the message endpoints and tests use.
+oa_messages.py); is_following, set_following, record_interaction and refuse_messages are
+what the message endpoints (message_api.py) and tests use.
 """
 
 import base64
@@ -45,7 +46,7 @@ NEEDS_KEY = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_
 NEEDS_KEY |= {"pic_weixin", "location_select"}
 
 
-def _error(errcode: int, errmsg: str):
+def error_answer(errcode: int, errmsg: str):
     return json_response({"errcode": errcode, "errmsg": errmsg})
 
 
@@ -53,11 +54,11 @@ def _error(errcode: int, errmsg: str):
 def api_token():
     config = current_app.config
     if request.args.get("grant_type") != "client_credential":
-        return _error(40002, "invalid grant_type")
+        return error_answer(40002, "invalid grant_type")
     if request.args.get("appid") != config["WECHAT_APPID"]:
-        return _error(40013, "invalid appid")
+        return error_answer(40013, "invalid appid")
     if request.args.get("secret") != config["WECHAT_APP_SECRET"]:
-        return _error(40001, "invalid credential, access_token is invalid or not latest")
+        return error_answer(40001, "invalid credential, access_token is invalid or not latest")
     begin_write()
     token = SandboxApiToken(
         token=secrets.token_urlsafe(48),
@@ -83,9 +84,9 @@ def tokens_issued() -> int:
 def token_error():
     token = db.session.get(SandboxApiToken, request.args.get("access_token", ""))
     if token is None or token.revoked:
-        return _error(40001, "invalid credential, access_token is invalid or not latest")
+        return error_answer(40001, "invalid credential, access_token is invalid or not latest")
     if token.expires_at <= utcnow():
-        return _error(42001, "access_token expired")
+        return error_answer(42001, "access_token expired")
     return None
 
 
@@ -95,7 +96,7 @@ def get_ticket():
     if refused is not None:
         return refused
     if request.args.get("type") != "jsapi":
-        return _error(40097, "invalid args")
+        return error_answer(40097, "invalid args")
     return json_response(
         {
             "errcode": 0,
@@ -132,11 +133,11 @@ def menu_create():
     body = request.get_data()
     try:
         menu = json.loads(body)
-    except ValueError:
-        return _error(40016, "invalid button size")  # what WeChat says to a body it cannot read
+    except ValueError:  # WeChat says this to a body it cannot read
+        return error_answer(40016, "invalid button size")
     problem = menu_problem(menu)
     if problem is not None:
-        return _error(*problem)
+        return error_answer(*problem)
     begin_write()
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
     if stored is None:
@@ -144,7 +145,7 @@ def menu_create():
         db.session.add(stored)
     stored.body, stored.updated_at = body, utcnow()
     db.session.commit()
-    return _error(0, "ok")
+    return error_answer(0, "ok")
 
 
 @bp.get("/api/cgi-bin/menu/get")
@@ -154,7 +155,7 @@ def menu_get():
         return refused
     stored = db.session.get(SandboxMenu, current_app.config["WECHAT_APPID"])
     if stored is None:
-        return _error(46003, "menu no exist")
+        return error_answer(46003, "menu no exist")
     return json_response({"menu": json.loads(stored.body)})
 
 
@@ -168,7 +169,7 @@ def menu_delete():
         sa.delete(SandboxMenu).where(SandboxMenu.appid == current_app.config["WECHAT_APPID"])
     )
     db.session.commit()
-    return _error(0, "ok")
+    return error_answer(0, "ok")
 
 
 def pushed_menu_body() -> bytes | None:
@@ -243,6 +244,12 @@ def record_interaction(openid: str) -> None:
     """The follower messaged the account, clicked its menu or scanned its code (the caller
     commits); unfollowing and opening a menu link do not count."""
     _follower(openid).last_interaction_at = utcnow()
+
+
+def refuse_messages(openid: str, refused: bool = True) -> None:
+    """A follower turns the account's messages off, or on again (the caller commits):
+    template messages to them then answer 43101."""
+    _follower(openid).refuses_messages = refused
 
 
 def follower(openid: str) -> SandboxFollower | None:

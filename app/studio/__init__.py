@@ -1,4 +1,5 @@
-"""The creator's studio: the dashboard, content, orders, readers, tips and settings.
+"""The creator's studio: the dashboard, content, orders, readers, tips, the 公众号's
+messages and settings.
 
 Every route is behind creator login (the check below covers the whole blueprint).
 One module of views per area; business rules live in services outside this package.
@@ -18,6 +19,7 @@ def require_creator():
 
 from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     dashboard_views,
+    message_views,
     order_views,
     product_views,
     reader_views,

@@ -7,7 +7,9 @@
   Every message gets one answer: a repeat (WeChat sends again after 5 s without one) and
   anything unreadable get "success", which WeChat takes as "nothing to say".
 
-What a follower is answered is app/wechat/replies.py. Nothing here waits on the network.
+What a follower is answered is app/wechat/replies.py; what a message tells of its sender
+(following, the 48-hour window) is kept by app/wechat/followers.py. Nothing here waits on
+the network.
 """
 
 from collections.abc import Mapping
@@ -23,7 +25,7 @@ from wechatpy.utils import check_signature
 from app.models import WeChatMessageSeen
 from app.models.base import insert_or_ignore, utcnow
 from app.transactions import writing_apart
-from app.wechat import replies
+from app.wechat import followers, replies
 
 NOTHING_TO_SAY = "success"
 SEEN_FOR = timedelta(days=1)  # WeChat's retries come within 15 s; a day is plenty
@@ -65,6 +67,7 @@ def answer(args: Mapping[str, str], body: bytes) -> str:
         return NOTHING_TO_SAY
     if not getattr(message, "source", None) or not _first_time(message):
         return NOTHING_TO_SAY
+    followers.note(message)  # who follows, and who may get a customer-service message
     xml = replies.reply_to(message).render()
     if not xml:
         return NOTHING_TO_SAY

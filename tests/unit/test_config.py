@@ -242,3 +242,35 @@ def test_a_live_shop_without_a_token_starts_with_the_callback_off(tmp_path, monk
     app = _app(tmp_path, monkeypatch, **LIVE)
     assert app.config["WECHAT_TOKEN"] == ""
     assert app.test_client().get("/wechat/callback").status_code == 404
+
+
+TEMPLATE_ID = "Doclyl5uP7Aciu-qZ7mJNPtWkbkYnWBWVja26EGbNyk"
+
+
+def test_template_ids_without_the_official_accounts_credentials_refuse_to_start(
+    tmp_path, monkeypatch
+):
+    """The demo would otherwise start in sandbox mode and hand every message to the sandbox."""
+    message = _refusal(tmp_path, monkeypatch, FLASK_WECHAT_TEMPLATE_PURCHASE=TEMPLATE_ID)
+    assert "WECHAT_TEMPLATE_PURCHASE" in message and "WECHAT_APPID" in message
+    assert "WECHAT_SANDBOX" in message and TEMPLATE_ID not in message
+
+
+def test_template_ids_may_be_tried_in_the_sandbox_asked_for_by_name(tmp_path, monkeypatch):
+    app = _app(
+        tmp_path,
+        monkeypatch,
+        FLASK_WECHAT_SANDBOX="true",
+        FLASK_WECHAT_TEMPLATE_TIP=TEMPLATE_ID,
+    )
+    assert app.config["WECHAT_SANDBOX"] is True
+    assert app.config["WECHAT_TEMPLATE_TIP"] == TEMPLATE_ID
+
+
+def test_a_live_shop_takes_template_ids_and_refuses_malformed_ones(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch, **(LIVE | {"FLASK_WECHAT_TEMPLATE_CREATOR": TEMPLATE_ID}))
+    assert app.config["WECHAT_TEMPLATE_CREATOR"] == TEMPLATE_ID
+    message = _refusal(
+        tmp_path, monkeypatch, **(LIVE | {"FLASK_WECHAT_TEMPLATE_CREATOR": "模板 一"})
+    )
+    assert "WECHAT_TEMPLATE_CREATOR" in message and "格式不对" in message

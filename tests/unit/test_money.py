@@ -1,6 +1,13 @@
 import pytest
 
-from app.money import InvalidAmount, format_fen, parse_yuan, yuan_for_input, yuan_for_sheet
+from app.money import (
+    InvalidAmount,
+    format_fen,
+    parse_yuan,
+    yuan_for_input,
+    yuan_for_sheet,
+    yuan_with_sign,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +64,12 @@ def test_yuan_for_input_reads_back(fen, text):
 )
 def test_yuan_for_sheet_always_has_two_decimals(fen, text):
     assert yuan_for_sheet(fen) == text
+
+
+def test_an_amount_for_wechats_templates_has_a_sign_and_two_decimals_and_no_separators():
+    assert [yuan_with_sign(fen) for fen in (1990, 500, 123456, 1)] == [
+        "¥19.90",
+        "¥5.00",
+        "¥1234.56",
+        "¥0.01",
+    ]
