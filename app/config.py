@@ -49,6 +49,9 @@ class DefaultConfig:
     WECHAT_MENU = None  # the 公众号's custom menu (a dict or its JSON); None: the default
     WECHAT_TOKEN = ""  # 公众号 server config's Token: the message callback is off without it
     WECHAT_ENCODING_AES_KEY = ""  # its EncodingAESKey, for safe (encrypted) mode
+    # Where the 公众号's access token and JS-SDK ticket are kept for every process: empty, the
+    # database; or a Redis URL (redis://host:6379/0).
+    WECHAT_TOKEN_REDIS_URL = ""
     # Template ids (模板消息) for the messages after a payment: to the buyer of an item, to a
     # reader who tipped, and the creator's notice of a new order or tip. A template id set
     # in the studio wins over these; see app/wechat/message_settings.py.
@@ -117,6 +120,7 @@ _STRING_KEYS = (
     "WECHAT_API_BASE_URL",
     "WECHAT_TOKEN",
     "WECHAT_ENCODING_AES_KEY",
+    "WECHAT_TOKEN_REDIS_URL",
     "WECHAT_TEMPLATE_PURCHASE",
     "WECHAT_TEMPLATE_TIP",
     "WECHAT_TEMPLATE_CREATOR",
@@ -158,7 +162,7 @@ def finalize(app: Flask) -> None:
 
     sandbox_by_name = config.get("WECHAT_SANDBOX") not in (None, "")
     config["WECHAT_SANDBOX"] = sandbox_mode(config)
-    problems = check_message_templates(config, sandbox_by_name)
+    problems = check_message_templates(config, sandbox_by_name) + check_token_store(config)
     if config["WECHAT_SANDBOX"]:
         _fill_sandbox_credentials(config)
         problems += check_official_account(config)
@@ -267,6 +271,17 @@ def check_official_account(config) -> list[str]:
     if aes_key and not _AES_KEY.fullmatch(aes_key):
         problems.append("WECHAT_ENCODING_AES_KEY（消息加解密密钥）格式不对：应为 43 位字母或数字")
     return problems
+
+
+def check_token_store(config) -> list[str]:
+    """WECHAT_TOKEN_REDIS_URL must name a Redis server (redis://, rediss:// or unix://)."""
+    url = config["WECHAT_TOKEN_REDIS_URL"]
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        return [
+            "WECHAT_TOKEN_REDIS_URL（保存微信 access_token 的 Redis）格式不对："
+            "应以 redis://、rediss:// 或 unix:// 开头"
+        ]
+    return []
 
 
 # Template ids as 公众号后台 shows them (letters, digits, - and _), also checked in the studio.

@@ -4,6 +4,7 @@ credits the sharer, through the 公众号's 带参数二维码 when the callback
 import hashlib
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ import xmltodict
 import zxingcpp
 from PIL import Image
 
+from app.analytics import dashboard, rollups
+from app.analytics.stats import DateRange
 from app.extensions import db
 from app.models import OrderSource, WeChatQrCode
 from app.readers.sharer_codes import sharer_code
@@ -103,6 +106,14 @@ def test_the_poster_scans_to_a_follow_that_welcomes_with_the_item_and_credits_th
     friend.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
     order = _buy_and_pay(app, friend, first["Url"])
     assert order.source is OrderSource.POSTER and order.sharer_id == sharer_id
+    with app.app_context():  # and the dashboard credits the poster and its sharer
+        rollups.ensure_current("Asia/Shanghai", lag=timedelta(0))
+        today = datetime.now(UTC).date()
+        data = dashboard.build(
+            DateRange(today - timedelta(days=1), today + timedelta(days=1)), "day"
+        )
+    assert data.sources.loc["poster", "paid_count"] == 1
+    assert data.sharers["reader_id"].tolist() == [sharer_id]
 
     # The same poster again: the code WeChat made is kept, not made anew.
     assert _scan(sharer.get(f"/p/{article}/poster.png").data) == scanned
