@@ -3,8 +3,6 @@ sandbox: one access token for every process, refreshed before it expires and aft
 refuses it; the custom menu pushed, shown and deleted from the shell."""
 
 import json
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,37 +37,6 @@ def _stored(app, **values) -> None:
     with app.app_context():
         db.session.execute(sa.update(WeChatApiToken).values(**values))
         db.session.commit()
-
-
-def test_one_token_serves_every_process(app_factory):
-    first, second = app_factory(), app_factory()  # two processes on one database
-    token = _token(first)
-    assert _token(second) == token == _token(first)
-    assert _issued(first) == 1
-
-
-def test_processes_asking_at_once_fetch_once(app, monkeypatch):
-    """The lease: while one process fetches (slowly), the others wait for its token."""
-    monkeypatch.setattr(api_tokens, "WAIT_STEP", 0.01)
-    fetches = []
-
-    def slow_fetch():
-        fetches.append(True)
-        time.sleep(0.3)
-        return f"token-{len(fetches)}", 7200
-
-    got = []
-
-    def ask():
-        with app.app_context():
-            got.append(api_tokens.current("wx_test_access_token", slow_fetch))
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert got == ["token-1"] * 4 and len(fetches) == 1
 
 
 def test_a_token_is_refreshed_before_it_expires(app):

@@ -1,8 +1,10 @@
-"""The 公众号's access token in Redis (WECHAT_TOKEN_REDIS_URL), against a real redis-server
-started here: shared by every process, fetched once when many ask at once, refreshed after
-WeChat refuses it, and "no token now" (not an error page) when Redis is down.
+"""The 公众号's access token in either store, the database's table or Redis
+(WECHAT_TOKEN_REDIS_URL, against a real redis-server started here): shared by every process,
+fetched once when many ask at once, refreshed after WeChat refuses it; and with Redis down,
+"no token now" rather than an error page.
 
-Skipped when redis-server is not installed, unless REQUIRE_REDIS is set (.ci/run sets it)."""
+The Redis cases are skipped when redis-server is not installed, unless REQUIRE_REDIS is set
+(.ci/run sets it)."""
 
 import json
 import os
@@ -58,12 +60,16 @@ def redis_url(tmp_path_factory):
     process.wait(timeout=10)
 
 
-@pytest.fixture
-def shop(app_factory, redis_url):
+@pytest.fixture(params=["database", "redis"])
+def shop(app_factory, request):
+    """Makes apps (processes) that share one token store: the database, or one Redis."""
+    if request.param == "database":
+        return app_factory
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
-    return lambda: app_factory(WECHAT_TOKEN_REDIS_URL=redis_url)
+    url = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return lambda: app_factory(WECHAT_TOKEN_REDIS_URL=url)
 
 
 def _token(app) -> str:
@@ -76,14 +82,18 @@ def _issued(app) -> int:
         return sandbox_oa.tokens_issued()
 
 
-def test_one_token_in_redis_serves_every_process(shop, redis_url):
+def test_one_token_serves_every_process(shop):
     first, second = shop(), shop()
     token = _token(first)
     assert _token(second) == token == _token(first) and _issued(first) == 1
-    stored = RedisStore(redis_url).read(f"{first.config['WECHAT_APPID']}_access_token")
-    assert stored.value == token
-    with first.app_context():  # the database's table is not used at all
-        assert db.session.execute(db.text("SELECT count(*) FROM wechat_api_tokens")).scalar() == 0
+    with first.app_context():
+        in_table = db.session.execute(db.text("SELECT count(*) FROM wechat_api_tokens")).scalar()
+    redis_url = first.config["WECHAT_TOKEN_REDIS_URL"]
+    if redis_url:  # in Redis, and the database's table not used at all
+        stored = RedisStore(redis_url).read(f"{first.config['WECHAT_APPID']}_access_token")
+        assert stored.value == token and in_table == 0
+    else:
+        assert in_table == 1
 
 
 def test_processes_asking_at_once_fetch_once(shop, monkeypatch):
@@ -121,8 +131,8 @@ def test_a_refused_token_is_replaced_once_and_the_call_retried(shop):
     assert _token(app) != old and _issued(app) == 2
 
 
-def test_a_token_due_soon_is_refreshed_and_the_lease_is_atomic(shop, redis_url):
-    app = shop()
+def test_the_redis_lease_is_taken_only_while_the_token_is_due(app_factory, redis_url):
+    app = app_factory(WECHAT_TOKEN_REDIS_URL=redis_url)
     store = RedisStore(redis_url)
     with app.app_context():
         assert store.claim("x", None)  # nothing stored: due
