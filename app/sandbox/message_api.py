@@ -161,18 +161,27 @@ def _value_problem(template: SandboxTemplate, data) -> str | None:
     return None
 
 
+def _addressed_message():
+    """(body, touser, None) for a message send WeChat would read, else (.., .., its refusal):
+    the token, a JSON body, and a recipient WeChat knows, checked as WeChat checks them."""
+    refused = token_error()
+    if refused is not None:
+        return None, "", refused
+    body = _json_body()
+    if body is None:
+        return None, "", error_answer(47001, "data format error")
+    touser = str(body.get("touser", ""))
+    if not _known(touser):
+        return body, touser, error_answer(40003, "invalid openid")
+    return body, touser, None
+
+
 @bp.post("/api/cgi-bin/message/template/send")
 @csrf.exempt  # server to server: the access token is the credential
 def message_template_send():
-    refused = token_error()
+    body, touser, refused = _addressed_message()
     if refused is not None:
         return refused
-    body = _json_body()
-    if body is None:
-        return error_answer(47001, "data format error")
-    touser = str(body.get("touser", ""))
-    if not _known(touser):
-        return error_answer(40003, "invalid openid")
     template = TEMPLATES.get(body.get("template_id"))
     if template is None:
         return error_answer(40037, "invalid template_id")
@@ -195,15 +204,9 @@ def message_template_send():
 @bp.post("/api/cgi-bin/message/custom/send")
 @csrf.exempt
 def message_custom_send():
-    refused = token_error()
+    body, touser, refused = _addressed_message()
     if refused is not None:
         return refused
-    body = _json_body()
-    if body is None:
-        return error_answer(47001, "data format error")
-    touser = str(body.get("touser", ""))
-    if not _known(touser):
-        return error_answer(40003, "invalid openid")
     if body.get("msgtype") != "text" or not isinstance(body.get("text"), dict):
         return error_answer(40008, "invalid message type")
     standing = follower(touser)
