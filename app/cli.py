@@ -136,25 +136,31 @@ def _jieba_cache() -> Path:
 
 
 @orders_cli.command("bill")
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option(
+    "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: yesterday)"
+)
 def compare_bill(day) -> None:
-    """Download WeChat's bill for a day and report every difference from the shop's orders,
-    both ways; refunds made in 商户平台 that the shop lacks are recorded as they are found."""
-    from app.payments.gateway import GatewayError, current_gateway
-    from app.payments.reconcile import compare_bill as compare
+    """Download WeChat's bill for a day (yesterday in Beijing by default) and report every
+    difference from the shop's orders, both ways; refunds made in 商户平台 that the shop lacks
+    are recorded as they are found. Differences are kept for the studio's banner and sent to
+    the creator. Run it daily after 10:00 Beijing time, when WeChat has the bill ready."""
+    from app.payments import bill_checks
+    from app.payments.gateway import current_gateway
 
-    try:
-        found = compare(current_gateway(), day.date(), current_app.config["REFUND_REVOKES_ACCESS"])
-    except GatewayError as error:
-        raise click.ClickException(f"下载对账单失败：{error.code} {error.message}") from error
-    for note in (m for m in found if m.demo):
-        click.echo(f"{note.out_trade_no}\t{note.problem}（不是差异）")
-    mismatches = [m for m in found if not m.demo]
-    if not mismatches:
+    day = day.date() if day else bill_checks.yesterday()
+    check = bill_checks.check_day(
+        current_gateway(), day, current_app.config["REFUND_REVOKES_ACCESS"]
+    )
+    for note in (d for d in check.differences if d["demo"]):
+        click.echo(f"{note['out_trade_no']}\t{note['problem']}（不是差异）")
+    if not check.needs_attention:
         click.echo(f"{day:%Y-%m-%d} 对账一致。")
         return
-    for mismatch in mismatches:
-        click.echo(f"{mismatch.out_trade_no}\t{mismatch.problem}")
+    if check.error:
+        click.echo(check.error, err=True)
+    for difference in check.real_differences:
+        click.echo(f"{difference['out_trade_no']}\t{difference['problem']}")
+    click.echo(f"通知创作者：{bill_checks.tell_creator(check)}")
     raise SystemExit(1)
 
 
@@ -196,8 +202,7 @@ def _refund_notify_url() -> str:
     """Outside a request the shop's address comes from PUBLIC_BASE_URL (set it when live)."""
     from app.web.public_address import public_url
 
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"] or None):
-        return public_url("checkout.refund_notify")
+    return public_url("checkout.refund_notify")
 
 
 stats_cli = AppGroup("stats", help="The dashboard's rollups.")

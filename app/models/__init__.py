@@ -4,6 +4,7 @@ from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus,
 from app.models.orders import (
     HOLDS_MONEY,
     WAS_PAID,
+    BillCheck,
     Order,
     OrderKind,
     OrderSource,
@@ -45,6 +46,7 @@ from app.models.wechat import (
 __all__ = [
     "HOLDS_MONEY",
     "WAS_PAID",
+    "BillCheck",
     "BuyerDay",
     "BuyerFirst",
     "CohortMonthly",

@@ -1,7 +1,7 @@
 """Orders, their payment events, and refunds. Money is int fen; times are UTC."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -299,3 +299,27 @@ class Refund(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class BillCheck(db.Model):
+    """The day's comparison of WeChat's bill (对账单) with the shop, kept so its differences
+    reach the creator: a banner on every studio page until they are marked handled."""
+
+    __tablename__ = "bill_checks"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)  # a Beijing day, as WeChat's
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # [{"out_trade_no": ..., "problem": ..., "demo": bool}]: a demo order's note (an order only
+    # the shop has, by design) is listed but is not a difference.
+    differences: Mapped[list] = mapped_column(sa.JSON, default=list)
+    error: Mapped[str] = mapped_column(sa.String(200), default="")  # the bill could not be had
+    notice: Mapped[str] = mapped_column(sa.String(200), default="")  # what became of the message
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def real_differences(self) -> list[dict]:
+        return [d for d in self.differences if not d.get("demo")]
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.handled_at is None and bool(self.real_differences or self.error)

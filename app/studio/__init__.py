@@ -18,6 +18,7 @@ def require_creator():
 
 
 from app.studio import (  # noqa: E402,F401  (routes attach to bp)
+    bill_views,
     dashboard_views,
     message_views,
     order_views,

@@ -13,11 +13,16 @@ OAuth callback) the same way, from a request or, in the CLI, from PUBLIC_BASE_UR
 
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 
 def public_url(endpoint: str, **values) -> str:
-    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host."""
+    """An absolute URL WeChat can reach: PUBLIC_BASE_URL when set, else this request's host.
+    Outside a request (a command, a timer) it is PUBLIC_BASE_URL's, or localhost's."""
+    if not has_request_context():
+        base_url = current_app.config["PUBLIC_BASE_URL"] or None
+        with current_app.test_request_context(base_url=base_url):
+            return public_url(endpoint, **values)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if base:
         return base + url_for(endpoint, **values)

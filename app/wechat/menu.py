@@ -59,9 +59,7 @@ def configured_menu() -> dict:
         if not isinstance(configured, dict) or not isinstance(configured.get("button"), list):
             raise MenuConfigError('WECHAT_MENU 应是形如 {"button": [...]} 的菜单')
         return configured
-    base = current_app.config["PUBLIC_BASE_URL"] or None
-    with current_app.test_request_context(base_url=base):
-        return default_menu(public_url("storefront.about", via=OrderSource.MENU.value))
+    return default_menu(public_url("storefront.about", via=OrderSource.MENU.value))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context
-
 from app.models import MessageKind, MessageRecipient, Order, ShopProfile
 from app.models.base import utcnow
 from app.money import yuan_with_sign
@@ -145,15 +143,7 @@ def _fit(key_type: str, value: str) -> str:
 
 def _link(order: Order, recipient: MessageRecipient) -> str:
     """Where the message leads: the item (or the creator's page) for the reader, the order or
-    the tip in the studio for the creator. On PUBLIC_BASE_URL outside a request."""
-    if has_request_context():
-        return _link_here(order, recipient)
-    base = current_app.config["PUBLIC_BASE_URL"] or None
-    with current_app.test_request_context(base_url=base):
-        return _link_here(order, recipient)
-
-
-def _link_here(order: Order, recipient: MessageRecipient) -> str:
+    the tip in the studio for the creator."""
     if recipient is MessageRecipient.CREATOR:
         if order.is_tip:
             return public_url("studio.tip_list") + f"#tip-{order.out_trade_no}"
