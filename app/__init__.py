@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    register_logging(app)
     register_compression(app)  # first: its after_request hook runs last, on final headers
     register_extensions(app)
     register_security_headers(app)
@@ -39,6 +40,15 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    from app import error_reporting
+    from app.payments import event_log
+
+    if not app.testing:
+        event_log.send_to_stderr()
+    error_reporting.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -81,6 +81,11 @@ class DefaultConfig:
     SANDBOX_CLOSE_MIN_AGE = 300  # WeChat will not close an order in its first 5 minutes
     SANDBOX_REFUND_DELAY = 0
 
+    # Error reports to Sentry (or GlitchTip): off unless a DSN is set; see app/error_reporting.py
+    # for what is never sent.
+    SENTRY_DSN = ""
+    SENTRY_ENVIRONMENT = "production"
+
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads
@@ -125,6 +130,7 @@ _STRING_KEYS = (
     "WECHAT_TEMPLATE_TIP",
     "WECHAT_TEMPLATE_CREATOR",
     "PUBLIC_BASE_URL",
+    "SENTRY_DSN",
 )
 
 SANDBOX_APPID = "wx5a4db0d8e0sandbx"
@@ -163,6 +169,7 @@ def finalize(app: Flask) -> None:
     sandbox_by_name = config.get("WECHAT_SANDBOX") not in (None, "")
     config["WECHAT_SANDBOX"] = sandbox_mode(config)
     problems = check_message_templates(config, sandbox_by_name) + check_token_store(config)
+    problems += check_error_reporting(config)
     if config["WECHAT_SANDBOX"]:
         _fill_sandbox_credentials(config)
         problems += check_official_account(config)
@@ -281,6 +288,21 @@ def check_token_store(config) -> list[str]:
             "WECHAT_TOKEN_REDIS_URL（保存微信 access_token 的 Redis）格式不对："
             "应以 redis://、rediss:// 或 unix:// 开头"
         ]
+    return []
+
+
+def check_error_reporting(config) -> list[str]:
+    """SENTRY_DSN must be a DSN (https://key@host/project): a typo must not silently report
+    nothing."""
+    dsn = config["SENTRY_DSN"]
+    if not dsn:
+        return []
+    from sentry_sdk.utils import BadDsn, Dsn
+
+    try:
+        Dsn(dsn)
+    except BadDsn:
+        return ["SENTRY_DSN（错误报告地址）格式不对：应形如 https://公钥@sentry.example.com/1"]
     return []
 
 

@@ -47,6 +47,7 @@ from app.models import (
 )
 from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
+from app.payments import event_log
 from app.payments.attribution import DIRECT, Attribution
 from app.wechat import outbox
 
@@ -114,7 +115,10 @@ def new_out_refund_no(now: datetime) -> str:
 
 
 def record_event(order: Order | None, kind: PaymentEventKind, **detail) -> None:
-    _insert_event(order.id if order is not None else None, kind, **detail)
+    if order is None:
+        _insert_event(None, kind, **detail)
+    else:
+        _insert_event(order.id, kind, out_trade_no=order.out_trade_no, **detail)
 
 
 def _jsonable(detail: dict) -> dict:
@@ -345,6 +349,7 @@ def confirm_payment(
         won.id,
         PaymentEventKind.PAID,
         connection=connection,
+        out_trade_no=out_trade_no,
         transaction_id=transaction_id,
         source=source,
         after_close=after_close,
@@ -411,15 +416,24 @@ def _explain_refusal(out_trade_no: str, amount_fen: int, transaction_id: str, so
         )
         raise AmountMismatch()
     _insert_event(
-        order.id, PaymentEventKind.PAYMENT_DUPLICATE, transaction_id=transaction_id, source=source
+        order.id,
+        PaymentEventKind.PAYMENT_DUPLICATE,
+        out_trade_no=out_trade_no,
+        transaction_id=transaction_id,
+        source=source,
     )
 
 
 def _insert_event(order_id: int | None, kind: PaymentEventKind, connection=None, **detail) -> None:
+    """The event's row, and its line in the log (app/payments/event_log.py). `out_trade_no`
+    names the order in the log; the row has the order's id (or the number, when unknown)."""
+    now = utcnow()
+    out_trade_no = detail.pop("out_trade_no", None) if order_id is not None else None
     (connection or db.session.connection()).execute(
         _EVENT,
-        {"order_id": order_id, "kind": kind, "detail": _jsonable(detail), "created_at": utcnow()},
+        {"order_id": order_id, "kind": kind, "detail": _jsonable(detail), "created_at": now},
     )
+    event_log.emit(kind, order_id, out_trade_no or detail.get("out_trade_no"), detail, now)
 
 
 def close(order: Order, reason: str) -> bool:
