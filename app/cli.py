@@ -89,31 +89,35 @@ def build_cover_sizes() -> None:
 def reconcile_orders(older_than: int | None) -> None:
     """Settle pending orders and refunds by asking WeChat; close expired orders there and here.
 
-    Run it every few minutes from cron or a systemd timer.
+    Run it every few minutes from cron or a systemd timer; each run is recorded (job_runs),
+    so `flask shop doctor` can tell whether the timer runs.
     """
+    from app import jobs
     from app.payments.gateway import current_gateway
     from app.payments.reconcile import reconcile
 
     minutes = (
         older_than if older_than is not None else current_app.config["RECONCILE_AFTER_MINUTES"]
     )
-    report = reconcile(
-        current_gateway(),
-        timedelta(minutes=minutes),
-        revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
-        refund_notify_url=_refund_notify_url(),
-    )
-    click.echo(
-        f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
-        f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)} · "
-        f"退款重发 {len(report.refunds_resent)}"
-    )
-    for line in report.errors:
-        click.echo(f"错误: {line}", err=True)
-    _send_due_messages()
-    _rebuild_recommendations_if_due()
-    if report.errors:
-        raise SystemExit(1)
+    with jobs.recorded(jobs.RECONCILE) as run:
+        report = reconcile(
+            current_gateway(),
+            timedelta(minutes=minutes),
+            revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
+            refund_notify_url=_refund_notify_url(),
+        )
+        click.echo(
+            f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
+            f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)} · "
+            f"退款重发 {len(report.refunds_resent)}"
+        )
+        for line in report.errors:
+            click.echo(f"错误: {line}", err=True)
+        _send_due_messages()
+        _rebuild_recommendations_if_due()
+        if report.errors:
+            run.error = f"{len(report.errors)} 个错误，第一个：{report.errors[0]}"
+            raise SystemExit(1)
 
 
 def _rebuild_recommendations_if_due() -> None:
