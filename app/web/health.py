@@ -31,7 +31,7 @@ def healthz():
 
 
 def forwarded_for_count(environ) -> int:
-    """How many addresses X-Forwarded-For held as the request arrived, before ProxyFix.
+    """How many addresses X-Forwarded-For held as the request arrived.
 
     `flask shop doctor` fetches this through the public address and compares it with its own
     PROXY_FIX_HOPS: each proxy on the way adds one address, so the count it sees (it sends
@@ -39,6 +39,7 @@ def forwarded_for_count(environ) -> int:
     PROXY_FIX_HOPS (the doctor has the configuration): anyone may ask, and the count says
     nothing a caller could not learn from its own request but how many proxies it passed.
     """
-    original = environ.get("werkzeug.proxy_fix.orig", environ)
-    header = original.get("HTTP_X_FORWARDED_FOR") or ""
+    # ProxyFix rewrites REMOTE_ADDR from this header (keeping the old values under
+    # "werkzeug.proxy_fix.orig") but leaves the header itself as it came.
+    header = environ.get("HTTP_X_FORWARDED_FOR") or ""
     return sum(1 for address in header.split(",") if address.strip())
