@@ -157,7 +157,9 @@ def register_blueprints(app: Flask) -> None:
     from app.sharing import bp as sharing_bp
     from app.storefront import bp as storefront_bp
     from app.studio import bp as studio_bp
+    from app.web.health import bp as health_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(storefront_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(checkout_bp)

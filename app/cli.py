@@ -1,5 +1,6 @@
 """`flask shop|orders|stats|recs|wechat ...`: commands a creator runs on the server."""
 
+import dataclasses
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -82,6 +83,60 @@ def build_cover_sizes() -> None:
         raise SystemExit(1)
 
 
+@shop_cli.command("doctor")
+@click.option(
+    "--offline", is_flag=True, help="Skip the checks that call WeChat or the public address."
+)
+def doctor(offline: bool) -> None:
+    """Check the configuration and the world before real money flows; exit status 1 when
+    something blocks going live. See docs/doctor.md."""
+    import requests
+
+    from app import doctor, health, jobs
+    from app.models.base import utcnow
+    from app.payments.gateway import current_gateway
+    from app.serving import worker_count
+    from app.wechat.official_account import current_client
+
+    config = current_app.config
+    world = doctor.World(
+        config=config,
+        instance_path=current_app.instance_path,
+        health=health.check(),
+        last_reconcile=jobs.last_run(jobs.RECONCILE),
+        now=utcnow(),
+        workers=worker_count(),
+    )
+    if not offline:
+        probe = None
+        if config["PUBLIC_BASE_URL"]:
+            with requests.Session() as http:
+                probe = doctor.probe_public(config["PUBLIC_BASE_URL"], http)
+        world = dataclasses.replace(
+            world,
+            gateway=current_gateway(),
+            access_token=lambda: current_client().access_token,
+            probe=probe or doctor.PublicProbe(failure="no PUBLIC_BASE_URL"),
+        )
+    findings = doctor.examine(world)
+    for finding in findings:
+        click.echo(f"{finding.level.mark} {finding.zh}  {finding.en}")
+        if finding.todo:
+            click.echo(f"    → {finding.todo}")
+    ok, warn, block = (sum(f.level is level for f in findings) for level in doctor.Level)
+    click.echo(
+        f"共 {len(findings)} 项：{ok} 项正常，{warn} 项提醒，{block} 项阻止上线。 "
+        f"{len(findings)} checks: {ok} ok, {warn} warnings, {block} blocking."
+    )
+    if offline:
+        click.echo(
+            f"离线：跳过了 {doctor.ONLINE_CHECKS} 项要联网的检查。 "
+            f"Offline: {doctor.ONLINE_CHECKS} checks that go online were skipped."
+        )
+    if doctor.blocks(findings):
+        raise SystemExit(1)
+
+
 @orders_cli.command("reconcile")
 @click.option(
     "--older-than", type=int, default=None, help="Minutes (default RECONCILE_AFTER_MINUTES)."
@@ -89,31 +144,35 @@ def build_cover_sizes() -> None:
 def reconcile_orders(older_than: int | None) -> None:
     """Settle pending orders and refunds by asking WeChat; close expired orders there and here.
 
-    Run it every few minutes from cron or a systemd timer.
+    Run it every few minutes from cron or a systemd timer; each run is recorded (job_runs),
+    so `flask shop doctor` can tell whether the timer runs.
     """
+    from app import jobs
     from app.payments.gateway import current_gateway
     from app.payments.reconcile import reconcile
 
     minutes = (
         older_than if older_than is not None else current_app.config["RECONCILE_AFTER_MINUTES"]
     )
-    report = reconcile(
-        current_gateway(),
-        timedelta(minutes=minutes),
-        revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
-        refund_notify_url=_refund_notify_url(),
-    )
-    click.echo(
-        f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
-        f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)} · "
-        f"退款重发 {len(report.refunds_resent)}"
-    )
-    for line in report.errors:
-        click.echo(f"错误: {line}", err=True)
-    _send_due_messages()
-    _rebuild_recommendations_if_due()
-    if report.errors:
-        raise SystemExit(1)
+    with jobs.recorded(jobs.RECONCILE) as run:
+        report = reconcile(
+            current_gateway(),
+            timedelta(minutes=minutes),
+            revoke_access=current_app.config["REFUND_REVOKES_ACCESS"],
+            refund_notify_url=_refund_notify_url(),
+        )
+        click.echo(
+            f"已支付 {len(report.paid)} · 已关闭 {len(report.closed)} · "
+            f"仍待支付 {len(report.still_pending)} · 退款结清 {len(report.refunds_settled)} · "
+            f"退款重发 {len(report.refunds_resent)}"
+        )
+        for line in report.errors:
+            click.echo(f"错误: {line}", err=True)
+        _send_due_messages()
+        _rebuild_recommendations_if_due()
+        if report.errors:
+            run.error = f"{len(report.errors)} 个错误，第一个：{report.errors[0]}"
+            raise SystemExit(1)
 
 
 def _rebuild_recommendations_if_due() -> None:

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this registers them all."""
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
+from app.models.jobs import JobRun
 from app.models.orders import (
     HOLDS_MONEY,
     WAS_PAID,
@@ -55,6 +56,7 @@ __all__ = [
     "EntitlementSource",
     "ItemRecs",
     "ItemSalesDaily",
+    "JobRun",
     "LoginFailure",
     "MessageChannel",
     "MessageKind",
