@@ -5,7 +5,7 @@ run, so `flask shop doctor` can tell whether the timers run and whether their la
 well.
 
 Revision ID: ddccf745b648
-Revises: f3808e2faf8b
+Revises: dcafea0da2f6
 Create Date: 2026-12-07 16:21:17.497161
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "ddccf745b648"
-down_revision = "f3808e2faf8b"
+down_revision = "dcafea0da2f6"
 branch_labels = None
 depends_on = None
 
