@@ -14,6 +14,7 @@ before it touches anything.
 Plain Python: the ``flask shop backup|restore`` commands pass in the configuration.
 """
 
+import gzip
 import hashlib
 import io
 import json
@@ -367,7 +368,7 @@ def unpack_verified(archive: Path, into: Path) -> Manifest:
     found: dict[str, dict] = {}
     manifest_bytes = None
     try:
-        with tarfile.open(archive, mode="r:gz") as tar:
+        with gzip.open(archive) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
                 name = _safe_name(member)
                 source = tar.extractfile(member)
@@ -382,12 +383,16 @@ def unpack_verified(archive: Path, into: Path) -> Manifest:
                         digest.update(chunk)
                         out.write(chunk)
                 found[name] = {"size": member.size, "sha256": digest.hexdigest()}
+            # tarfile stops at the first header it cannot read as if the archive ended
+            # there; reading the stream to its end makes gzip check its length and CRC.
+            while stream.read(_CHUNK):
+                pass
     except FileNotFoundError as error:
         raise BackupError(f"找不到备份文件 {archive}") from error
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise BackupError(f"备份文件 {archive} 已损坏或不完整（{error}）") from error
     if manifest_bytes is None:
-        raise BackupError("备份里没有 manifest.json：这不是一份完整的商店备份")
+        raise BackupError("备份已损坏或不完整：里面没有 manifest.json")
     manifest = Manifest.from_json(manifest_bytes)
     problems = [f"缺少 {name}" for name in manifest.files if name not in found]
     problems += [
@@ -414,6 +419,8 @@ def _safe_name(member: tarfile.TarInfo) -> str:
 
 
 def _refuse_if_shop_has_orders(url: str) -> None:
+    if database_kind(url) == "sqlite" and not _sqlite_path(url).exists():
+        return  # a new shop: nothing to lose (and connecting would create the file)
     with _connection(url) as connection:
         if not sa.inspect(connection).has_table("orders"):
             return
