@@ -343,9 +343,14 @@ def restore_backup(archive: Path, shop: Shop, *, replace_orders: bool = False) -
         with _connection(shop.database_url) as connection:
             counts = _counts(connection)
         if counts != manifest.counts:
+            differences = "、".join(
+                f"{COUNTED_TABLES.get(table, table)} 清单 {manifest.counts.get(table)} 行，"
+                f"恢复后 {counts.get(table)} 行"
+                for table in sorted(set(counts) | set(manifest.counts))
+                if counts.get(table) != manifest.counts.get(table)
+            )
             raise BackupError(
-                f"恢复后的行数 {counts} 与备份清单 {manifest.counts} 不符：请不要启动商店，"
-                "换一份备份再试"
+                f"恢复后的数据库与备份清单不符（{differences}）：请不要启动商店，换一份备份再试"
             )
         set_aside = _put_uploads(staging / "uploads", shop.upload_folder)
         has_secret = SECRET_KEY_MEMBER in manifest.files

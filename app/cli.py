@@ -358,13 +358,13 @@ def restore(archive: Path, yes: bool) -> None:
     from app import backups
 
     shop = _this_shop()
-    if backups.database_kind(shop.database_url) == "sqlite":
-        click.echo("SQLite 恢复时商店必须已停止（网站进程和定时任务都停下）。")
     secret_from_file = _secret_key_is_the_file(shop)
     # Nothing of this process may hold the database open while it is replaced.
     db.session.remove()
     db.engine.dispose()
     try:
+        if backups.database_kind(shop.database_url) == "sqlite":
+            click.echo("SQLite 恢复时商店必须已停止（网站进程和定时任务都停下）。")
         restored = backups.restore_backup(archive, shop, replace_orders=yes)
     except backups.BackupError as error:
         raise click.ClickException(f"恢复失败：{error}") from error
