@@ -187,7 +187,12 @@ def create_backup(shop: Shop, folder: Path, now: datetime | None = None) -> Back
                 _add_bytes(archive, MANIFEST, manifest.as_json())
             out.flush()
             os.fsync(out.fileno())
-        os.replace(partial, final)
+        try:
+            os.link(partial, final)  # unlike a rename, never replaces an archive of that name
+        except FileExistsError as error:
+            raise BackupError(f"{final} 已存在：同一秒内只能备份一次") from error
+        except OSError:  # a file system without hard links (some network shares)
+            os.replace(partial, final)
     _sync_folder(folder)
     return Backup(final, final.stat().st_size, manifest)
 

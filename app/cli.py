@@ -328,6 +328,8 @@ def backup(folder: Path | None, keep: int | None) -> None:
 
     folder = folder or Path(current_app.config["BACKUP_FOLDER"])
     keep = keep if keep is not None else int(current_app.config["BACKUP_KEEP"])
+    if keep < 1:
+        raise click.ClickException(f"BACKUP_KEEP 至少为 1（现在是 {keep}）")
     shop = _this_shop()
     try:
         made = backups.create_backup(shop, folder)
