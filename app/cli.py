@@ -369,3 +369,119 @@ def _said(answer):
         raise click.ClickException(answer.message)
     click.echo(answer.message)
     return answer
+
+
+@shop_cli.command("backup")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the archive (default BACKUP_FOLDER).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Archives to keep there, newest first (default BACKUP_KEEP).",
+)
+def backup(folder: Path | None, keep: int | None) -> None:
+    """Write a dated archive of the database, the uploads and the secret key; keep the newest.
+
+    Safe while the shop runs. Run it daily from a timer, and copy the archives off the server."""
+    from app import backups
+
+    folder = folder or Path(current_app.config["BACKUP_FOLDER"])
+    keep = keep if keep is not None else int(current_app.config["BACKUP_KEEP"])
+    if keep < 1:
+        raise click.ClickException(f"BACKUP_KEEP 至少为 1（现在是 {keep}）")
+    shop = _this_shop()
+    try:
+        made = backups.create_backup(shop, folder)
+        pruned = backups.prune(folder, keep, spare=made.path)
+    except backups.BackupError as error:
+        raise click.ClickException(f"备份失败：{error}") from error
+    click.echo(f"已备份到 {made.path}（{_size(made.size)}）")
+    click.echo(f"{_counted(made.manifest.counts)} · 上传文件 {len(made.manifest.upload_files)} 个")
+    if not _secret_key_is_the_file(shop):
+        click.echo(
+            "注意：SECRET_KEY 写在配置或环境变量里，备份不含它：请另外保管，"
+            "换了它读者的登录和分享码都会失效。",
+            err=True,
+        )
+    if pruned:
+        click.echo(f"已删除 {len(pruned)} 份旧备份，保留最近 {keep} 份")
+
+
+@shop_cli.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace a database that already has orders.")
+def restore(archive: Path, yes: bool) -> None:
+    """Restore an archive from `flask shop backup` into this shop's database and folders.
+
+    The archive is checked whole first. With SQLite, stop the shop before restoring."""
+    from flask_migrate import upgrade
+
+    from app import backups
+
+    shop = _this_shop()
+    secret_from_file = _secret_key_is_the_file(shop)
+    # Nothing of this process may hold the database open while it is replaced.
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        if backups.database_kind(shop.database_url) == "sqlite":
+            click.echo("SQLite 恢复时商店必须已停止（网站进程和定时任务都停下）。")
+        restored = backups.restore_backup(archive, shop, replace_orders=yes)
+    except backups.BackupError as error:
+        raise click.ClickException(f"恢复失败：{error}") from error
+
+    click.echo(f"已恢复 {archive.name}（备份于 {restored.manifest.created_at}）")
+    click.echo(f"数据库：{_counted(restored.counts)}（与备份清单一致）")
+    click.echo(f"上传文件 {restored.uploads} 个 → {shop.upload_folder}")
+    if restored.uploads_set_aside:
+        click.echo(f"原来的上传文件移到了 {restored.uploads_set_aside}，确认无误后可删除")
+    if not restored.secret_key:
+        click.echo("备份里没有密钥文件：SECRET_KEY 需与备份时的相同，读者才能保持登录。")
+    elif secret_from_file:
+        click.echo(f"密钥已恢复到 {shop.secret_key_file}")
+    else:
+        click.echo(
+            f"密钥已恢复到 {shop.secret_key_file}，但配置里的 SECRET_KEY 优先："
+            "请让它与备份时的相同。",
+            err=True,
+        )
+    if restored.upgrade_needed:
+        db.engine.dispose()
+        upgrade()
+        click.echo("备份来自较早的版本：数据库已升级到当前版本（flask db upgrade）。")
+    click.echo("现在可以启动商店，打开几笔订单和下载文件看看。")
+
+
+def _this_shop():
+    from app.backups import Shop
+
+    return Shop(
+        database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+        instance_path=Path(current_app.instance_path),
+        upload_folder=Path(current_app.config["UPLOAD_FOLDER"]),
+    )
+
+
+def _secret_key_is_the_file(shop) -> bool:
+    """Whether the key in use is instance/secret_key's (not one set in config or env)."""
+    key_file = shop.secret_key_file
+    return key_file.is_file() and key_file.read_text().strip() == current_app.config["SECRET_KEY"]
+
+
+def _counted(counts: dict[str, int]) -> str:
+    from app.backups import COUNTED_TABLES
+
+    return " · ".join(f"{label} {counts[t]}" for t, label in COUNTED_TABLES.items() if t in counts)
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

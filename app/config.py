@@ -89,6 +89,10 @@ class DefaultConfig:
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads
+    # `flask shop backup` writes its archives here and keeps the newest BACKUP_KEEP of them.
+    # They hold the secret key and readers' data: copy them off the server, keep them private.
+    BACKUP_FOLDER = None  # default: instance/backups
+    BACKUP_KEEP = 14
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -160,6 +164,8 @@ def finalize(app: Flask) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'shop.db'}"
     if not config.get("UPLOAD_FOLDER"):
         config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    if not config.get("BACKUP_FOLDER"):
+        config["BACKUP_FOLDER"] = str(instance / "backups")
 
     served_over_https = config["PUBLIC_BASE_URL"].lower().startswith("https://")
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
