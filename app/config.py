@@ -84,6 +84,11 @@ class DefaultConfig:
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads
+    # Behind nginx: the URL prefix of its `internal` location for UPLOAD_FOLDER (e.g.
+    # "/_uploads/", see deploy/nginx/shop.conf). Paid downloads are then answered with an
+    # X-Accel-Redirect header after the entitlement check and nginx sends the bytes, so a big
+    # file on a slow phone never holds a Python worker. Empty: the shop sends files itself.
+    X_ACCEL_REDIRECT_PREFIX = ""
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -125,6 +130,7 @@ _STRING_KEYS = (
     "WECHAT_TEMPLATE_TIP",
     "WECHAT_TEMPLATE_CREATOR",
     "PUBLIC_BASE_URL",
+    "X_ACCEL_REDIRECT_PREFIX",
 )
 
 SANDBOX_APPID = "wx5a4db0d8e0sandbx"
