@@ -93,6 +93,11 @@ class DefaultConfig:
     # They hold the secret key and readers' data: copy them off the server, keep them private.
     BACKUP_FOLDER = None  # default: instance/backups
     BACKUP_KEEP = 14
+    # Behind nginx: the URL prefix of its `internal` location for UPLOAD_FOLDER (e.g.
+    # "/_uploads/", see deploy/nginx/shop.conf). Paid downloads are then answered with an
+    # X-Accel-Redirect header after the entitlement check and nginx sends the bytes, so a big
+    # file on a slow phone never holds a Python worker. Empty: the shop sends files itself.
+    X_ACCEL_REDIRECT_PREFIX = ""
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -135,6 +140,7 @@ _STRING_KEYS = (
     "WECHAT_TEMPLATE_CREATOR",
     "PUBLIC_BASE_URL",
     "SENTRY_DSN",
+    "X_ACCEL_REDIRECT_PREFIX",
 )
 
 SANDBOX_APPID = "wx5a4db0d8e0sandbx"

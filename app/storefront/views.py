@@ -26,6 +26,7 @@ from app.payments import tips
 from app.readers import progress
 from app.recommendations import lookups
 from app.storefront import bp
+from app.web.accel_redirect import send_upload
 from app.web.page_cache import cached_page, reader_facts_of
 from app.web.static_assets import ONE_YEAR
 
@@ -207,9 +208,9 @@ def download(slug: str, file_id: int):
     attachment = next((f for f in item.files if f.id == file_id), None) or abort(404)
     if not entitlements.can_read_product(_viewer(), item):
         return render_template("storefront/paywall.html", product=item), 403
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "files"
-    response = send_from_directory(
-        folder,
+    # Sent by nginx when X_ACCEL_REDIRECT_PREFIX is set: a big file never holds a worker.
+    response = send_upload(
+        "files",
         attachment.stored_name,
         as_attachment=True,
         download_name=attachment.filename,
