@@ -239,6 +239,7 @@ class Stats:
     )
     statuses: collections.Counter = field(default_factory=collections.Counter)
     server_errors: collections.Counter = field(default_factory=collections.Counter)
+    by_route: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     failures: collections.Counter = field(default_factory=collections.Counter)  # socket, time-out
     problems: collections.Counter = field(default_factory=collections.Counter)  # unexpected
     requests: int = 0
@@ -294,7 +295,9 @@ class Phone:
             if writer is not None:
                 writer.close()
         self.stats.requests += 1
-        self.stats.latencies_ms[label].append((time.perf_counter() - started) * 1000)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.stats.latencies_ms[label].append(elapsed_ms)
+        self.stats.by_route[f"{method} {_shape(path)}"].append(elapsed_ms)
         self.stats.statuses[answer.status] += 1
         if answer.status >= 500:
             self.stats.server_errors[f"{answer.status} {method} {_shape(path)}"] += 1
@@ -343,8 +346,9 @@ async def _read_answer(reader: asyncio.StreamReader) -> Answer:
 
 
 def _shape(path: str) -> str:
-    """A path with its ids blurred, so errors group by route."""
+    """A path with its slugs and ids blurred, so answers group by route."""
     path = path.split("?", 1)[0]
+    path = re.sub(r"^/p/[^/]+", "/p/…", path)
     return re.sub(r"/(\d{6,}\w*|[A-Za-z0-9_-]{20,})", "/…", path)
 
 
@@ -761,6 +765,14 @@ def report(
         print(
             f"{label:<9} {len(values):>7} {percentile(values, 50):>8.1f} "
             f"{percentile(values, 99):>8.1f} {values[-1]:>8.1f}"
+        )
+    print("slowest routes, by the time readers spent waiting on them:")
+    routes = sorted(stats.by_route.items(), key=lambda item: -sum(item[1]))
+    for route, values in routes[:8]:
+        values = sorted(values)
+        print(
+            f"  {route:<40} {len(values):>6} x, p50 {percentile(values, 50):>7.1f} ms, "
+            f"p99 {percentile(values, 99):>7.1f} ms"
         )
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(stats.statuses.items()))
     print(f"answers  {statuses}")
