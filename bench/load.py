@@ -385,6 +385,7 @@ class Run:
     stats: Stats = field(default_factory=Stats)
     payments: list[Payment] = field(default_factory=list)
     signed_in: int = 0
+    client_cpu_s: float = 0.0
     stuck: collections.Counter = field(default_factory=collections.Counter)
 
 
@@ -526,13 +527,15 @@ async def wait_until_paid(phone: Phone, path: str, payment: Payment) -> dict | N
 
 
 async def run_readers(run: Run, readers: int, seed: int) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(
         *(
             reader_life(run, index, random.Random(seed * 100_003 + index))
             for index in range(readers)
         )
     )
+    # The readers' own CPU comes from the same cores as the shop's: say how much it was.
+    run.client_cpu_s = time.process_time() - cpu
     return time.perf_counter() - started
 
 
@@ -759,6 +762,10 @@ def report(
     errors_5xx = sum(stats.server_errors.values())
     print()
     print(f"load     {stats.requests} requests in {wall:.1f} s: {rps:.1f} req/s")
+    print(
+        f"client   {run.client_cpu_s:.1f} CPU-seconds for the readers' side "
+        f"({run.client_cpu_s / wall / (os.cpu_count() or 1):.0%} of the machine's CPU time)"
+    )
     print(f"{'kind':<9} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for label, values in sorted(stats.latencies_ms.items()):
         values = sorted(values)
