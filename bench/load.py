@@ -805,8 +805,11 @@ def report(
         )
         + f"; {sum(1 for p in purchases if p.access)} purchases opened afterwards"
     )
-    tracebacks = log.count("Traceback")
-    print(f"log      gunicorn: {tracebacks} tracebacks")
+    # A worker killed for taking longer than gunicorn's timeout drops its requests unanswered.
+    print(
+        f"log      gunicorn: {log.count('Traceback')} tracebacks, "
+        f"{log.count('WORKER TIMEOUT')} worker time-outs"
+    )
     print()
     print(
         f"audit    notifications drained in {drained_in:.1f} s ({found.undelivered} still "
