@@ -366,18 +366,21 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_args: list[str], env: dict[str, str], procs: Processes, log: Path
+    app_args: list[str],
+    env: dict[str, str],
+    procs: Processes,
+    log: Path,
+    workers: list[str] | None = None,
 ) -> Iterator[int]:
-    """Serve an app with the benchmark's gunicorn settings; yields the port once it answers."""
+    """Serve an app with the benchmark's gunicorn settings; yields the port once it answers.
+
+    `workers`: gunicorn's worker options instead of the benchmarks' WORKERS sync workers."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "gunicorn",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "sync",
+        *(workers or ["--workers", str(WORKERS), "--worker-class", "sync"]),
         "--bind",
         f"{HOST}:{port}",
         "--log-level",

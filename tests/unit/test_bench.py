@@ -1,6 +1,8 @@
 """The benchmarks that need a data set from outside the repository say where to get it;
-bench/storefront.py's pure helpers (page weight, cookies) do what browsers do."""
+bench/storefront.py's pure helpers (page weight, cookies) do what browsers do; bench/load.py
+reads answers and forms as a browser does and serves the shop as production does."""
 
+import asyncio
 import gzip
 import importlib.util
 import subprocess
@@ -201,3 +203,77 @@ def test_decode_body():
     assert storefront.decode_body(zlib.compress(text), "deflate") == text
     assert storefront.decode_body(text, None) == text
     assert storefront.decode_body(text, "zstd") is None  # not asked for, not undone
+
+
+# --- bench/load.py's helpers -----------------------------------------------------------------
+
+
+def _load_load_test():
+    sys.path.insert(0, str(REPO / "bench"))  # it imports the storefront benchmark's helpers
+    try:
+        spec = importlib.util.spec_from_file_location("bench_load", REPO / "bench" / "load.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return module
+
+
+load = _load_load_test()
+
+
+def test_load_sends_a_forms_hidden_fields_as_the_browser_would():
+    consent = """<form method="post" class="wx-card">
+    <input type="hidden" name="csrf_token" value="tok.en">
+    <input type="hidden" name="redirect_uri" value="http://127.0.0.1:5000/cb?a=1&amp;b=2">
+    <input type="text" name="new_nickname" value="">
+    <button type="submit" name="decision" value="allow">允许</button>
+    </form><form><input type="hidden" name="other" value="x"></form>"""
+    assert load._form_fields(consent) == {
+        "csrf_token": "tok.en",
+        "redirect_uri": "http://127.0.0.1:5000/cb?a=1&b=2",
+    }
+
+
+def test_load_reads_sized_and_chunked_answers():
+    async def read(raw: bytes):
+        stream = asyncio.StreamReader()
+        stream.feed_data(raw)
+        stream.feed_eof()
+        return await load._read_answer(stream)
+
+    sized = asyncio.run(
+        read(
+            b"HTTP/1.1 302 FOUND\r\nLocation: http://127.0.0.1:5000/orders/1?x=1\r\n"
+            b"Set-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok"
+        )
+    )
+    assert (sized.status, sized.body, sized.location) == (302, b"ok", "/orders/1?x=1")
+    assert sized.set_cookies == ["a=1; Path=/", "b=2"]
+    body = gzip.compress("已购".encode())
+    chunked = asyncio.run(
+        read(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"{len(body):x}\r\n".encode()
+            + body
+            + b"\r\n0\r\n\r\n"
+        )
+    )
+    assert chunked.text() == "已购"
+
+
+def test_load_serves_with_the_production_worker_settings(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    options = load.gunicorn_workers()
+    assert options == ["--worker-class", "gthread", "--workers", "3", "--threads", "4"]
+
+
+def test_load_without_postgresql_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(load.glob, "glob", lambda pattern: [])
+    try:
+        with load.postgres_cluster(load.Processes()):
+            raise AssertionError("no cluster can start without PostgreSQL")
+    except load.BenchError as error:
+        assert "apt-get install postgresql" in str(error)
