@@ -104,6 +104,7 @@ def doctor(offline: bool) -> None:
         instance_path=current_app.instance_path,
         health=health.check(),
         last_reconcile=jobs.last_run(jobs.RECONCILE),
+        last_backup=jobs.last_run(jobs.BACKUP),
         now=utcnow(),
         workers=worker_count(),
     )
@@ -203,24 +204,27 @@ def compare_bill(day) -> None:
     difference from the shop's orders, both ways; refunds made in 商户平台 that the shop lacks
     are recorded as they are found. Differences are kept for the studio's banner and sent to
     the creator. Run it daily after 10:00 Beijing time, when WeChat has the bill ready."""
+    from app import jobs
     from app.payments import bill_checks
     from app.payments.gateway import current_gateway
 
     day = day.date() if day else bill_checks.yesterday()
-    check = bill_checks.check_day(
-        current_gateway(), day, current_app.config["REFUND_REVOKES_ACCESS"]
-    )
-    for note in (d for d in check.differences if d["demo"]):
-        click.echo(f"{note['out_trade_no']}\t{note['problem']}（不是差异）")
-    if not check.needs_attention:
-        click.echo(f"{day:%Y-%m-%d} 对账一致。")
-        return
-    if check.error:
-        click.echo(check.error, err=True)
-    for difference in check.real_differences:
-        click.echo(f"{difference['out_trade_no']}\t{difference['problem']}")
-    click.echo(f"通知创作者：{bill_checks.tell_creator(check)}")
-    raise SystemExit(1)
+    with jobs.recorded(jobs.BILL) as run:
+        check = bill_checks.check_day(
+            current_gateway(), day, current_app.config["REFUND_REVOKES_ACCESS"]
+        )
+        for note in (d for d in check.differences if d["demo"]):
+            click.echo(f"{note['out_trade_no']}\t{note['problem']}（不是差异）")
+        if not check.needs_attention:
+            click.echo(f"{day:%Y-%m-%d} 对账一致。")
+            return
+        if check.error:
+            click.echo(check.error, err=True)
+        for difference in check.real_differences:
+            click.echo(f"{difference['out_trade_no']}\t{difference['problem']}")
+        click.echo(f"通知创作者：{bill_checks.tell_creator(check)}")
+        run.error = check.error or f"{day:%Y-%m-%d} 有 {len(check.real_differences)} 处差异"
+        raise SystemExit(1)
 
 
 @orders_cli.command("refund")
@@ -287,9 +291,11 @@ recs_cli = AppGroup("recs", help="Recommendations.")
 @recs_cli.command("rebuild")
 def rebuild_recommendations() -> None:
     """Recompute every recommendation list now, and print the offline evaluation."""
+    from app import jobs
     from app.recommendations import builder
 
-    built = builder.rebuild(_jieba_cache())
+    with jobs.recorded(jobs.RECOMMENDATIONS):
+        built = builder.rebuild(_jieba_cache())
     figures = built.evaluation
     click.echo(
         f"推荐已更新：{built.items} 件内容，{built.readers} 位读者，{built.purchases} 笔购买。"
@@ -388,18 +394,20 @@ def backup(folder: Path | None, keep: int | None) -> None:
     """Write a dated archive of the database, the uploads and the secret key; keep the newest.
 
     Safe while the shop runs. Run it daily from a timer, and copy the archives off the server."""
-    from app import backups
+    from app import backups, jobs
 
     folder = folder or Path(current_app.config["BACKUP_FOLDER"])
     keep = keep if keep is not None else int(current_app.config["BACKUP_KEEP"])
     if keep < 1:
         raise click.ClickException(f"BACKUP_KEEP 至少为 1（现在是 {keep}）")
     shop = _this_shop()
-    try:
-        made = backups.create_backup(shop, folder)
-        pruned = backups.prune(folder, keep, spare=made.path)
-    except backups.BackupError as error:
-        raise click.ClickException(f"备份失败：{error}") from error
+    with jobs.recorded(jobs.BACKUP) as run:
+        try:
+            made = backups.create_backup(shop, folder)
+            pruned = backups.prune(folder, keep, spare=made.path)
+        except backups.BackupError as error:
+            run.error = f"备份失败：{error}"
+            raise click.ClickException(run.error) from error
     click.echo(f"已备份到 {made.path}（{_size(made.size)}）")
     click.echo(f"{_counted(made.manifest.counts)} · 上传文件 {len(made.manifest.upload_files)} 个")
     if not _secret_key_is_the_file(shop):

@@ -27,6 +27,7 @@ from app.models import JobRun
 from app.payments.gateway import GatewayError, PaymentGateway
 
 RECONCILE_STALE_AFTER = timedelta(minutes=15)  # the timer runs every few minutes
+BACKUP_STALE_AFTER = timedelta(hours=26)  # daily, with room for a slow night
 PUBLIC_PROBE_TIMEOUT = 5  # seconds
 
 
@@ -319,6 +320,38 @@ def check_reconcile(last: JobRun | None, now: datetime) -> Finding:
     )
 
 
+def check_backup(last: JobRun | None, now: datetime) -> Finding:
+    """A warning: nothing is lost today without a backup, everything on the day the disk goes."""
+    name = "backup"
+    todo = (
+        "启用每日备份的定时任务（flask shop backup，见 docs/backups.md），并把备份复制到别处。 "
+        "Run flask shop backup daily from a timer and copy the archives off the server."
+    )
+    if last is None or last.last_started_at is None:
+        return _warn(
+            name,
+            "flask shop backup 从未运行：还没有任何备份。",
+            "flask shop backup has never run: there is no backup yet.",
+            todo,
+        )
+    hours = int((now - last.last_started_at).total_seconds() // 3600)
+    if now - last.last_started_at > BACKUP_STALE_AFTER:
+        return _warn(
+            name,
+            f"最近一次备份在 {hours} 小时前：每日备份的定时任务可能停了。",
+            f"The last backup started {hours} hours ago: its daily timer may have stopped.",
+            todo,
+        )
+    if last.last_ok is False:
+        return _warn(
+            name,
+            f"上次备份失败：{last.last_error}",
+            f"The last backup failed: {last.last_error}",
+            "手动运行 flask shop backup 看看出错信息。 Run it by hand to see the error.",
+        )
+    return _ok(name, f"{hours} 小时前备份过。", f"A backup was made {hours} hours ago.")
+
+
 # --- WeChat's answers ----------------------------------------------------------------------
 
 
@@ -514,6 +547,7 @@ class World:
     gateway: PaymentGateway | None = None  # None: offline
     access_token: Callable[[], str] | None = None
     probe: PublicProbe | None = None
+    last_backup: JobRun | None = None
 
 
 def examine(world: World) -> list[Finding]:
@@ -537,6 +571,7 @@ def examine(world: World) -> list[Finding]:
         check_folders(world.instance_path, config["UPLOAD_FOLDER"]),
         check_secret_key(config, world.instance_path),
         check_reconcile(world.last_reconcile, world.now),
+        check_backup(world.last_backup, world.now),
         check_rate_limit_storage(config, world.workers),
     ]
     return findings

@@ -28,7 +28,11 @@ from app.transactions import writing_apart
 
 log = logging.getLogger(__name__)
 
+# The scheduled jobs, as deploy/systemd's timers run them.
 RECONCILE = "reconcile"
+BILL = "bill"
+RECOMMENDATIONS = "recommendations"
+BACKUP = "backup"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from app.models.base import utcnow
 from app.payments.gateway import current_gateway
 from app.wechat.official_account import current_client
 from app.wechat.transport import InProcessAdapter
+from tests.payments.helpers import bought_and_paid
 
 PUBLIC = "https://shop.example.com"
 LIVE = {
@@ -144,6 +145,42 @@ def test_reconcile_must_have_run_lately_and_well():
     assert stale.level is Level.WARN and "40" in stale.en
     failed = doctor.check_reconcile(run(3, ok=False, error="2 个错误"), now)
     assert failed.level is Level.WARN and "2 个错误" in failed.zh
+
+
+def test_a_backup_must_have_been_made_lately_and_well():
+    now = utcnow()
+
+    def run(hours_ago, ok=True, error=""):
+        started = now - timedelta(hours=hours_ago)
+        return JobRun(name="backup", last_started_at=started, last_ok=ok, last_error=error)
+
+    assert doctor.check_backup(None, now).level is Level.WARN
+    assert doctor.check_backup(run(5), now).level is Level.OK
+    stale = doctor.check_backup(run(50), now)
+    assert stale.level is Level.WARN and "50" in stale.en
+    failed = doctor.check_backup(run(5, ok=False, error="备份失败：磁盘已满"), now)
+    assert failed.level is Level.WARN and "磁盘已满" in failed.zh
+
+
+def test_the_scheduled_commands_record_their_runs(app, runner, tmp_path):
+    assert runner.invoke(args=["orders", "bill"]).exit_code == 0
+    assert runner.invoke(args=["shop", "backup", "--to", str(tmp_path / "b")]).exit_code == 0
+    assert runner.invoke(args=["recs", "rebuild"]).exit_code == 0
+    with app.app_context():
+        for name in (jobs.BILL, jobs.BACKUP, jobs.RECOMMENDATIONS):
+            assert jobs.last_run(name).last_ok is True, name
+
+
+def test_a_bill_with_differences_is_a_run_that_did_not_go_well(app, runner):
+    from tests.payments.test_bill_checks import _lose_the_payment
+    from tests.payments.test_reconcile import _today
+
+    out_trade_no, _, _ = bought_and_paid(app)
+    _lose_the_payment(app, out_trade_no)
+    assert runner.invoke(args=["orders", "bill", "--date", _today()]).exit_code == 1
+    with app.app_context():
+        last = jobs.last_run(jobs.BILL)
+        assert last.last_ok is False and "1 处差异" in last.last_error
 
 
 # --- WeChat's answers, from the sandbox -----------------------------------------------------
@@ -282,8 +319,9 @@ def test_a_ready_shop_passes_offline(app_factory, tmp_path, monkeypatch):
     )
     with app.app_context():
         stamp()
-    with app.app_context(), jobs.recorded(jobs.RECONCILE):
-        pass
+    for job in (jobs.RECONCILE, jobs.BACKUP):
+        with app.app_context(), jobs.recorded(job):
+            pass
 
     result = app.test_cli_runner().invoke(args=["shop", "doctor", "--offline"])
     assert result.exit_code == 0, result.output
