@@ -236,8 +236,10 @@ def check_rate_limit_storage(config: Mapping, workers: int) -> Finding:
     )
 
 
-def check_domains(config: Mapping) -> Finding:
-    """WeChat has no API to read the 公众号's domain settings: say what to check by hand."""
+def check_domains(config: Mapping, verify_files: list[str] = ()) -> Finding:
+    """WeChat has no API to read the 公众号's domain settings: say what to check by hand, and
+    which domain verification files (MP_verify_….txt) the shop serves from its instance
+    folder."""
     name = "wechat_domains"
     host = urlsplit(config["PUBLIC_BASE_URL"]).hostname
     if not host:
@@ -247,14 +249,24 @@ def check_domains(config: Mapping) -> Finding:
             "No public domain, so nothing to say about WeChat's domain settings.",
             "先设置 PUBLIC_BASE_URL。 Set PUBLIC_BASE_URL first.",
         )
+    if verify_files:
+        served_zh = f"店铺在根目录提供校验文件 {'、'.join(verify_files)}"
+        served_en = f"the shop serves {', '.join(verify_files)} at its root"
+    else:
+        served_zh = (
+            "实例文件夹里还没有 MP_verify_….txt 校验文件：保存域名前把公众号后台给的文件放进去"
+        )
+        served_en = (
+            "no MP_verify_….txt file is in the instance folder yet: put the one 公众号后台 "
+            "offers there before saving the domain"
+        )
     return _warn(
         name,
         f"微信不提供接口读取域名设置，请亲自确认：公众号后台的网页授权域名和 JS接口安全域名"
-        f"都是 {host}（MP_verify_….txt 校验文件由反向代理在域名根目录提供），"
-        "商户平台的 H5支付域名也是它。",
+        f"都是 {host}，商户平台的 H5支付域名也是它（{served_zh}）。",
         f"WeChat offers no API to read these, so check by hand: in 公众号后台 both the web "
-        f"authorization domain and the JS interface domain are {host} (the proxy serves the "
-        f"MP_verify_….txt file at its root), and so is the H5 pay domain in 商户平台.",
+        f"authorization domain and the JS interface domain are {host}, and so is the H5 pay "
+        f"domain in 商户平台 ({served_en}).",
         "见 docs/doctor.md。 See docs/doctor.md.",
     )
 
@@ -566,7 +578,9 @@ def examine(world: World) -> list[Finding]:
         findings.append(check_public_reachable(world.probe))
         findings.append(check_proxy_hops(config, world.probe))
     findings += [
-        check_domains(config),
+        check_domains(
+            config, sorted(p.name for p in Path(world.instance_path).glob("MP_verify_*.txt"))
+        ),
         check_database(world.health),
         check_folders(world.instance_path, config["UPLOAD_FOLDER"]),
         check_secret_key(config, world.instance_path),

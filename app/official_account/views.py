@@ -1,6 +1,9 @@
-"""`/wechat/callback`: the 公众号 server URL. Thin: app/wechat/callback.py decides."""
+"""`/wechat/callback`: the 公众号 server URL. Thin: app/wechat/callback.py decides. And the
+domain verification files WeChat fetches from the shop's root."""
 
-from flask import abort, current_app, request
+import re
+
+from flask import abort, current_app, request, send_from_directory
 
 from app.extensions import csrf
 from app.official_account import bp
@@ -20,3 +23,18 @@ def wechat_callback():
     except callback.Refused:
         abort(403)
     return current_app.response_class(text, mimetype="application/xml")
+
+
+VERIFY_CODE = re.compile(r"[0-9A-Za-z]{1,64}")
+
+
+@bp.get("/MP_verify_<code>.txt")
+def domain_verification(code: str):
+    """公众号后台 asks for a file `MP_verify_<code>.txt` at the domain's root before it accepts
+    the domain (网页授权域名, JS接口安全域名). The creator drops the file it offers into the
+    instance folder and the shop serves it, with or without a reverse proxy in front."""
+    if not VERIFY_CODE.fullmatch(code):
+        abort(404)
+    return send_from_directory(
+        current_app.instance_path, f"MP_verify_{code}.txt", mimetype="text/plain", max_age=0
+    )

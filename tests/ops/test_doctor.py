@@ -118,6 +118,21 @@ def test_the_domains_are_named_for_the_creator_to_verify():
     assert finding.level is Level.WARN
     assert "shop.example.com" in finding.zh and "网页授权域名" in finding.zh
     assert "JS接口安全域名" in finding.zh
+    assert "还没有 MP_verify" in finding.zh
+    served = doctor.check_domains({"PUBLIC_BASE_URL": PUBLIC}, ["MP_verify_abc123.txt"])
+    assert "MP_verify_abc123.txt" in served.zh and "MP_verify_abc123.txt" in served.en
+
+
+def test_the_shop_serves_the_domain_verification_file_from_its_instance_folder(app, client):
+    from pathlib import Path
+
+    Path(app.instance_path, "MP_verify_Ab12Cd34.txt").write_text("Ab12Cd34")
+    with client.get("/MP_verify_Ab12Cd34.txt") as answer:
+        assert answer.status_code == 200 and answer.get_data(as_text=True) == "Ab12Cd34"
+        assert answer.mimetype == "text/plain"
+    assert client.get("/MP_verify_Other99.txt").status_code == 404
+    assert client.get("/MP_verify_..%2Fsecret_key.txt").status_code == 404
+    assert client.get("/MP_verify_a-b.txt").status_code == 404
 
 
 def test_the_database_must_answer_and_be_migrated():
