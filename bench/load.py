@@ -179,9 +179,8 @@ def bench_env(instance: Path, database_url: str) -> dict[str, str]:
 
 
 def gunicorn_workers() -> list[str]:
-    """The production worker settings (threads, so a slow phone never holds a process).
-
-    deploy/gunicorn.conf.py will say the same; until it is there they are passed here."""
+    """The production worker settings (threads, so a slow phone never holds a process), as
+    deploy/gunicorn.conf.py sets them; the bench binds, logs and names the app itself."""
     return [
         "--worker-class",
         "gthread",
