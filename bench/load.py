@@ -67,6 +67,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+from notify import run_step
+
 # The storefront benchmark's helpers (bench/ is on sys.path as the script's folder).
 from storefront import (
     ACCEPT,
@@ -120,18 +122,18 @@ def postgres_cluster(procs: Processes):
     port = free_port()
     log = data / "server.log"
     try:
-        _run([*as_owner, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-              "postgres", "-E", "UTF8", "--locale=C.UTF-8"], procs, "initdb")  # fmt: skip
+        run_step([*as_owner, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+              "postgres", "-E", "UTF8", "--locale=C.UTF-8"], None, procs, "initdb")  # fmt: skip
         options = f"-p {port} -k {data} -c listen_addresses={HOST} -c max_connections=200"
-        _run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-              "-t", "60", "-o", options, "start"], procs, "starting PostgreSQL")  # fmt: skip
-        _run([*as_owner, str(bin_dir / "createdb"), "-h", HOST, "-p", str(port), "-U",
-              "postgres", "shop"], procs, "createdb")  # fmt: skip
+        run_step([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
+              "-t", "60", "-o", options, "start"], None, procs, "starting PostgreSQL")  # fmt: skip
+        run_step([*as_owner, str(bin_dir / "createdb"), "-h", HOST, "-p", str(port), "-U",
+              "postgres", "shop"], None, procs, "createdb")  # fmt: skip
         yield f"postgresql+psycopg://postgres@{HOST}:{port}/shop", bin_dir.parent.name
     finally:
         with contextlib.suppress(BenchError):
-            _run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
-                  "stop"], procs, "stopping PostgreSQL")  # fmt: skip
+            run_step([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                  "stop"], None, procs, "stopping PostgreSQL")  # fmt: skip
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -139,23 +141,8 @@ def _major_version(initdb: str) -> int:
     return int(re.search(r"/postgresql/(\d+)/", initdb)[1])
 
 
-def _run(cmd: list[str], procs: Processes, what: str, env=None) -> str:
-    proc = procs.start(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        output, _ = proc.communicate(timeout=SETUP_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"{what} did not finish in {SETUP_TIMEOUT:.0f}s") from exc
-    finally:
-        procs.stop(proc)
-    if proc.returncode != 0:
-        raise BenchError(f"{what} failed (exit {proc.returncode}):\n{output}")
-    return output
-
-
 def flask(args: list[str], env: dict[str, str], procs: Processes) -> str:
-    return _run([sys.executable, "-m", "flask", *args], procs, f"`flask {' '.join(args)}`", env)
+    return run_step([sys.executable, "-m", "flask", *args], env, procs, f"`flask {' '.join(args)}`")
 
 
 # --- the shop ----------------------------------------------------------------------------------
