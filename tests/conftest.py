@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
@@ -38,15 +39,23 @@ def make_app(tmp_path, **overrides):
     }
     app = create_app({**config, **overrides}, instance_path=str(tmp_path / "instance"))
     with app.app_context():
-        db.drop_all()
+        _drop_everything()
         db.create_all()
     return app
+
+
+def _drop_everything():
+    """Every table, alembic's own too: on PostgreSQL the tests share one database, and a test
+    that migrated or stamped it must not leave the next one "already migrated"."""
+    db.drop_all()
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def _dispose(app):
     with app.app_context():
         db.session.remove()
-        db.drop_all()
+        _drop_everything()
         db.engine.dispose()
 
 

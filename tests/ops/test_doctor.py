@@ -294,11 +294,8 @@ def test_a_public_address_that_does_not_answer_cannot_tell(public_app):
     assert doctor.check_proxy_hops(app.config, probe).level is Level.WARN
 
 
-def test_an_unhealthy_shop_at_the_public_address_is_not_called_reachable(
-    app_factory, never_migrated
-):
-    app = app_factory(PUBLIC_BASE_URL=PUBLIC)
-    never_migrated(app)  # /healthz answers 503
+def test_an_unhealthy_shop_at_the_public_address_is_not_called_reachable(app_factory):
+    app = app_factory(PUBLIC_BASE_URL=PUBLIC)  # never migrated: /healthz answers 503
     probe = doctor.probe_public(PUBLIC, _through_proxies(app, 0))
     assert probe.status == 503
     assert doctor.check_public_reachable(probe).level is Level.WARN

@@ -36,8 +36,7 @@ def test_migrations_behind_answer_503(app, client):
     assert OLDER_REVISION not in answer.get_data(as_text=True)
 
 
-def test_a_database_never_migrated_answers_503(app, client, never_migrated):
-    never_migrated(app)
+def test_a_database_never_migrated_answers_503(app, client):
     answer = client.get("/healthz")
     assert (answer.status_code, answer.get_json()["migrations"]) == (503, "behind")
 
