@@ -368,6 +368,8 @@ class Run:
     catalog: Catalog
     deadline: float
     think: float
+    buy_share: float  # of a reader's actions; browsing is what buying and tipping leave
+    tip_share: float
     stats: Stats = field(default_factory=Stats)
     payments: list[Payment] = field(default_factory=list)
     signed_in: int = 0
@@ -390,9 +392,9 @@ async def reader_life(run: Run, index: int, rng: random.Random) -> None:
     while time.monotonic() < run.deadline:
         choice = rng.random()
         try:
-            if choice < 0.7:
+            if choice < 1 - run.buy_share - run.tip_share:
                 await browse(phone, run, rng, owned)
-            elif choice < 0.85:
+            elif choice < 1 - run.tip_share:
                 await buy(phone, run, rng, owned)
             else:
                 await tip(phone, run, openid)
@@ -666,10 +668,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--think", type=float, default=1.0, help="mean pause between a reader's actions (s)"
     )
+    parser.add_argument("--buy", type=float, default=0.15, help="share of actions that buy")
+    parser.add_argument("--tip", type=float, default=0.15, help="share of actions that tip")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args(argv)
     if args.readers < 1 or args.seconds <= 0 or args.think < 0:
         parser.error("--readers must be >= 1, --seconds > 0, --think >= 0")
+    if min(args.buy, args.tip) < 0 or args.buy + args.tip > 1:
+        parser.error("--buy and --tip are shares of the actions: each >= 0, together <= 1")
     return args
 
 
@@ -697,7 +703,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  catalog  {len(catalog.for_sale)} items for sale, "
                     f"{len(catalog.searches)} searches"
                 )
-                run = Run(port, catalog, time.monotonic() + args.seconds, args.think)
+                deadline = time.monotonic() + args.seconds
+                run = Run(port, catalog, deadline, args.think, args.buy, args.tip)
                 wall = asyncio.run(run_readers(run, args.readers, args.seed))
                 drain_started = time.monotonic()
                 waiting = wait_for_notifications(database_url)
@@ -733,7 +740,7 @@ def print_header(args: argparse.Namespace, pg_version: str) -> None:
     )
     print(
         f"  readers  {args.readers} for {args.seconds:.0f} s, asyncio in this process, "
-        f"~{args.think:.1f} s between actions"
+        f"~{args.think:.1f} s between actions, {args.buy:.0%} buying, {args.tip:.0%} tipping"
     )
 
 
