@@ -53,6 +53,7 @@ def _unsaved_profile() -> ShopProfile:
         message_templates={},
         creator_openid="",
         content_version=0,  # as content_version() reads it
+        walls_version=0,
     )
 
 
@@ -62,11 +63,26 @@ def content_version() -> int:
     return version or 0
 
 
+def page_versions() -> tuple[int, int]:
+    """content_version and walls_version, in one statement (the page cache's key)."""
+    found = db.session.execute(
+        sa.select(ShopProfile.content_version, ShopProfile.walls_version)
+    ).first()
+    return (found[0] or 0, found[1] or 0) if found is not None else (0, 0)
+
+
 def mark_content_changed() -> None:
     editable_shop_profile()  # the version lives in the profile's row
     db.session.execute(
         sa.update(ShopProfile).values(content_version=ShopProfile.content_version + 1)
     )
+
+
+def mark_walls_changed() -> None:
+    """A supporter wall changed (a tip, its refund, a hidden message, a supporter's name):
+    pages that show one expire; the rest of the catalog stays cached."""
+    editable_shop_profile()
+    db.session.execute(sa.update(ShopProfile).values(walls_version=ShopProfile.walls_version + 1))
 
 
 def render_product(product: Product) -> None:

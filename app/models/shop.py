@@ -39,8 +39,11 @@ class ShopProfile(db.Model):
     # creator's openid, where notices of new orders and tips go.
     message_templates: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     creator_openid: Mapped[str] = mapped_column(sa.String(64), default="")
-    # Bumped by every change to what readers see, so cached anonymous pages expire.
+    # Bumped by every change to what readers see, so cached pages expire.
     content_version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every change to the supporter walls (a tip paid, refunded or hidden, a
+    # supporter's new name): only the pages that show a wall expire, not the whole catalog.
+    walls_version: Mapped[int] = mapped_column(default=1)
 
 
 class Creator(UserMixin, db.Model):

@@ -358,7 +358,7 @@ def confirm_payment(
     # after the commit (app/wechat/outbox.py), never from inside the payment.
     outbox.queue_for_payment(connection, won.id, won.kind)
     if won.kind == OrderKind.TIP.value:
-        queries.mark_content_changed()
+        queries.mark_walls_changed()
         return True
     reader_ids = {won.reader_id}
     if payer_openid:
@@ -660,7 +660,7 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
     )
     db.session.refresh(order)
     if order.is_tip:
-        queries.mark_content_changed()  # the wall and its totals lose the refunded amount
+        queries.mark_walls_changed()  # the wall and its totals lose the refunded amount
     elif order.status is OrderStatus.REFUNDED and revoke_access:
         _revoke_access(order)
 

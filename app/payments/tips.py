@@ -324,7 +324,7 @@ def hide_message(order: Order, hidden: bool) -> None:
     if order.tip is None:
         raise TipRefused("这不是一笔赞赏", code="not_a_tip")
     order.tip.message_hidden_at = utcnow() if hidden else None
-    queries.mark_content_changed()
+    queries.mark_walls_changed()
 
 
 def save_settings(

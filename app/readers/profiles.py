@@ -139,4 +139,4 @@ def _shown_elsewhere(reader: Reader) -> None:
         sa.or_(Order.reader_id == reader.id, Order.payer_openid == reader.openid),
     )
     if db.session.scalar(sa.select(on_a_wall)):
-        queries.mark_content_changed()
+        queries.mark_walls_changed()

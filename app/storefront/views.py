@@ -85,7 +85,7 @@ def home():
 
 
 @bp.get("/about")
-@cached_page(_no_facts)
+@cached_page(_no_facts, shows_walls=True)
 def about():
     return render_template(
         "storefront/about.html", products=queries.latest_products(limit=6), wall=tips.wall(None)
@@ -124,7 +124,7 @@ def _visible_product_or_404(slug: str) -> Product:
 
 
 @bp.get("/p/<slug>")
-@cached_page(_product_facts)
+@cached_page(_product_facts, shows_walls=True)
 def product(slug: str):
     item = _visible_product_or_404(slug)
     viewer = _viewer()
@@ -181,7 +181,7 @@ def _note_reading(slug: str, position: int) -> None:
 
 
 @bp.get("/p/<slug>/s/<int:position>")
-@cached_page(_owned_facts, on_show=_note_reading)
+@cached_page(_owned_facts, on_show=_note_reading, shows_walls=True)
 def section(slug: str, position: int):
     item = _visible_product_or_404(slug)
     current = queries.find_section(item, position) or abort(404)

@@ -5,7 +5,9 @@ they own, where they are in a course. So a page is rendered once per catalog cha
 per set of those facts: the key carries the shop's content_version, which every catalog
 change bumps (read from the database at most once per PAGE_CACHE_VERSION_TTL seconds per
 process), and the facts a view's `reader_facts` function gives (read with the reader's
-session, in one statement).
+session, in one statement). Pages that show a supporter wall (`shows_walls`) carry the
+walls_version too, which tips bump: a busy hour of tips renews the item pages' walls, not
+every page of the shop.
 
 - Anonymous visitors (no session cookie, not inside WeChat) share one page: a hit touches
   no database at all.
@@ -45,15 +47,16 @@ class PageCache:
         self._entries: OrderedDict = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self._version: int | None = None
-        self._version_read_at = 0.0
+        self._versions: tuple[int, int] | None = None
+        self._versions_read_at = 0.0
 
-    def content_version(self) -> int:
+    def versions(self) -> tuple[int, int]:
+        """(content_version, walls_version) as last read, at most version_ttl seconds old."""
         now = time.monotonic()
-        if self._version is None or now - self._version_read_at >= self.version_ttl:
-            self._version = queries.content_version()
-            self._version_read_at = now
-        return self._version
+        if self._versions is None or now - self._versions_read_at >= self.version_ttl:
+            self._versions = queries.page_versions()
+            self._versions_read_at = now
+        return self._versions
 
     def get(self, key):
         with self._lock:
@@ -116,7 +119,7 @@ def _serve_cached_page():
     facts = _facts_key(view.reader_facts, request.view_args or {})
     if facts is _NOT_SHARED:
         return None
-    entry = cache.get(_key(cache.content_version(), facts))
+    entry = cache.get(_key(_version_of(view.shows_walls, cache.versions()), facts))
     if entry is None:
         return None  # the view renders it, and stores it (see cached_page)
     response = _replay(entry)
@@ -139,7 +142,13 @@ def _facts_key(reader_facts: Callable[..., Hashable], view_args: dict):
     return _NOT_SHARED
 
 
-def _key(version: int, facts: Hashable = None):
+def _version_of(shows_walls: bool, versions: tuple[int, int]) -> Hashable:
+    """What of the shop's versions a page depends on: the catalog's, and the walls' if it
+    shows one."""
+    return versions if shows_walls else versions[0]
+
+
+def _key(version: Hashable, facts: Hashable = None):
     # Pages hold absolute URLs (og: tags, share links) built from the request's scheme and
     # host: one visitor's forged Host must not reach another's page (see public_address.py).
     # The query string is left out: cached views never read it (?ref= is counted before the
@@ -164,7 +173,11 @@ def _maybe_the_creator() -> bool:
     return "_user_id" in session or remember_cookie in request.cookies
 
 
-def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., None] | None = None):
+def cached_page(
+    reader_facts: Callable[..., Hashable],
+    on_show: Callable[..., None] | None = None,
+    shows_walls: bool = False,
+):
     """Mark a view whose page depends on the reader only through `reader_facts(**view_args)`.
 
     The facts function runs once per request (views call it again to render: it is
@@ -172,12 +185,13 @@ def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., No
     the cache's own hook. Only a plain 200 that put nothing in the session of an anonymous
     visitor is stored. `on_show(**view_args)` is what a reader's visit records besides
     (reading progress): it runs after every 200, rendered or served from the cache.
+    `shows_walls`: the page shows a supporter wall, so a change to the walls renews it.
     """
 
     def decorate(view):
         @wraps(view)
         def wrapper(**view_args):
-            response = _render(view, reader_facts, view_args)
+            response = _render(view, reader_facts, view_args, shows_walls)
             if on_show is not None and response.status_code == 200 and request.method == "GET":
                 on_show(**view_args)
             return response
@@ -185,12 +199,13 @@ def cached_page(reader_facts: Callable[..., Hashable], on_show: Callable[..., No
         wrapper.page_cached = True
         wrapper.reader_facts = reader_facts
         wrapper.on_show = on_show
+        wrapper.shows_walls = shows_walls
         return wrapper
 
     return decorate
 
 
-def _render(view, reader_facts, view_args):
+def _render(view, reader_facts, view_args, shows_walls: bool):
     """A page the cache did not hold (or may not share): rendered, and stored when it may be."""
     cache = _cache()
     facts = _NOT_SHARED if cache is None else _facts_key(reader_facts, view_args)
@@ -198,7 +213,7 @@ def _render(view, reader_facts, view_args):
         return make_response(view(**view_args))
     # The version this render reads the catalog at, from the request's own transaction (the
     # held one may already be newer than what this render sees).
-    version = queries.content_version()
+    version = _version_of(shows_walls, queries.page_versions())
     response = make_response(view(**view_args))
     if _storable(response, anonymous=facts is None):
         entry = (response.get_data(), list(response.headers.items()), g.get("impressions", []))

@@ -47,6 +47,23 @@ def test_anonymous_home_is_served_from_cache_until_content_changes(cached_app):
     assert "正式改的标题" in client.get("/").get_data(as_text=True)
 
 
+def test_a_change_to_the_walls_renews_only_the_pages_that_show_one(cached_app):
+    """A tip paid (its wall changed) must not expire every cached page of the shop."""
+    app, product_id = cached_app
+    client = app.test_client()
+    with app.app_context():
+        slug = db.session.get(Product, product_id).slug
+    client.get("/")
+    client.get(f"/p/{slug}")
+
+    _rename(app, product_id, "悄悄改的标题", announce=False)
+    with app.app_context():
+        queries.mark_walls_changed()  # as a paid tip does
+        db.session.commit()
+    assert "原来的标题" in client.get("/").get_data(as_text=True)  # no wall: still cached
+    assert "悄悄改的标题" in client.get(f"/p/{slug}").get_data(as_text=True)  # shows a wall
+
+
 def test_visitors_with_a_session_always_get_a_fresh_page(cached_app):
     app, product_id = cached_app
     anonymous = app.test_client()
@@ -303,9 +320,9 @@ def test_a_page_rendered_before_a_catalog_change_is_not_stored_as_after_it(
             with app.app_context():
                 queries.mark_content_changed()
                 db.session.commit()
-                newer = queries.content_version()
+                newer = queries.page_versions()
             cache = app.extensions["page_cache"]  # another thread has just read it
-            cache._version, cache._version_read_at = newer, time.monotonic()
+            cache._versions, cache._versions_read_at = newer, time.monotonic()
         return found
 
     lesson = f"/p/{ids['slug']}/s/1"
