@@ -381,7 +381,9 @@ async def reader_life(run: Run, index: int, rng: random.Random) -> None:
     phone = Phone(
         run.port, f"10.{index // 250 % 250}.{index % 250}.{1 + index // 62500}", run.stats
     )
-    await asyncio.sleep(rng.uniform(0, min(5.0, (run.deadline - time.monotonic()) / 4)))
+    # Readers arrive over the first quarter of the run (15 s of a minute), as a crowd from a
+    # shared link does, not all in the same instant.
+    await asyncio.sleep(rng.uniform(0, (run.deadline - time.monotonic()) / 4))
     try:
         openid = await sign_in(phone, index)
     except ReaderStuck as exc:
@@ -666,10 +668,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=200, help="simulated readers")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long they keep going")
     parser.add_argument(
-        "--think", type=float, default=1.0, help="mean pause between a reader's actions (s)"
+        "--think", type=float, default=5.0, help="mean pause between a reader's actions (s)"
     )
-    parser.add_argument("--buy", type=float, default=0.15, help="share of actions that buy")
-    parser.add_argument("--tip", type=float, default=0.15, help="share of actions that tip")
+    parser.add_argument("--buy", type=float, default=0.07, help="share of actions that buy")
+    parser.add_argument("--tip", type=float, default=0.03, help="share of actions that tip")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args(argv)
     if args.readers < 1 or args.seconds <= 0 or args.think < 0:
