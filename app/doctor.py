@@ -297,71 +297,77 @@ def check_database(health: Health) -> Finding:
 def check_reconcile(last: JobRun | None, now: datetime) -> Finding:
     """A warning, however long: payments still arrive by notification without it, but orders
     whose notification was lost stay unsettled, and expired ones stay open at WeChat."""
-    name = "reconcile"
-    todo = (
-        "启用定时任务，每几分钟运行一次 flask orders reconcile（见 docs/deploy.md）。 "
-        "Run flask orders reconcile every few minutes from a timer."
-    )
-    if last is None or last.last_started_at is None:
-        return _warn(
-            name,
-            "flask orders reconcile 从未运行：丢失通知的订单不会补单，过期订单不会关闭。",
-            "flask orders reconcile has never run: orders whose notification was lost stay "
-            "unsettled and expired ones stay open.",
-            todo,
-        )
-    minutes = int((now - last.last_started_at).total_seconds() // 60)
-    if now - last.last_started_at > RECONCILE_STALE_AFTER:
-        return _warn(
-            name,
-            f"flask orders reconcile 上次运行在 {minutes} 分钟前：定时任务可能停了。",
-            f"flask orders reconcile last ran {minutes} minutes ago: its timer may have stopped.",
-            todo,
-        )
-    if last.last_ok is False:
-        return _warn(
-            name,
-            f"flask orders reconcile 上次运行失败：{last.last_error}",
-            f"flask orders reconcile failed last time: {last.last_error}",
-            "手动运行 flask orders reconcile 看看出错信息。 Run it by hand to see the errors.",
-        )
-    return _ok(
-        name,
-        f"flask orders reconcile {minutes} 分钟前运行过。",
-        f"flask orders reconcile ran {minutes} minutes ago.",
+    return _timer_ran(
+        "reconcile",
+        "flask orders reconcile",
+        last,
+        now,
+        RECONCILE_STALE_AFTER,
+        never=(
+            "丢失通知的订单不会补单，过期订单不会关闭。",
+            "orders whose notification was lost stay unsettled and expired ones stay open.",
+        ),
+        todo=(
+            "启用定时任务，每几分钟运行一次 flask orders reconcile（见 docs/deploy.md）。 "
+            "Run flask orders reconcile every few minutes from a timer."
+        ),
     )
 
 
 def check_backup(last: JobRun | None, now: datetime) -> Finding:
     """A warning: nothing is lost today without a backup, everything on the day the disk goes."""
-    name = "backup"
-    todo = (
-        "启用每日备份的定时任务（flask shop backup，见 docs/backups.md），并把备份复制到别处。 "
-        "Run flask shop backup daily from a timer and copy the archives off the server."
+    return _timer_ran(
+        "backup",
+        "flask shop backup",
+        last,
+        now,
+        BACKUP_STALE_AFTER,
+        never=("还没有任何备份。", "there is no backup yet."),
+        todo=(
+            "启用每日备份的定时任务（flask shop backup，见 docs/backups.md），并把备份复制到别处。 "
+            "Run flask shop backup daily from a timer and copy the archives off the server."
+        ),
     )
+
+
+def _timer_ran(
+    name: str,
+    command: str,
+    last: JobRun | None,
+    now: datetime,
+    stale_after: timedelta,
+    never: tuple[str, str],
+    todo: str,
+) -> Finding:
+    """Whether a scheduled command ran lately and well, from its job_runs record: a warning
+    when it never ran, ran longer ago than `stale_after`, or failed last time."""
     if last is None or last.last_started_at is None:
         return _warn(
-            name,
-            "flask shop backup 从未运行：还没有任何备份。",
-            "flask shop backup has never run: there is no backup yet.",
-            todo,
+            name, f"{command} 从未运行：{never[0]}", f"{command} has never run: {never[1]}", todo
         )
-    hours = int((now - last.last_started_at).total_seconds() // 3600)
-    if now - last.last_started_at > BACKUP_STALE_AFTER:
+    age_zh, age_en = _age(now - last.last_started_at)
+    if now - last.last_started_at > stale_after:
         return _warn(
             name,
-            f"最近一次备份在 {hours} 小时前：每日备份的定时任务可能停了。",
-            f"The last backup started {hours} hours ago: its daily timer may have stopped.",
+            f"{command} 上次运行在 {age_zh}前：定时任务可能停了。",
+            f"{command} last ran {age_en} ago: its timer may have stopped.",
             todo,
         )
     if last.last_ok is False:
         return _warn(
             name,
-            f"上次备份失败：{last.last_error}",
-            f"The last backup failed: {last.last_error}",
-            "手动运行 flask shop backup 看看出错信息。 Run it by hand to see the error.",
+            f"{command} 上次运行失败：{last.last_error}",
+            f"{command} failed last time: {last.last_error}",
+            f"手动运行 {command} 看看出错信息。 Run it by hand to see the error.",
         )
-    return _ok(name, f"{hours} 小时前备份过。", f"A backup was made {hours} hours ago.")
+    return _ok(name, f"{command} {age_zh}前运行过。", f"{command} ran {age_en} ago.")
+
+
+def _age(elapsed: timedelta) -> tuple[str, str]:
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} 分钟", f"{minutes} minutes"
+    return f"{minutes // 60} 小时", f"{minutes // 60} hours"
 
 
 # --- WeChat's answers ----------------------------------------------------------------------
