@@ -66,6 +66,64 @@ def demo() -> None:
         click.echo(f"创作者后台: /creator/login  用户名 {username}  密码 {password}")
 
 
+coupon_cli = AppGroup("coupon", help="Coupons (优惠券).")
+shop_cli.add_command(coupon_cli)
+
+
+@coupon_cli.command("create")
+@click.option("--amount", help="Yuan off, e.g. 10 (or use --zhe).")
+@click.option("--zhe", help="A percentage coupon in 折: 8 is 八折, 0 is free.")
+@click.option("--code", default="", help="The code; default: one is made.")
+@click.option("--name", default="", help="What the studio calls it.")
+@click.option("--min-spend", default="", help="Yuan the price must reach.")
+@click.option("--item", "items", multiple=True, help="An item's slug; repeat; default: all.")
+@click.option("--starts", default="", help="Local time, e.g. '2026-12-08 10:00'.")
+@click.option("--ends", default="", help="Local time; default: no end.")
+@click.option("--total", default="", help="Uses in all; default: no limit.")
+@click.option("--per-reader", default="1", help="Uses per reader.")
+@click.option("--count", default="1", help="Make this many one-off codes alike.")
+def coupon_create(
+    amount, zhe, code, name, min_spend, items, starts, ends, total, per_reader, count
+):
+    """Make coupon codes; prints each code on its own line."""
+    from app.catalog import queries
+    from app.pricing import coupons, drafts
+    from app.pricing.refusals import PromotionInvalid
+
+    if (amount is None) == (zhe is None):
+        raise click.ClickException("请给出 --amount（立减）或 --zhe（折扣）之一")
+    product_ids = []
+    for slug in items:
+        product = queries.find_product(slug)
+        if product is None:
+            raise click.ClickException(f"没有商品 {slug}")
+        product_ids.append(product.id)
+    fields = {
+        "kind": "amount" if amount is not None else "percent",
+        "amount": amount or "",
+        "zhe": zhe or "",
+        "code": code,
+        "name": name,
+        "min_spend": min_spend,
+        "starts_at": starts,
+        "ends_at": ends,
+        "total_limit": total,
+        "per_reader_limit": per_reader,
+        "count": count,
+    }
+    try:
+        draft, how_many = drafts.coupon_draft(
+            fields, tuple(product_ids), current_app.config["SHOP_TIMEZONE"]
+        )
+        made = coupons.create(draft, how_many)
+    except PromotionInvalid as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"已创建 {len(made)} 个优惠码（{coupons.describe(made[0])}）：", err=True)
+    for coupon in made:
+        click.echo(coupon.code)
+
+
 @shop_cli.command("covers")
 def build_cover_sizes() -> None:
     """Write the WebP sizes that covers stored before they existed lack; safe to run again."""

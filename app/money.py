@@ -5,6 +5,9 @@ import unicodedata
 from decimal import Decimal
 
 MAX_FEN = 10**10  # ¥100,000,000: beyond anything a shop sells, small enough for any column
+# The most a reader may choose to pay (随心付) in one order: a slip of the finger (an extra
+# 0 or two) is caught, and it stays within what WeChat Pay takes from a wallet in one go.
+MAX_CHOSEN_FEN = 5_000_00
 
 
 class InvalidAmount(ValueError):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, g, url_for
 from werkzeug.local import LocalProxy
 
 from app.catalog.cover_variants import VARIANT_WIDTHS, variant_name
@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.add_template_global(jssdk_script_url)
     app.add_template_global(avatar_src)
     app.add_template_global(_in_snapshot_page, "in_snapshot_page")
+    app.add_template_global(offer_for)
 
     @app.context_processor
     def shop_context():
@@ -91,3 +92,13 @@ def avatar_src(person) -> str | None:
     if person.chosen_avatar:
         return url_for("accounts.avatar", filename=person.chosen_avatar)
     return person.avatar_url
+
+
+def offer_for(product):
+    """The limited-time offer running for `product`, if any. A page asks for many items (a
+    list of cards): the running offers are read once per request, every item's at once."""
+    if "running_offers" not in g:
+        from app.pricing.offers import running_offers
+
+        g.running_offers = running_offers()
+    return g.running_offers.get(product.id)

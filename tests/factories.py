@@ -5,6 +5,8 @@ import itertools
 from app.catalog import entitlements, queries
 from app.extensions import db
 from app.models import (
+    Coupon,
+    CouponKind,
     EntitlementSource,
     PayChannel,
     Product,
@@ -14,6 +16,7 @@ from app.models import (
     Section,
     Tag,
 )
+from app.pricing import coupons
 
 __all__ = ["PayChannel", "Product", "Reader"]  # re-exported for tests that build rows here
 
@@ -94,3 +97,13 @@ def tag(slug: str, name: str) -> Tag:
 def give(owner: Reader, item: Product) -> None:
     entitlements.grant(owner, item, EntitlementSource.PURCHASE)
     db.session.flush()
+
+
+def coupon(**fields) -> Coupon:
+    """A coupon made as the studio makes one (¥10 off unless told), committed."""
+    fields.setdefault("kind", CouponKind.AMOUNT)
+    if fields["kind"] is CouponKind.AMOUNT:
+        fields.setdefault("amount_off_fen", 1000)
+    [made] = coupons.create(coupons.CouponDraft(**fields))
+    db.session.commit()
+    return made

@@ -71,6 +71,8 @@ class ProductFields:
     tags: str = ""
     featured: bool = False
     body_md: str = ""
+    pay_what_you_want: bool = False  # 随心付: price_yuan is then the suggested amount
+    min_price_yuan: str = ""
 
     @classmethod
     def of(cls, product: Product) -> "ProductFields":
@@ -82,6 +84,8 @@ class ProductFields:
             tags=", ".join(tag.name for tag in product.tags),
             featured=product.featured,
             body_md=product.body_md,
+            pay_what_you_want=product.pay_what_you_want,
+            min_price_yuan=yuan_for_input(product.min_price_fen),
         )
 
 
@@ -172,6 +176,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
         "slug": lambda: _slug_for(product, fields.slug),
         "summary": lambda: _summary(fields.summary),
         "price_fen": lambda: parse_price(fields.price_yuan),
+        "min_price_fen": lambda: _min_price(fields),
         "tag_names": lambda: parse_tag_names(fields.tags),
     }
     for name, check in checks.items():
@@ -192,6 +197,8 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     product.slug = values["slug"]
     product.summary = values["summary"]
     product.price_fen = values["price_fen"]
+    product.pay_what_you_want = fields.pay_what_you_want
+    product.min_price_fen = values["min_price_fen"]
     product.tags = tags_named(values["tag_names"])
     product.featured = fields.featured
     product.body_md = _normalise_newlines(fields.body_md)
@@ -306,6 +313,23 @@ def parse_price(text: str) -> int:
         return parse_yuan(text)
     except InvalidAmount as error:
         raise Rejected({"price_yuan": f"价格有误：{error}"}) from error
+
+
+def _min_price(fields: ProductFields) -> int:
+    """随心付's least amount (0 when not 随心付): at most the suggested price, which must be
+    more than 0 (a free item is simply free)."""
+    if not fields.pay_what_you_want:
+        return 0
+    try:
+        suggested = parse_yuan(fields.price_yuan)
+        least = parse_yuan(fields.min_price_yuan) if fields.min_price_yuan.strip() else 0
+    except InvalidAmount as error:
+        raise Rejected({"min_price_yuan": f"最低金额有误：{error}"}) from error
+    if suggested == 0:
+        raise Rejected({"price_yuan": "随心付须有大于 0 的建议金额"})
+    if least > suggested:
+        raise Rejected({"min_price_yuan": "最低金额不能高于建议金额"})
+    return least
 
 
 def parse_tag_names(text: str) -> list[str]:

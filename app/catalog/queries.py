@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Product, ProductKind, ProductStatus, Section, ShopProfile, Tag
 from app.models.base import utcnow
 from app.models.catalog import product_tags
+from app.models.pricing import Offer
 from app.models.shop import DEFAULT_TIP_MAX_FEN, DEFAULT_TIP_PRESETS_FEN, DEFAULT_TIP_THANKS
 from app.text_search import clean_query, contains_pattern
 
@@ -63,12 +64,25 @@ def content_version() -> int:
     return version or 0
 
 
-def page_versions() -> tuple[int, int]:
-    """content_version and walls_version, in one statement (the page cache's key)."""
-    found = db.session.execute(
-        sa.select(ShopProfile.content_version, ShopProfile.walls_version)
-    ).first()
-    return (found[0] or 0, found[1] or 0) if found is not None else (0, 0)
+def page_versions() -> tuple[tuple[int, int], int]:
+    """What the page cache's key is made of, in one statement: the catalog's version with
+    how many offer starts and ends have passed (a price on a page changes when an offer
+    begins or ends, which no edit marks), and the walls' version."""
+    now = utcnow()
+    offer_moments = (
+        sa.select(sa.func.count()).where(Offer.starts_at <= now).scalar_subquery()
+        + sa.select(sa.func.count()).where(Offer.ends_at <= now).scalar_subquery()
+    )
+    # Subqueries rather than FROM shop_profile: a shop without its profile row yet still
+    # counts its offers' moments.
+    content, moments, walls = db.session.execute(
+        sa.select(
+            sa.select(ShopProfile.content_version).scalar_subquery(),
+            offer_moments,
+            sa.select(ShopProfile.walls_version).scalar_subquery(),
+        )
+    ).one()
+    return (content or 0, moments), walls or 0
 
 
 def mark_content_changed() -> None:

@@ -24,6 +24,8 @@ from app.payments import orders, tips
 from app.payments.checkout import CheckoutError, claim_free, start_payment, start_tip
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.pricing import offers
+from app.pricing.refusals import PriceRefused
 from app.sharing.touch import current_attribution
 
 csrf.exempt(api)
@@ -44,6 +46,7 @@ def api_error(error: ApiError):
 @api.get("/products")
 def products():
     owned = entitlements.owned_product_ids(entitlements.Viewer(reader=current_reader()))
+    running = offers.running_offers()
     return jsonify(
         items=[
             {
@@ -51,6 +54,13 @@ def products():
                 "title": p.title,
                 "type": p.kind.value,
                 "price_fen": p.price_fen,
+                # A limited-time offer's price and end, when one runs: what is paid now.
+                "offer": {
+                    "price_fen": running[p.id].price_fen,
+                    "ends_at": running[p.id].ends_at.isoformat(),
+                }
+                if p.id in running
+                else None,
                 "summary": p.summary,
                 "tags": [t.slug for t in p.tags],
                 "owned": p.id in owned,
@@ -64,6 +74,10 @@ def products():
 @api.post("/orders")
 @limiter.limit("20 per minute")
 def create_order():
+    """{"product": slug, "channel", and optionally "price_fen" (the total the client
+    showed), "coupon", "amount_fen" (what the reader chose for a 随心付 item)}: 201 with
+    the order, whose amount_fen is the price after them (status "paid" at once when that
+    is 0), or 400 with a code for the reason the price cannot be had."""
     payload = _json_body()
     _refuse_in_snapshot_page()
     slug, channel_name = payload.get("product"), payload.get("channel")
@@ -80,6 +94,12 @@ def create_order():
     shown_price_fen = payload.get("price_fen")
     if shown_price_fen is not None and (type(shown_price_fen) is not int or shown_price_fen < 0):
         raise ApiError(400, "bad_price", "price_fen 须为整数（分）")
+    coupon_code = payload.get("coupon")
+    if coupon_code is not None and not isinstance(coupon_code, str):
+        raise ApiError(400, "bad_coupon", "coupon 须为优惠码字符串")
+    chosen_fen = payload.get("amount_fen")
+    if chosen_fen is not None and (type(chosen_fen) is not int or chosen_fen < 0):
+        raise ApiError(400, "bad_amount", "amount_fen 须为整数（分）")
 
     reader = ensure_reader()
     db.session.commit()
@@ -97,9 +117,13 @@ def create_order():
             order_ttl(),
             shown_price_fen=shown_price_fen,
             attribution=current_attribution(reader.id),
+            coupon_code=coupon_code or None,
+            chosen_fen=chosen_fen,
         )
     except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None
+    except PriceRefused as error:
+        raise ApiError(400, error.code, error.message) from None
     except orders.OrderError as error:
         raise ApiError(400, error.code, error.message) from None
     except CheckoutError as error:

@@ -40,6 +40,7 @@ from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
 from app.models import Order, OrderStatus, PayChannel
 from app.models.base import utcnow
+from app.money import InvalidAmount, parse_yuan
 from app.payments import orders, tips
 from app.payments.checkout import (
     CheckoutError,
@@ -51,6 +52,8 @@ from app.payments.checkout import (
 )
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
+from app.pricing import coupons, rule
+from app.pricing.refusals import PriceRefused
 from app.sharing.touch import current_attribution
 
 
@@ -71,13 +74,36 @@ def buy(slug: str):
     needs_wechat_login = channel is PayChannel.JSAPI and (
         viewer.reader is None or viewer.reader.openid is None
     )
+    price, price_refusal = _price_asked(product, viewer.reader)
     return render_template(
         "checkout/confirm.html",
         product=product,
+        price=price,
+        coupon_typed=request.args.get("coupon", "")[:40],
+        price_refusal=price_refusal,
         channel=channel,
         needs_wechat_login=needs_wechat_login,
         refusal=snapshot_page_refusal(),
     )
+
+
+def _price_asked(product, reader):
+    """The price with what the confirm page's forms put in the address (a coupon; for a
+    随心付 item, the amount), or without it and the reason it cannot be had."""
+    code = coupons.normalise_code(request.args.get("coupon")) or None
+    reader_id = reader.id if reader is not None else None
+    try:
+        chosen = _chosen_fen(request.args)
+        return rule.quote(product, reader_id, coupon_code=code, amount_fen=chosen), None
+    except (PriceRefused, InvalidAmount) as refused:
+        message = refused.message if isinstance(refused, PriceRefused) else str(refused)
+        return rule.quote(product, reader_id), message
+
+
+def _chosen_fen(fields) -> int | None:
+    """The amount a reader typed for a 随心付 item (yuan), if any."""
+    typed = fields.get("amount", "").strip()
+    return parse_yuan(typed) if typed else None
 
 
 @bp.post("/p/<slug>/buy")
@@ -95,6 +121,12 @@ def place(slug: str):
     channel = channel_for_this_browser()
     if request.form.get("channel") == PayChannel.NATIVE.value:
         channel = PayChannel.NATIVE  # "pay with another phone": always possible
+    coupon_code = coupons.normalise_code(request.form.get("coupon")) or None
+    try:
+        chosen_fen = _chosen_fen(request.form)
+    except InvalidAmount as error:
+        flash(str(error), "error")
+        return redirect(url_for(".buy", slug=slug))
     reader = ensure_reader()
     db.session.commit()
     try:
@@ -109,15 +141,23 @@ def place(slug: str):
             rec_slot=counters.clicked_slot(slug),
             shown_price_fen=_shown_price_fen(),
             attribution=current_attribution(reader.id),
+            coupon_code=coupon_code,
+            chosen_fen=chosen_fen,
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))
     except orders.PriceChanged as error:
         flash(error.message, "error")
-        return redirect(url_for(".buy", slug=slug))  # the confirm page, at the new price
+        return redirect(url_for(".buy", slug=slug, coupon=coupon_code))  # at the new price
+    except PriceRefused as error:
+        flash(error.message, "error")
+        return redirect(url_for(".buy", slug=slug))  # the price without the coupon or amount
     except (orders.OrderError, CheckoutError) as error:
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
+    if order.channel is PayChannel.NONE:
+        flash("无需支付，已加入你的已购", "info")
+        return redirect(url_for("storefront.read", slug=slug))
     return pay_page_redirect(order)
 
 

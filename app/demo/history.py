@@ -118,6 +118,7 @@ def generate(
             "product_id": product_ids,
             "title": np.where(is_tip, np.char.add("赞赏《", np.char.add(titles, "》")), titles),
             "amount_fen": amount,
+            "list_price_fen": amount,
             "channel": channel,
             "status": status.astype(str),
             "client_ip": np.full(orders, "127.0.0.1"),

@@ -17,6 +17,7 @@ from app.models.orders import (
     RefundStatus,
     Tip,
 )
+from app.models.pricing import Coupon, CouponKind, CouponUse, CouponUseStatus, Offer
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
 from app.models.recs import ItemRecs, ReaderRecs, RecSlotDaily, RecsModel
 from app.models.rollups import (
@@ -51,6 +52,10 @@ __all__ = [
     "BuyerDay",
     "BuyerFirst",
     "CohortMonthly",
+    "Coupon",
+    "CouponKind",
+    "CouponUse",
+    "CouponUseStatus",
     "Creator",
     "Entitlement",
     "EntitlementSource",
@@ -62,6 +67,7 @@ __all__ = [
     "MessageKind",
     "MessageRecipient",
     "MessageStatus",
+    "Offer",
     "Order",
     "OrderKind",
     "OrderSource",

@@ -49,7 +49,15 @@ class Tag(db.Model):
 
 class Product(db.Model):
     __tablename__ = "products"
-    __table_args__ = (sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        # 随心付: price_fen is the suggested amount, and the least a reader may pay is at
+        # most that (0 lets them read for nothing, but they still go through checkout).
+        sa.CheckConstraint(
+            "NOT pay_what_you_want OR (price_fen > 0 AND min_price_fen BETWEEN 0 AND price_fen)",
+            name="pay_what_you_want_fits_price",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -57,6 +65,8 @@ class Product(db.Model):
     title: Mapped[str] = mapped_column(sa.String(120))
     summary: Mapped[str] = mapped_column(sa.String(300), default="")
     price_fen: Mapped[int] = mapped_column(default=0)
+    pay_what_you_want: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    min_price_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT, index=True
     )

@@ -55,6 +55,9 @@ class PayChannel(enum.StrEnum):
     JSAPI = "jsapi"
     H5 = "h5"
     NATIVE = "native"
+    # A price brought to 0 (a coupon for the whole of it): the order is paid when placed,
+    # and WeChat never hears of it.
+    NONE = "none"
 
     @property
     def trade_type(self) -> str:
@@ -62,7 +65,12 @@ class PayChannel(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"jsapi": "微信内支付", "h5": "手机浏览器支付", "native": "扫码支付"}[self.value]
+        return {
+            "jsapi": "微信内支付",
+            "h5": "手机浏览器支付",
+            "native": "扫码支付",
+            "none": "无需支付",
+        }[self.value]
 
 
 class OrderSource(enum.StrEnum):
@@ -90,7 +98,9 @@ class OrderSource(enum.StrEnum):
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # Only an order that WeChat never sees may be for nothing, and it must be.
+        sa.CheckConstraint("amount_fen > 0 OR channel = 'none'", name="amount_positive"),
+        sa.CheckConstraint("channel != 'none' OR amount_fen = 0", name="unpaid_channel_is_free"),
         sa.CheckConstraint(
             "refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"
         ),
@@ -119,6 +129,13 @@ class Order(db.Model):
     product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(120))  # snapshot: what the reader bought
     amount_fen: Mapped[int]  # snapshot of the price when the order was made
+    # The price before anything took from it, and the lines that took from it (the confirm
+    # page's, app/pricing/rule.py), as they were when the order was made.
+    list_price_fen: Mapped[int] = mapped_column(
+        default=lambda context: context.get_current_parameters()["amount_fen"]
+    )
+    price_lines: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id"), index=True)
     channel: Mapped[PayChannel] = mapped_column(str_enum(PayChannel, "pay_channel"))
     status: Mapped[OrderStatus] = mapped_column(
         str_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING, index=True

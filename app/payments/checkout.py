@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.payments import orders, tips
 from app.payments.attribution import DIRECT, Attribution
 from app.payments.gateway import GatewayError, PaymentGateway, PrepayRequest
+from app.pricing import rule
 from app.transactions import begin_write, writing
 
 log = logging.getLogger(__name__)
@@ -66,21 +67,38 @@ def start_payment(
     rec_slot: str | None = None,
     shown_price_fen: int | None = None,
     attribution: Attribution = DIRECT,
+    coupon_code: str | None = None,
+    chosen_fen: int | None = None,
 ) -> Order:
-    """Pay for a product at its current price, which must be `shown_price_fen` when given
-    (what the reader's page showed): a price changed meanwhile is refused, nothing closed."""
-    _require_openid_for_jsapi(reader, channel)
-    orders.check_price_shown(product, shown_price_fen)
+    """Pay for a product at the price the price rule gives now with the coupon typed (or,
+    for a 随心付 item, the amount chosen), which must be `shown_price_fen` when given (what
+    the reader's page showed): a price changed meanwhile is refused, nothing closed. A
+    price of 0 comes back paid, WeChat not asked."""
+    price = rule.quote(product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen)
+    orders.check_price_shown(price, shown_price_fen)
+    if price.total_fen:  # nothing to pay, nothing for WeChat to know of the payer
+        _require_openid_for_jsapi(reader, channel)
     previous = orders.open_order(reader, product)
     if previous is not None and previous.prepay_id:
-        reason = orders.replacement_reason(previous, product, channel, utcnow())
+        reason = orders.replacement_reason(previous, price, channel, utcnow())
         if reason in ("replaced", "repriced"):  # an expired one can no longer be paid
             _close_at_wechat(gateway, previous.out_trade_no, reason)
     order = _committed(
         lambda: orders.place_order(
-            reader, product, channel, client_ip, ttl, rec_slot=rec_slot, attribution=attribution
+            reader,
+            product,
+            channel,
+            client_ip,
+            ttl,
+            rec_slot=rec_slot,
+            attribution=attribution,
+            coupon_code=coupon_code,
+            chosen_fen=chosen_fen,
+            expected_total_fen=price.total_fen,
         )
     )
+    if order.channel is PayChannel.NONE:
+        return order
     return _prepay_once(gateway, order, address)
 
 

@@ -49,6 +49,7 @@ from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
 from app.payments import event_log
 from app.payments.attribution import DIRECT, Attribution
+from app.pricing import coupons, rule
 from app.wechat import outbox
 
 log = logging.getLogger(__name__)
@@ -168,35 +169,49 @@ def place_order(
     now: datetime | None = None,
     rec_slot: str | None = None,
     attribution: Attribution = DIRECT,
+    coupon_code: str | None = None,
+    chosen_fen: int | None = None,
+    expected_total_fen: int | None = None,
 ) -> Order:
-    """The reader's open order for this product, or a new one. `rec_slot` is the
-    recommendation slot the reader came from, credited if this order is paid; `attribution`
-    what brought the reader (kept from the first attempt when the open order is reused).
+    """The reader's open order for this product, or a new one, at the price the price rule
+    gives now (app/pricing/rule.py) with the coupon typed, or for a 随心付 item the amount
+    chosen (`chosen_fen`; None: the suggested one). `expected_total_fen`: what the
+    reader was shown; a price that changed meanwhile is PriceChanged, a coupon that no
+    longer applies CouponRefused. `rec_slot` is the recommendation slot the reader came
+    from, credited if this order is paid; `attribution` what brought the reader (kept
+    from the first attempt when the open order is reused).
 
     A double click or a back-button resubmit finds the open order instead of making a
     second. An order that no longer fits (see `replacement_reason`) is closed here and
-    replaced: WeChat refuses a second prepay with different parameters.
+    replaced: WeChat refuses a second prepay with different parameters. A price of 0 (a
+    coupon for all of it) is an order paid at once, never sent to WeChat.
     """
     now = now or utcnow()
     if not product.is_published or product.is_free:
         raise NotForSale()
     if entitlements.owns(entitlements.Viewer(reader=reader), product):
         raise AlreadyOwned()
+    price = rule.quote(product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen, now=now)
+    check_price_shown(price, expected_total_fen)
 
     existing = open_order(reader, product)
     if existing is not None:
-        reason = replacement_reason(existing, product, channel, now)
+        reason = replacement_reason(existing, price, channel, now)
         if reason is None:
             return existing
         close(existing, reason)
 
+    free = price.total_fen == 0
     order = Order(
         out_trade_no=new_out_trade_no(now),
         reader_id=reader.id,
         product_id=product.id,
         title=product.title,
-        amount_fen=product.price_fen,
-        channel=channel,
+        amount_fen=price.total_fen,
+        list_price_fen=price.list_price_fen,
+        price_lines=price.snapshot(),
+        coupon_id=price.coupon.id if price.coupon else None,
+        channel=PayChannel.NONE if free else channel,
         client_ip=client_ip,
         created_at=now,
         expires_at=now + ttl,
@@ -211,32 +226,62 @@ def place_order(
         # A concurrent click made the open order first (PostgreSQL; on SQLite begin_write
         # already serialised the two): the database's one-open-order index decided.
         return open_order(reader, product)
+    if price.coupon is not None:
+        coupons.reserve(
+            price.coupon,
+            product,
+            reader.id,
+            order.id,
+            rule.price_before(price, "coupon"),
+            -price.line("coupon").fen,
+            now,
+        )
     record_event(
-        order, PaymentEventKind.CREATED, channel=channel.value, amount_fen=order.amount_fen
+        order, PaymentEventKind.CREATED, channel=order.channel.value, amount_fen=order.amount_fen
     )
+    if free:
+        _complete_without_payment(order, now)
     return order
 
 
-def check_price_shown(product: Product, shown_fen: int | None) -> None:
+def _complete_without_payment(order: Order, now: datetime) -> None:
+    """An order for 0: paid as it is placed, access granted, its coupon use kept."""
+    _set_status(order, (OrderStatus.PENDING,), status=OrderStatus.PAID, paid_at=now)
+    connection = db.session.connection()
+    _insert_event(
+        order.id,
+        PaymentEventKind.PAID,
+        connection=connection,
+        out_trade_no=order.out_trade_no,
+        source="no_payment",
+    )
+    coupons.keep_for_paid_order(connection, order.id)
+    entitlements.grant_for_order(connection, {order.reader_id}, order.product_id, order.id)
+
+
+def check_price_shown(price: rule.Quote, shown_fen: int | None) -> None:
     """The reader pays what the page showed them: a price changed since is asked again.
     `shown_fen` is None when the caller showed no price (an API client that sent none)."""
-    if shown_fen is not None and shown_fen != product.price_fen:
+    if shown_fen is not None and shown_fen != price.total_fen:
         raise PriceChanged()
 
 
-def replacement_reason(order: Order, product: Product, channel: PayChannel, now: datetime):
+def replacement_reason(order: Order, price: rule.Quote, channel: PayChannel, now: datetime):
     """Why the reader's open order cannot be reused for this purchase, or None if it can.
 
     "expired": past its time. "replaced": another channel (bought on the desktop, now in
-    WeChat). "repriced": the price changed since it was placed; the reader pays what the
-    page showed, so a new order is made at the current price. A renamed item alone keeps
-    the order: the money is the same, and the title WeChat shows was fixed at its prepay.
+    WeChat). "repriced": the price (an offer began or ended, the item's price changed,
+    another coupon or none) is not the order's; the reader pays what the page showed, so
+    a new order is made at it. A renamed item alone keeps the order: the money is the
+    same, and the title WeChat shows was fixed at its prepay.
     """
     if order.expires_at <= now:
         return "expired"
     if order.channel is not channel:
         return "replaced"
-    if order.amount_fen != product.price_fen:
+    if order.amount_fen != price.total_fen or order.coupon_id != (
+        price.coupon.id if price.coupon else None
+    ):
         return "repriced"
     return None
 
@@ -287,6 +332,7 @@ _PAY = (
         _orders.c.product_id,
         _orders.c.closed_at,
         _orders.c.kind,
+        _orders.c.coupon_id,
     )
 )
 _EVENT = sa.insert(_events)
@@ -357,6 +403,8 @@ def confirm_payment(
     # The 公众号's messages to the buyer and the creator, in this same transaction: sent
     # after the commit (app/wechat/outbox.py), never from inside the payment.
     outbox.queue_for_payment(connection, won.id, won.kind)
+    if won.coupon_id is not None:
+        coupons.keep_for_paid_order(connection, won.id)
     if won.kind == OrderKind.TIP.value:
         queries.mark_walls_changed()
         return True
@@ -447,6 +495,8 @@ def close(order: Order, reason: str) -> bool:
     )
     if won:
         record_event(order, PaymentEventKind.CLOSED, reason=reason)
+        if order.coupon_id is not None:
+            coupons.release_for_closed_order(order.id)
     return won
 
 

@@ -19,6 +19,7 @@ from app.models import (
     ReadingProgress,
 )
 from app.payments import checkout, orders
+from app.pricing import coupons
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
     db.session.execute(
         sa.update(Order).where(Order.sharer_id == guest.id).values(sharer_id=target.id)
     )
+    coupons.move_uses(guest.id, target.id)  # the orders moved; the uses they hold follow
     rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)

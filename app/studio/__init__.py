@@ -23,6 +23,7 @@ from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     message_views,
     order_views,
     product_views,
+    promotion_views,
     reader_views,
     recs_views,
     settings_views,

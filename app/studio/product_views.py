@@ -62,6 +62,8 @@ def _product_fields() -> ProductFields:
         price_yuan=form.get("price_yuan", ""),
         tags=form.get("tags", ""),
         featured=bool(form.get("featured")),
+        pay_what_you_want=bool(form.get("pay_what_you_want")),
+        min_price_yuan=form.get("min_price_yuan", ""),
         body_md=form.get("body_md", ""),
     )
 

@@ -47,11 +47,11 @@ class PageCache:
         self._entries: OrderedDict = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self._versions: tuple[int, int] | None = None
+        self._versions: tuple[Hashable, int] | None = None
         self._versions_read_at = 0.0
 
-    def versions(self) -> tuple[int, int]:
-        """(content_version, walls_version) as last read, at most version_ttl seconds old."""
+    def versions(self) -> tuple[Hashable, int]:
+        """queries.page_versions() as last read, at most version_ttl seconds old."""
         now = time.monotonic()
         if self._versions is None or now - self._versions_read_at >= self.version_ttl:
             self._versions = queries.page_versions()
@@ -142,7 +142,7 @@ def _facts_key(reader_facts: Callable[..., Hashable], view_args: dict):
     return _NOT_SHARED
 
 
-def _version_of(shows_walls: bool, versions: tuple[int, int]) -> Hashable:
+def _version_of(shows_walls: bool, versions: tuple[Hashable, int]) -> Hashable:
     """What of the shop's versions a page depends on: the catalog's, and the walls' if it
     shows one."""
     return versions if shows_walls else versions[0]

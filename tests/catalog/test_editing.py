@@ -92,6 +92,20 @@ def test_bad_prices_are_refused_with_the_reason(typed):
     assert _rejected(editing.parse_price, typed)["price_yuan"].startswith("价格有误")
 
 
+def test_pay_what_you_want_keeps_a_suggestion_and_a_minimum_below_it(uploads):
+    product = _new(uploads, price_yuan="30", pay_what_you_want=True, min_price_yuan="5")
+    assert product.pay_what_you_want and (product.price_fen, product.min_price_fen) == (3000, 500)
+    assert ProductFields.of(product).min_price_yuan == "5"
+    free_floor = _new(uploads, price_yuan="30", pay_what_you_want=True, min_price_yuan="")
+    assert free_floor.min_price_fen == 0
+    errors = _rejected(_new, uploads, price_yuan="3", pay_what_you_want=True, min_price_yuan="5")
+    assert errors["min_price_yuan"] == "最低金额不能高于建议金额"
+    errors = _rejected(_new, uploads, price_yuan="0", pay_what_you_want=True)
+    assert "建议金额" in errors["price_yuan"]
+    fixed = _new(uploads, price_yuan="30", min_price_yuan="5")
+    assert not fixed.pay_what_you_want and fixed.min_price_fen == 0
+
+
 def test_every_mistake_is_reported_at_once_and_nothing_is_saved(uploads):
     errors = _rejected(
         _new, uploads, title="  ", slug="Bad Slug", price_yuan="-3", summary="长" * 301

@@ -75,7 +75,7 @@ def _open_confirm(page, product: dict):
     page.locator(".buybar").get_by_role("link", name="立即购买").click()
     page.wait_for_url(f"**/p/{product['slug']}/buy")
     expect(page.get_by_role("heading", name="确认订单")).to_be_visible()
-    expect(page.locator(".order-card .price")).to_have_text(format_fen(product["price_fen"]))
+    expect(page.locator("[data-total]")).to_have_text(format_fen(product["price_fen"]))
 
 
 def _start_native(page, product: dict, screenshot=None) -> str:

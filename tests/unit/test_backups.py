@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import tarfile
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -432,8 +433,27 @@ def test_an_archive_from_an_older_release_is_upgraded_after_restoring(app, elsew
     with app.app_context():
         db.drop_all()
         upgrade(revision=previous)
-        factories.product(title="旧版本的商品")
-        db.session.commit()
+        db.session.remove()
+        with db.engine.begin() as connection:  # that release's table, not today's model
+            products = sa.Table("products", sa.MetaData(), autoload_with=connection)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            connection.execute(
+                products.insert().values(
+                    slug="old-item",
+                    kind="article",
+                    title="旧版本的商品",
+                    summary="",
+                    price_fen=990,
+                    status="published",
+                    featured=False,
+                    body_md="",
+                    preview_html="",
+                    body_html="",
+                    has_paid_part=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     _backup(app)
     archive = _only_archive(Path(app.config["BACKUP_FOLDER"]))
 
