@@ -32,6 +32,7 @@ from app.extensions import db, limiter
 from app.models import Reader
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
+from app.pricing import points
 from app.readers import creators, identity, login_throttle, profiles
 from app.transactions import writing
 from app.web.page_cache import cached_page, reader_facts_of
@@ -125,6 +126,18 @@ def _me_facts(**_view_args) -> tuple:
 def me():
     profile, in_wechat = reader_facts_of(_me_facts, {})
     return render_template("accounts/me.html", reader=profile, in_wechat=in_wechat)
+
+
+@bp.get("/me/points")
+def my_points():
+    """积分: the balance, what it is worth here, and every change to it."""
+    reader = current_reader()
+    return render_template(
+        "accounts/points.html",
+        balance=points.balance(reader.id if reader else None),
+        history=points.history(reader.id) if reader else [],
+        rates=points.settings(),
+    )
 
 
 # --- the name and picture a reader chooses (app/readers/profiles.py) ---------------------------

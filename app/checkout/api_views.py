@@ -75,7 +75,8 @@ def products():
 @limiter.limit("20 per minute")
 def create_order():
     """{"product": slug, "channel", and optionally "price_fen" (the total the client
-    showed), "coupon", "amount_fen" (what the reader chose for a 随心付 item)}: 201 with
+    showed), "coupon", "points" (at most this many of the reader's points to spend),
+    "amount_fen" (what the reader chose for a 随心付 item)}: 201 with
     the order, whose amount_fen is the price after them (status "paid" at once when that
     is 0), or 400 with a code for the reason the price cannot be had."""
     payload = _json_body()
@@ -100,6 +101,9 @@ def create_order():
     chosen_fen = payload.get("amount_fen")
     if chosen_fen is not None and (type(chosen_fen) is not int or chosen_fen < 0):
         raise ApiError(400, "bad_amount", "amount_fen 须为整数（分）")
+    points_wanted = payload.get("points", 0)
+    if type(points_wanted) is not int or points_wanted < 0:
+        raise ApiError(400, "bad_points", "points 须为非负整数")
 
     reader = ensure_reader()
     db.session.commit()
@@ -119,6 +123,7 @@ def create_order():
             attribution=current_attribution(reader.id),
             coupon_code=coupon_code or None,
             chosen_fen=chosen_fen,
+            points_wanted=points_wanted,
         )
     except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None

@@ -52,7 +52,7 @@ from app.payments.checkout import (
 )
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
-from app.pricing import coupons, rule
+from app.pricing import coupons, points, rule
 from app.pricing.refusals import PriceRefused
 from app.sharing.touch import current_attribution
 
@@ -81,6 +81,7 @@ def buy(slug: str):
         price=price,
         coupon_typed=request.args.get("coupon", "")[:40],
         price_refusal=price_refusal,
+        points_usable=_points_usable(product, price, viewer.reader),
         channel=channel,
         needs_wechat_login=needs_wechat_login,
         refusal=snapshot_page_refusal(),
@@ -94,10 +95,34 @@ def _price_asked(product, reader):
     reader_id = reader.id if reader is not None else None
     try:
         chosen = _chosen_fen(request.args)
-        return rule.quote(product, reader_id, coupon_code=code, amount_fen=chosen), None
+        return (
+            rule.quote(
+                product,
+                reader_id,
+                coupon_code=code,
+                amount_fen=chosen,
+                points=_points_wanted(request.args),
+            ),
+            None,
+        )
     except (PriceRefused, InvalidAmount) as refused:
         message = refused.message if isinstance(refused, PriceRefused) else str(refused)
         return rule.quote(product, reader_id), message
+
+
+def _points_wanted(fields) -> int:
+    """Points the reader asked to spend (a number in the form; anything else is none)."""
+    typed = fields.get("points", "").strip()
+    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else 0
+
+
+def _points_usable(product, price, reader):
+    """What the reader's points could take off this price, for the confirm page's offer to
+    use them (None when they have none to use here)."""
+    if reader is None or product.pay_what_you_want or price.points:
+        return None
+    usable = points.most_usable(reader.id, price.total_fen, points.settings())
+    return usable if usable.points else None
 
 
 def _chosen_fen(fields) -> int | None:
@@ -143,6 +168,7 @@ def place(slug: str):
             attribution=current_attribution(reader.id),
             coupon_code=coupon_code,
             chosen_fen=chosen_fen,
+            points_wanted=_points_wanted(request.form),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))

@@ -1093,3 +1093,18 @@ READERS = [
         "tips": [("welcome-start-here", 200, "免费的也这么用心，谢谢", False, 1)],
     },
 ]
+
+
+# What the demo shop runs to show the price rule (app/demo/seed.py makes them at set-up, so
+# the offer's three days start then).
+PROMOTIONS = {
+    "offer": {"slug": "personal-brand-bootcamp", "price_fen": 2990, "days": 3},
+    "coupon": {
+        "kind": "amount",
+        "code": "NEWREADER",
+        "name": "新读者立减",
+        "amount_off_fen": 500,
+        "min_spend_fen": 3000,
+    },
+    "points": {"earn_per_yuan": 1, "per_yuan": 100, "max_percent": 20},
+}

@@ -12,6 +12,7 @@ from app.catalog.richtext import render_markdown
 from app.demo import content, history
 from app.extensions import db
 from app.models import (
+    CouponKind,
     Creator,
     EntitlementSource,
     Order,
@@ -30,6 +31,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.payments import tips
 from app.payments.orders import new_out_trade_no
+from app.pricing import coupons, offers, points
 from app.readers.creators import create_creator
 from app.sandbox.models import SandboxUser
 from app.sandbox.oauth import new_openid
@@ -59,8 +61,22 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
     db.session.flush()
     for_sale = [(p.id, p.price_fen) for p in products.values() if p.is_published and p.price_fen]
     history.generate(orders=900, readers=160, days=90, products=for_sale, end=now, tip_share=0)
+    _seed_promotions(products, now)
     queries.mark_content_changed()
     return _seed_creator()
+
+
+def _seed_promotions(products: dict[str, Product], now) -> None:
+    """A limited-time offer running for three days, a code for new readers, and points
+    earned on purchases: so a newcomer sees the price rule at work on the confirm page."""
+    spec = content.PROMOTIONS
+    offer = spec["offer"]
+    offers.create(
+        products[offer["slug"]], offer["price_fen"], now, now + timedelta(days=offer["days"])
+    )
+    coupon = dict(spec["coupon"], kind=CouponKind(spec["coupon"]["kind"]))
+    coupons.create(coupons.CouponDraft(**coupon))
+    points.save_settings(**spec["points"])
 
 
 def _seed_profile() -> None:

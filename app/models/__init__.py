@@ -17,7 +17,15 @@ from app.models.orders import (
     RefundStatus,
     Tip,
 )
-from app.models.pricing import Coupon, CouponKind, CouponUse, CouponUseStatus, Offer
+from app.models.pricing import (
+    Coupon,
+    CouponKind,
+    CouponUse,
+    CouponUseStatus,
+    Offer,
+    PointsEntry,
+    PointsKind,
+)
 from app.models.readers import Entitlement, EntitlementSource, Reader, ReadingProgress
 from app.models.recs import ItemRecs, ReaderRecs, RecSlotDaily, RecsModel
 from app.models.rollups import (
@@ -77,6 +85,8 @@ __all__ = [
     "PayChannel",
     "PaymentEvent",
     "PaymentEventKind",
+    "PointsEntry",
+    "PointsKind",
     "Product",
     "ProductFile",
     "ProductKind",

@@ -136,6 +136,9 @@ class Order(db.Model):
     )
     price_lines: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id"), index=True)
+    # 积分 the order took off its price, and those its payment earned (app/pricing/points.py).
+    points_spent: Mapped[int] = mapped_column(default=0, server_default="0")
+    points_earned: Mapped[int] = mapped_column(default=0, server_default="0")
     channel: Mapped[PayChannel] = mapped_column(str_enum(PayChannel, "pay_channel"))
     status: Mapped[OrderStatus] = mapped_column(
         str_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING, index=True

@@ -1,6 +1,6 @@
-"""What can change a price: limited-time offers (限时优惠) and coupons (优惠券) with the
-uses reserved against them. Money is int fen; times are UTC. The rule that combines them
-lives in app/pricing/rule.py."""
+"""What can change a price: limited-time offers (限时优惠), coupons (优惠券) with the uses
+reserved against them, and the points (积分) ledger. Money is int fen; times are UTC. The
+rule that combines them lives in app/pricing/rule.py."""
 
 import enum
 from datetime import datetime
@@ -110,4 +110,35 @@ class CouponUse(db.Model):
     status: Mapped[CouponUseStatus] = mapped_column(
         str_enum(CouponUseStatus, "coupon_use_status"), default=CouponUseStatus.RESERVED
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointsKind(enum.StrEnum):
+    EARNED = "earned"  # a purchase was paid
+    SPENT = "spent"  # taken off an order's price
+    RETURNED = "returned"  # spent on an order that closed unpaid or was refunded
+    REVERSED = "reversed"  # earned on an order that was refunded
+
+    @property
+    def label(self) -> str:
+        return {
+            "earned": "购买获得",
+            "spent": "下单抵扣",
+            "returned": "退回",
+            "reversed": "退款扣回",
+        }[self.value]
+
+
+class PointsEntry(db.Model):
+    """One change to a reader's points, with the balance it left (readers.points_balance)."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (sa.CheckConstraint("balance_after >= 0", name="points_never_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    kind: Mapped[PointsKind] = mapped_column(str_enum(PointsKind, "points_kind"))
+    points: Mapped[int]  # added (negative: taken)
+    balance_after: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ class Reader(db.Model):
     """
 
     __tablename__ = "readers"
+    __table_args__ = (sa.CheckConstraint("points_balance >= 0", name="points_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -30,6 +31,8 @@ class Reader(db.Model):
     # The file name of the avatar they uploaded (app/readers/profiles.py), content-hashed.
     chosen_avatar: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 积分: changed only with a line in points_entries (app/pricing/points.py).
+    points_balance: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_guest(self) -> bool:

@@ -44,6 +44,11 @@ class ShopProfile(db.Model):
     # Bumped by every change to the supporter walls (a tip paid, refunded or hidden, a
     # supporter's new name): only the pages that show a wall expire, not the whole catalog.
     walls_version: Mapped[int] = mapped_column(default=1)
+    # 积分 (app/pricing/points.py): points a paid yuan earns (0: none), points that take ¥1
+    # off (0: points cannot be spent), and the most of a price they may take off, in %.
+    points_earn_per_yuan: Mapped[int] = mapped_column(default=0, server_default="0")
+    points_per_yuan: Mapped[int] = mapped_column(default=100, server_default="100")
+    points_max_percent: Mapped[int] = mapped_column(default=20, server_default="20")
 
 
 class Creator(UserMixin, db.Model):

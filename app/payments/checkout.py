@@ -69,12 +69,15 @@ def start_payment(
     attribution: Attribution = DIRECT,
     coupon_code: str | None = None,
     chosen_fen: int | None = None,
+    points_wanted: int = 0,
 ) -> Order:
-    """Pay for a product at the price the price rule gives now with the coupon typed (or,
-    for a 随心付 item, the amount chosen), which must be `shown_price_fen` when given (what
-    the reader's page showed): a price changed meanwhile is refused, nothing closed. A
-    price of 0 comes back paid, WeChat not asked."""
-    price = rule.quote(product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen)
+    """Pay for a product at the price the price rule gives now with the coupon typed and
+    the points chosen (or, for a 随心付 item, the amount chosen), which must be
+    `shown_price_fen` when given (what the reader's page showed): a price changed
+    meanwhile is refused, nothing closed. A price of 0 comes back paid, WeChat not asked."""
+    price = rule.quote(
+        product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen, points=points_wanted
+    )
     orders.check_price_shown(price, shown_price_fen)
     if price.total_fen:  # nothing to pay, nothing for WeChat to know of the payer
         _require_openid_for_jsapi(reader, channel)
@@ -94,6 +97,7 @@ def start_payment(
             attribution=attribution,
             coupon_code=coupon_code,
             chosen_fen=chosen_fen,
+            points_wanted=points_wanted,
             expected_total_fen=price.total_fen,
         )
     )

@@ -49,7 +49,7 @@ from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
 from app.payments import event_log
 from app.payments.attribution import DIRECT, Attribution
-from app.pricing import coupons, rule
+from app.pricing import coupons, points, rule
 from app.wechat import outbox
 
 log = logging.getLogger(__name__)
@@ -171,11 +171,13 @@ def place_order(
     attribution: Attribution = DIRECT,
     coupon_code: str | None = None,
     chosen_fen: int | None = None,
+    points_wanted: int = 0,
     expected_total_fen: int | None = None,
 ) -> Order:
     """The reader's open order for this product, or a new one, at the price the price rule
-    gives now (app/pricing/rule.py) with the coupon typed, or for a 随心付 item the amount
-    chosen (`chosen_fen`; None: the suggested one). `expected_total_fen`: what the
+    gives now (app/pricing/rule.py) with the coupon typed and up to `points_wanted` points,
+    or for a 随心付 item the amount chosen (`chosen_fen`; None: the suggested one).
+    `expected_total_fen`: what the
     reader was shown; a price that changed meanwhile is PriceChanged, a coupon that no
     longer applies CouponRefused. `rec_slot` is the recommendation slot the reader came
     from, credited if this order is paid; `attribution` what brought the reader (kept
@@ -191,7 +193,14 @@ def place_order(
         raise NotForSale()
     if entitlements.owns(entitlements.Viewer(reader=reader), product):
         raise AlreadyOwned()
-    price = rule.quote(product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen, now=now)
+    price = rule.quote(
+        product,
+        reader.id,
+        coupon_code=coupon_code,
+        amount_fen=chosen_fen,
+        points=points_wanted,
+        now=now,
+    )
     check_price_shown(price, expected_total_fen)
 
     existing = open_order(reader, product)
@@ -211,6 +220,7 @@ def place_order(
         list_price_fen=price.list_price_fen,
         price_lines=price.snapshot(),
         coupon_id=price.coupon.id if price.coupon else None,
+        points_spent=price.points,
         channel=PayChannel.NONE if free else channel,
         client_ip=client_ip,
         created_at=now,
@@ -236,6 +246,8 @@ def place_order(
             -price.line("coupon").fen,
             now,
         )
+    if price.points:
+        points.spend(reader.id, order.id, price.points)
     record_event(
         order, PaymentEventKind.CREATED, channel=order.channel.value, amount_fen=order.amount_fen
     )
@@ -271,16 +283,18 @@ def replacement_reason(order: Order, price: rule.Quote, channel: PayChannel, now
 
     "expired": past its time. "replaced": another channel (bought on the desktop, now in
     WeChat). "repriced": the price (an offer began or ended, the item's price changed,
-    another coupon or none) is not the order's; the reader pays what the page showed, so
-    a new order is made at it. A renamed item alone keeps the order: the money is the
-    same, and the title WeChat shows was fixed at its prepay.
+    another coupon or none, other points) is not the order's; the reader pays what the
+    page showed, so a new order is made at it. A renamed item alone keeps the order: the
+    money is the same, and the title WeChat shows was fixed at its prepay.
     """
     if order.expires_at <= now:
         return "expired"
     if order.channel is not channel:
         return "replaced"
-    if order.amount_fen != price.total_fen or order.coupon_id != (
-        price.coupon.id if price.coupon else None
+    if (
+        order.amount_fen != price.total_fen
+        or order.coupon_id != (price.coupon.id if price.coupon else None)
+        or order.points_spent != price.points
     ):
         return "repriced"
     return None
@@ -408,6 +422,7 @@ def confirm_payment(
     if won.kind == OrderKind.TIP.value:
         queries.mark_walls_changed()
         return True
+    points.settle_paid_order(connection, won.id)
     reader_ids = {won.reader_id}
     if payer_openid:
         reader_ids.add(_reader_id_for_payer(connection, payer_openid))
@@ -497,6 +512,7 @@ def close(order: Order, reason: str) -> bool:
         record_event(order, PaymentEventKind.CLOSED, reason=reason)
         if order.coupon_id is not None:
             coupons.release_for_closed_order(order.id)
+        points.give_back_for_closed_order(order)
     return won
 
 
@@ -695,6 +711,7 @@ def _set_refund_status(refund: Refund, status: RefundStatus, allowed_from, **val
 
 
 def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -> None:
+    refunded_before = order.refunded_fen
     refunded = Order.refunded_fen + amount_fen
     db.session.execute(
         sa.update(Order)
@@ -709,6 +726,7 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(order)
+    points.settle_refund(order, refunded_before)
     if order.is_tip:
         queries.mark_walls_changed()  # the wall and its totals lose the refunded amount
     elif order.status is OrderStatus.REFUNDED and revoke_access:

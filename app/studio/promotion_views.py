@@ -6,7 +6,7 @@ from app.catalog import editing, queries
 from app.extensions import db
 from app.models import Coupon, Offer, Product
 from app.models.base import utcnow
-from app.pricing import coupons, drafts, offers
+from app.pricing import coupons, drafts, offers, points
 from app.pricing.refusals import PromotionInvalid
 from app.spreadsheet import csv_chunks, csv_download, inert
 from app.studio import bp
@@ -30,6 +30,8 @@ def promotions():
         now=utcnow(),
         describe=coupons.describe,
         coupon_state=coupons.state,
+        points_rates=points.settings(),
+        points_outstanding=points.outstanding(),
     )
 
 
@@ -86,6 +88,31 @@ def promotion_coupon_disable(coupon_id: int):
         coupons.disable(coupon)
     flash(f"优惠码 {coupon.code} 已停用；已下单未支付的仍可按原价支付", "info")
     return redirect(url_for(".promotions") + "#coupons")
+
+
+@bp.post("/promotions/points")
+def promotion_points_settings():
+    form = request.form
+    try:
+        with writing():
+            queries.editable_shop_profile()  # the rates live in the profile's row
+            points.save_settings(
+                _whole(form.get("earn_per_yuan"), "每消费 1 元获得的积分"),
+                _whole(form.get("per_yuan"), "抵扣 1 元所需积分"),
+                _whole(form.get("max_percent"), "最多抵扣比例"),
+            )
+    except PromotionInvalid as error:
+        flash(f"积分设置没有保存：{error}", "error")
+    else:
+        flash("积分设置已保存", "info")
+    return redirect(url_for(".promotions") + "#points")
+
+
+def _whole(text: str | None, what: str) -> int:
+    text = (text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise PromotionInvalid(f"{what}须为整数")
+    return int(text)
 
 
 @bp.get("/promotions/coupons.csv")

@@ -23,7 +23,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import coupons, offers
-from app.pricing.refusals import CouponRefused
+from app.pricing.refusals import PriceRefused
 from app.transactions import begin_write
 from tests import factories
 
@@ -229,7 +229,7 @@ def _race(app, place, count: int):
                 order = place(index)
                 db.session.commit()
                 outcomes.append(order.id)
-            except CouponRefused as refused:
+            except PriceRefused as refused:
                 db.session.rollback()
                 outcomes.append(refused.code)
             finally:
