@@ -1104,7 +1104,7 @@ PROMOTIONS = {
         "code": "NEWREADER",
         "name": "新读者立减",
         "amount_off_fen": 500,
-        "min_spend_fen": 3000,
+        "min_spend_fen": 2000,
     },
     "points": {"earn_per_yuan": 1, "per_yuan": 100, "max_percent": 20},
 }

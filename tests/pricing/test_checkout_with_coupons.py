@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.catalog import queries
 from app.extensions import db
 from app.models import (
     CouponKind,
@@ -17,6 +18,7 @@ from app.models import (
     Reader,
 )
 from app.models.base import utcnow
+from app.payments import orders
 from app.pricing import coupons, offers
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
@@ -88,6 +90,8 @@ def test_paying_with_a_coupon_pays_the_discounted_amount(app, desktop, shop):
     deliver_due_notifications(app)
     paid = latest_order(app, order.out_trade_no)
     assert paid.status is OrderStatus.PAID
+    receipt = desktop.get(f"/orders/{order.out_trade_no}").get_data(as_text=True)
+    assert "data-order-price-lines" in receipt and "优惠券 TENOFF" in receipt
     assert "只有买家才能看到的付费正文" in desktop.get(f"/p/{shop}/read").get_data(as_text=True)
     with app.app_context():
         assert coupons.find("TENOFF").used_count == 1
@@ -197,3 +201,26 @@ def test_a_guest_who_used_a_coupon_merges_into_their_wechat_reader(app, client, 
         other_slug = other.slug
     page = desktop.get(f"/p/{other_slug}/buy?coupon=TENOFF").get_data(as_text=True)
     assert "你已经用过这个优惠码了" in page
+
+
+def test_the_studio_shows_the_price_an_order_was_made_at(app, studio, shop):
+    with app.app_context():
+        reader = factories.reader()
+        order = orders.place_order(
+            reader,
+            queries.find_product(shop),
+            PayChannel.NATIVE,
+            "1.2.3.4",
+            timedelta(hours=2),
+            coupon_code="TENOFF",
+        )
+        db.session.commit()
+        out_trade_no = order.out_trade_no
+    page = studio.get(f"/studio/orders/{out_trade_no}").get_data(as_text=True)
+    lines = re.search(r"data-order-price-lines>(.*?)</dl>", page, re.S).group(1)
+    assert re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", lines) == [
+        ("原价", "¥99"),
+        ("限时优惠", "-¥30"),
+        ("优惠券 TENOFF", "-¥10"),
+        ("实付", "¥59"),
+    ]
