@@ -1,6 +1,6 @@
 """What the promotion tools did, for the dashboard's 营销效果: money taken off by each kind of
-discount, coupon use, each offer's lift in sales, points given and spent, and how readers
-pay for 随心付 items against the suggestion.
+discount, coupon use, each offer's lift in sales, points given and spent, gifts sent and
+claimed, and how readers pay for 随心付 items against the suggestion.
 
 Discounts are read from the orders of the range, but only those with a discount (a coupon,
 points, or a price below the list price): a few rows, through the index on created_at,
@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import (
     WAS_PAID,
     Coupon,
+    Gift,
     ItemSalesDaily,
     Offer,
     Order,
@@ -45,6 +46,8 @@ class Effects:
     points_earned: int
     points_spent: int
     points_outstanding: int
+    gifts_sent: int  # gift links made (bought for a friend, or a free read passed on)
+    gifts_claimed: int
     chosen: pd.DataFrame  # title, suggested_fen, orders, median_fen, and a count per bucket
 
     @property
@@ -66,8 +69,14 @@ def effects(period: DateRange, timezone: str) -> Effects:
         points_outstanding=int(
             db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Reader.points_balance), 0)))
         ),
+        gifts_sent=_count(Gift.created_at, start, end),
+        gifts_claimed=_count(Gift.claimed_at, start, end),
         chosen=chosen_amounts(_chosen_orders(start, end)),
     )
+
+
+def _count(moment, start: datetime, end: datetime) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(moment >= start, moment < end))
 
 
 def _utc_bounds(period: DateRange, timezone: str) -> tuple[datetime, datetime]:

@@ -73,6 +73,7 @@ class ProductFields:
     body_md: str = ""
     pay_what_you_want: bool = False  # 随心付: price_yuan is then the suggested amount
     min_price_yuan: str = ""
+    buyers_share_a_read: bool = False  # 请朋友读: each buyer may pass one free read on
 
     @classmethod
     def of(cls, product: Product) -> "ProductFields":
@@ -86,6 +87,7 @@ class ProductFields:
             body_md=product.body_md,
             pay_what_you_want=product.pay_what_you_want,
             min_price_yuan=yuan_for_input(product.min_price_fen),
+            buyers_share_a_read=product.buyers_share_a_read,
         )
 
 
@@ -199,6 +201,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     product.price_fen = values["price_fen"]
     product.pay_what_you_want = fields.pay_what_you_want
     product.min_price_fen = values["min_price_fen"]
+    product.buyers_share_a_read = fields.buyers_share_a_read
     product.tags = tags_named(values["tag_names"])
     product.featured = fields.featured
     product.body_md = _normalise_newlines(fields.body_md)

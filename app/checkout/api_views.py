@@ -76,7 +76,8 @@ def products():
 def create_order():
     """{"product": slug, "channel", and optionally "price_fen" (the total the client
     showed), "coupon", "points" (at most this many of the reader's points to spend),
-    "amount_fen" (what the reader chose for a 随心付 item)}: 201 with
+    "amount_fen" (what the reader chose for a 随心付 item), "gift" (bought for a friend:
+    once paid, the order's page leads to the gift link)}: 201 with
     the order, whose amount_fen is the price after them (status "paid" at once when that
     is 0), or 400 with a code for the reason the price cannot be had."""
     payload = _json_body()
@@ -104,6 +105,9 @@ def create_order():
     points_wanted = payload.get("points", 0)
     if type(points_wanted) is not int or points_wanted < 0:
         raise ApiError(400, "bad_points", "points 须为非负整数")
+    as_gift = payload.get("gift", False)
+    if not isinstance(as_gift, bool):
+        raise ApiError(400, "bad_gift", "gift 须为 true 或 false")
 
     reader = ensure_reader()
     db.session.commit()
@@ -124,6 +128,7 @@ def create_order():
             coupon_code=coupon_code or None,
             chosen_fen=chosen_fen,
             points_wanted=points_wanted,
+            as_gift=as_gift,
         )
     except (orders.AlreadyOwned, orders.PriceChanged) as error:
         raise ApiError(409, error.code, error.message) from None

@@ -68,8 +68,9 @@ def client_ip() -> str:
 
 
 def after_payment_url(order: Order) -> str:
-    """Where a paid order takes the reader: a purchase to its content, a tip to its thanks."""
-    if order.is_tip:
+    """Where a paid order takes the reader: a purchase to its content, a tip to its thanks,
+    a gift to its link (through the order's page, which finds it)."""
+    if order.is_tip or order.is_gift:
         return url_for("checkout.order_page", out_trade_no=order.out_trade_no)
     return url_for("storefront.read", slug=order.product.slug)
 

@@ -36,6 +36,7 @@ from app.checkout.common import (
     shop_address,
     snapshot_page_refusal,
 )
+from app.checkout.gift_views import gift_query
 from app.checkout.tip_views import tip_target_url
 from app.extensions import db, limiter
 from app.models import Order, OrderStatus, PayChannel
@@ -52,7 +53,7 @@ from app.payments.checkout import (
 )
 from app.payments.gateway import current_gateway
 from app.payments.order_status import public_order
-from app.pricing import coupons, points, rule
+from app.pricing import coupons, gifts, points, rule
 from app.pricing.refusals import PriceRefused
 from app.sharing.touch import current_attribution
 
@@ -68,7 +69,8 @@ def _product_for_sale_or_404(slug: str):
 def buy(slug: str):
     product = _product_for_sale_or_404(slug)
     viewer = current_viewer()
-    if entitlements.owns(viewer, product):
+    as_gift = bool(gift_query()) and not product.is_free
+    if entitlements.owns(viewer, product) and not as_gift:
         return redirect(url_for("storefront.read", slug=slug))
     channel = channel_for_this_browser()
     needs_wechat_login = channel is PayChannel.JSAPI and (
@@ -82,6 +84,8 @@ def buy(slug: str):
         coupon_typed=request.args.get("coupon", "")[:40],
         price_refusal=price_refusal,
         points_usable=_points_usable(product, price, viewer.reader),
+        as_gift=as_gift,
+        keep=gift_query(),
         channel=channel,
         needs_wechat_login=needs_wechat_login,
         refusal=snapshot_page_refusal(),
@@ -169,19 +173,22 @@ def place(slug: str):
             coupon_code=coupon_code,
             chosen_fen=chosen_fen,
             points_wanted=_points_wanted(request.form),
+            as_gift=bool(gift_query()),
         )
     except orders.AlreadyOwned:
         return redirect(url_for("storefront.read", slug=slug))
     except orders.PriceChanged as error:
         flash(error.message, "error")
-        return redirect(url_for(".buy", slug=slug, coupon=coupon_code))  # at the new price
+        return redirect(url_for(".buy", slug=slug, coupon=coupon_code, **gift_query()))
     except PriceRefused as error:
         flash(error.message, "error")
-        return redirect(url_for(".buy", slug=slug))  # the price without the coupon or amount
+        return redirect(url_for(".buy", slug=slug, **gift_query()))  # without what was refused
     except (orders.OrderError, CheckoutError) as error:
         flash(error.message, "error")
         return redirect(url_for("storefront.product", slug=slug))
     if order.channel is PayChannel.NONE:
+        if order.is_gift:
+            return redirect(after_payment_url(order))
         flash("无需支付，已加入你的已购", "info")
         return redirect(url_for("storefront.read", slug=slug))
     return pay_page_redirect(order)
@@ -215,6 +222,8 @@ def order_page(out_trade_no: str):
             share_url=tip_target_url(order.product),
             in_wechat=is_wechat_browser(),
         )
+    if order.is_gift and order.holds_money and (gift := gifts.for_order(order.id)):
+        return redirect(url_for(".gift_page", token=gift.token))
     if order.status is not OrderStatus.PENDING or not order.is_open:
         return render_template("checkout/order_status.html", order=order)
     if order.prepay_id is None:

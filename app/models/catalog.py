@@ -67,6 +67,8 @@ class Product(db.Model):
     price_fen: Mapped[int] = mapped_column(default=0)
     pay_what_you_want: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     min_price_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    # 请朋友读: each buyer may pass one free read of it on to a friend.
+    buyers_share_a_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT, index=True
     )

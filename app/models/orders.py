@@ -95,6 +95,9 @@ class OrderSource(enum.StrEnum):
         }[self.value]
 
 
+OPEN_OWN_PURCHASE = "status = 'pending' AND kind = 'purchase' AND NOT is_gift"
+
+
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
@@ -107,14 +110,15 @@ class Order(db.Model):
         # A purchase is of an item; a tip may be for the creator as a whole (no item).
         sa.CheckConstraint("kind = 'tip' OR product_id IS NOT NULL", name="purchase_has_product"),
         # One open purchase per reader and product: a double click finds the first one. Tips
-        # are not limited: two open tips are two gifts, and paying both is what the reader chose.
+        # are not limited: two open tips are two gifts, and paying both is what the reader
+        # chose; nor are items bought as gifts (请朋友读), for as many friends as they like.
         sa.Index(
             "uq_orders_open_per_reader_product",
             "reader_id",
             "product_id",
             unique=True,
-            sqlite_where=sa.text("status = 'pending' AND kind = 'purchase'"),
-            postgresql_where=sa.text("status = 'pending' AND kind = 'purchase'"),
+            sqlite_where=sa.text(OPEN_OWN_PURCHASE),
+            postgresql_where=sa.text(OPEN_OWN_PURCHASE),
         ),
     )
 
@@ -139,6 +143,9 @@ class Order(db.Model):
     # 积分 the order took off its price, and those its payment earned (app/pricing/points.py).
     points_spent: Mapped[int] = mapped_column(default=0, server_default="0")
     points_earned: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Bought for someone else: paying it makes a gift link (app/pricing/gifts.py) instead of
+    # giving the buyer the item.
+    is_gift: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     channel: Mapped[PayChannel] = mapped_column(str_enum(PayChannel, "pay_channel"))
     status: Mapped[OrderStatus] = mapped_column(
         str_enum(OrderStatus, "order_status"), default=OrderStatus.PENDING, index=True

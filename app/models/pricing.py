@@ -1,6 +1,6 @@
 """What can change a price: limited-time offers (限时优惠), coupons (优惠券) with the uses
-reserved against them, and the points (积分) ledger. Money is int fen; times are UTC. The
-rule that combines them lives in app/pricing/rule.py."""
+reserved against them, and the points (积分) ledger; and gifts (请朋友读). Money is int fen;
+times are UTC. The rule that combines them lives in app/pricing/rule.py."""
 
 import enum
 from datetime import datetime
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import UTCDateTime, db, str_enum, utcnow
 from app.models.catalog import Product
+from app.models.readers import Reader
 
 
 class Offer(db.Model):
@@ -142,3 +143,24 @@ class PointsEntry(db.Model):
     points: Mapped[int]  # added (negative: taken)
     balance_after: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Gift(db.Model):
+    """An item for whoever claims it first (app/pricing/gifts.py): bought for a friend (an
+    order), or a buyer's one free read of an article to pass on (no order)."""
+
+    __tablename__ = "gifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(40), unique=True)  # the link's secret
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    giver_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("readers.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its order was refunded
+
+    product: Mapped[Product] = relationship()
+    giver: Mapped[Reader] = relationship(foreign_keys=[giver_id])
+    claimer: Mapped[Reader | None] = relationship(foreign_keys=[claimed_by])

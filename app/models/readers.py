@@ -63,7 +63,7 @@ def display_name(reader_id: int, is_guest: bool, known_name: str | None) -> str:
 class EntitlementSource(enum.StrEnum):
     PURCHASE = "purchase"
     FREE = "free"  # a free item claimed into the library
-    GIFT = "gift"  # granted by the creator
+    GIFT = "gift"  # granted by the creator, or a gift a reader claimed
 
 
 class Entitlement(db.Model):

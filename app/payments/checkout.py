@@ -70,18 +70,20 @@ def start_payment(
     coupon_code: str | None = None,
     chosen_fen: int | None = None,
     points_wanted: int = 0,
+    as_gift: bool = False,
 ) -> Order:
     """Pay for a product at the price the price rule gives now with the coupon typed and
     the points chosen (or, for a 随心付 item, the amount chosen), which must be
     `shown_price_fen` when given (what the reader's page showed): a price changed
-    meanwhile is refused, nothing closed. A price of 0 comes back paid, WeChat not asked."""
+    meanwhile is refused, nothing closed. A price of 0 comes back paid, WeChat not asked.
+    `as_gift`: bought for a friend (app/pricing/gifts.py)."""
     price = rule.quote(
         product, reader.id, coupon_code=coupon_code, amount_fen=chosen_fen, points=points_wanted
     )
     orders.check_price_shown(price, shown_price_fen)
     if price.total_fen:  # nothing to pay, nothing for WeChat to know of the payer
         _require_openid_for_jsapi(reader, channel)
-    previous = orders.open_order(reader, product)
+    previous = orders.open_order(reader, product, as_gift=as_gift)
     if previous is not None and previous.prepay_id:
         reason = orders.replacement_reason(previous, price, channel, utcnow())
         if reason in ("replaced", "repriced"):  # an expired one can no longer be paid
@@ -99,6 +101,7 @@ def start_payment(
             chosen_fen=chosen_fen,
             points_wanted=points_wanted,
             expected_total_fen=price.total_fen,
+            as_gift=as_gift,
         )
     )
     if order.channel is PayChannel.NONE:
@@ -264,6 +267,7 @@ def open_orders_a_merge_closes(guest: Reader, target: Reader) -> list[Order]:
             Order.reader_id.in_((guest.id, target.id)),
             Order.kind == OrderKind.PURCHASE,
             Order.status == OrderStatus.PENDING,
+            Order.is_gift.is_(False),  # gifts for friends: as many as the reader likes
         )
         .order_by(Order.created_at.desc(), Order.id.desc())
     )

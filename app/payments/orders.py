@@ -49,7 +49,7 @@ from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
 from app.payments import event_log
 from app.payments.attribution import DIRECT, Attribution
-from app.pricing import coupons, points, rule
+from app.pricing import coupons, gifts, points, rule
 from app.wechat import outbox
 
 log = logging.getLogger(__name__)
@@ -173,11 +173,13 @@ def place_order(
     chosen_fen: int | None = None,
     points_wanted: int = 0,
     expected_total_fen: int | None = None,
+    as_gift: bool = False,
 ) -> Order:
     """The reader's open order for this product, or a new one, at the price the price rule
     gives now (app/pricing/rule.py) with the coupon typed and up to `points_wanted` points,
     or for a 随心付 item the amount chosen (`chosen_fen`; None: the suggested one).
-    `expected_total_fen`: what the
+    `as_gift`: bought for a friend (请朋友读): paying it makes a gift link, and the reader
+    may own the item already. `expected_total_fen`: what the
     reader was shown; a price that changed meanwhile is PriceChanged, a coupon that no
     longer applies CouponRefused. `rec_slot` is the recommendation slot the reader came
     from, credited if this order is paid; `attribution` what brought the reader (kept
@@ -191,7 +193,7 @@ def place_order(
     now = now or utcnow()
     if not product.is_published or product.is_free:
         raise NotForSale()
-    if entitlements.owns(entitlements.Viewer(reader=reader), product):
+    if not as_gift and entitlements.owns(entitlements.Viewer(reader=reader), product):
         raise AlreadyOwned()
     price = rule.quote(
         product,
@@ -203,7 +205,7 @@ def place_order(
     )
     check_price_shown(price, expected_total_fen)
 
-    existing = open_order(reader, product)
+    existing = open_order(reader, product, as_gift=as_gift)
     if existing is not None:
         reason = replacement_reason(existing, price, channel, now)
         if reason is None:
@@ -228,6 +230,7 @@ def place_order(
         rec_slot=rec_slot,
         source=attribution.source,
         sharer_id=attribution.sharer_id,
+        is_gift=as_gift,
     )
     try:
         with db.session.begin_nested():
@@ -268,7 +271,10 @@ def _complete_without_payment(order: Order, now: datetime) -> None:
         source="no_payment",
     )
     coupons.keep_for_paid_order(connection, order.id)
-    entitlements.grant_for_order(connection, {order.reader_id}, order.product_id, order.id)
+    if order.is_gift:
+        gifts.make_for_paid_order(connection, order.id, order.reader_id, order.product_id)
+    else:
+        entitlements.grant_for_order(connection, {order.reader_id}, order.product_id, order.id)
 
 
 def check_price_shown(price: rule.Quote, shown_fen: int | None) -> None:
@@ -300,15 +306,21 @@ def replacement_reason(order: Order, price: rule.Quote, channel: PayChannel, now
     return None
 
 
-def open_order(reader: Reader, product: Product) -> Order | None:
-    """The reader's pending purchase of this product, expired or not (at most one exists)."""
+def open_order(reader: Reader, product: Product, as_gift: bool = False) -> Order | None:
+    """The reader's pending purchase of this product for themselves, expired or not (at most
+    one exists); with `as_gift`, their latest pending one for a friend (a double click
+    reuses it; a gift for a second friend is bought after the first is paid)."""
     return db.session.scalar(
-        sa.select(Order).where(
+        sa.select(Order)
+        .where(
             Order.kind == OrderKind.PURCHASE,
             Order.reader_id == reader.id,
             Order.product_id == product.id,
             Order.status == OrderStatus.PENDING,
+            Order.is_gift == as_gift,
         )
+        .order_by(Order.id.desc())
+        .limit(1)
     )
 
 
@@ -347,6 +359,7 @@ _PAY = (
         _orders.c.closed_at,
         _orders.c.kind,
         _orders.c.coupon_id,
+        _orders.c.is_gift,
     )
 )
 _EVENT = sa.insert(_events)
@@ -423,6 +436,9 @@ def confirm_payment(
         queries.mark_walls_changed()
         return True
     points.settle_paid_order(connection, won.id)
+    if won.is_gift:  # the item is for whoever claims the gift, not the buyer or the payer
+        gifts.make_for_paid_order(connection, won.id, won.reader_id, won.product_id)
+        return True
     reader_ids = {won.reader_id}
     if payer_openid:
         reader_ids.add(_reader_id_for_payer(connection, payer_openid))
@@ -538,6 +554,8 @@ def open_refund(order: Order, amount_fen: int, reason: str, now: datetime | None
     order = find(order.out_trade_no, for_update=True)
     if order.status not in HOLDS_MONEY:
         raise RefundNotAllowed("只有已支付的订单可以退款")
+    if order.is_gift and (refusal := gifts.refusal_to_refund(order)):
+        raise RefundNotAllowed(refusal)
     available = refundable_fen(order)
     if amount_fen <= 0 or amount_fen > available:
         raise RefundNotAllowed(f"退款金额须在 ¥0.01 与 {format_fen(available)} 之间")
@@ -729,6 +747,10 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
     points.settle_refund(order, refunded_before)
     if order.is_tip:
         queries.mark_walls_changed()  # the wall and its totals lose the refunded amount
+    elif order.status is OrderStatus.REFUNDED and order.is_gift:
+        gifts.void_for_refund(order)  # unclaimed: nobody may claim it now
+        if revoke_access:
+            _revoke_access(order)  # claimed (refunded at WeChat all the same): the money left
     elif order.status is OrderStatus.REFUNDED and revoke_access:
         _revoke_access(order)
 

@@ -64,6 +64,7 @@ def _product_fields() -> ProductFields:
         featured=bool(form.get("featured")),
         pay_what_you_want=bool(form.get("pay_what_you_want")),
         min_price_yuan=form.get("min_price_yuan", ""),
+        buyers_share_a_read=bool(form.get("buyers_share_a_read")),
         body_md=form.get("body_md", ""),
     )
 

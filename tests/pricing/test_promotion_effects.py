@@ -81,11 +81,17 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
                     factories.reader(), chosen, PayChannel.NATIVE, "1.2.3.4", TTL, chosen_fen=amount
                 )
             )
+        gift_order = orders.place_order(
+            factories.reader(), item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True
+        )
+        db.session.commit()
+        _pay(gift_order)
         outstanding = points.outstanding()
 
     page = studio.get("/studio/?range=7").get_data(as_text=True)
     section = re.search(r"data-promotions>(.*?)</section>", page, re.S).group(1)
-    assert "data-discount-total>¥45<" in section
+    assert "data-discount-total>¥75<" in section  # and the gift's ¥30 off at the offer
+    assert "送出 1 份，被领取 0 份" in section
     assert "<code>TENOFF</code> 老读者专享" in section
     assert f"data-points-outstanding>{outstanding}<" in section
     offers_table = re.search(r'data-table="offers">(.*?)</table>', section, re.S).group(1)
