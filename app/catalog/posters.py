@@ -25,7 +25,7 @@ class PosterContent:
     title: str
     summary: str
     kind_label: str  # 文章, 课程, ...
-    price_label: str  # "¥19.90" or "免费"
+    price_label: str  # "¥19.90", "限时 ¥9.90" (an offer), "随心付" or "免费"
     byline: str  # the shop and its creator
     recommender: str | None  # the sharer's name, when a reader shares
     qr_payload: str  # what the QR code says: a link, or a 带参数二维码's URL

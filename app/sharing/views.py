@@ -9,6 +9,7 @@ from app.accounts.session import current_session, current_snapshot, current_view
 from app.catalog import entitlements, posters, queries
 from app.models import OrderSource, Product
 from app.money import format_fen
+from app.pricing import offers
 from app.readers import sharer_codes
 from app.sharing import bp
 from app.web.public_address import public_url
@@ -61,7 +62,7 @@ def poster(slug: str):
         title=product.title,
         summary=product.summary,
         kind_label=product.kind.label,
-        price_label="免费" if product.is_free else format_fen(product.price_fen),
+        price_label=_price_label(product),
         byline=" · ".join(filter(None, [shop.name, shop.creator_name])),
         recommender=profile.known_name if profile and not profile.is_guest else None,
         qr_payload=payload,
@@ -71,6 +72,18 @@ def poster(slug: str):
     response = current_app.response_class(posters.draw_poster(content), mimetype="image/png")
     response.headers["Content-Disposition"] = f'inline; filename="poster-{product.id}.png"'
     return response
+
+
+def _price_label(product) -> str:
+    """What the poster says the item costs today: a running offer's price says so."""
+    if product.is_free:
+        return "免费"
+    if product.pay_what_you_want:
+        return "随心付"
+    offer = offers.active_offer(product.id)
+    if offer is not None:
+        return f"限时 {format_fen(offer.price_fen)}"
+    return format_fen(product.price_fen)
 
 
 @bp.get("/wechat/share-config")

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Offer
 from app.models.base import utcnow
 from app.pricing import offers
+from app.sharing.views import _price_label
 from tests import factories
 
 
@@ -69,3 +70,16 @@ def test_cached_pages_change_price_when_an_offer_begins_or_ends(app_factory, mom
         assert "data-offer>" not in before and "data-offer>¥69" in after
     else:
         assert "data-offer>¥69" in before and "data-offer>" not in after
+
+
+def test_the_poster_says_what_the_item_costs_today(app_ctx):
+    item = factories.product(price_fen=9900)
+    db.session.commit()
+    assert _price_label(item) == "¥99"
+    offers.create(item, 6900, utcnow() - timedelta(hours=1), utcnow() + timedelta(days=1))
+    db.session.commit()
+    assert _price_label(item) == "限时 ¥69"
+    chosen = factories.product(price_fen=3000)
+    chosen.pay_what_you_want = True
+    assert _price_label(chosen) == "随心付"
+    assert _price_label(factories.product(price_fen=0)) == "免费"
