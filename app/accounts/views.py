@@ -30,9 +30,10 @@ from app.accounts.session import (
 )
 from app.extensions import db, limiter
 from app.models import Reader
+from app.models.base import utcnow
 from app.payments.checkout import close_before_merge
 from app.payments.gateway import current_gateway
-from app.pricing import points
+from app.pricing import memberships, points
 from app.readers import creators, identity, login_throttle, profiles
 from app.transactions import writing
 from app.web.page_cache import cached_page, reader_facts_of
@@ -137,6 +138,17 @@ def my_points():
         balance=points.balance(reader.id if reader else None),
         history=points.history(reader.id) if reader else [],
         rates=points.settings(),
+    )
+
+
+@bp.get("/me/membership")
+def my_membership():
+    """会员: the reader's passes, when each ends, and what they open."""
+    reader = current_reader()
+    return render_template(
+        "accounts/membership.html",
+        stretches=memberships.for_reader(reader.id) if reader else [],
+        now=utcnow(),
     )
 
 

@@ -74,6 +74,8 @@ class ProductFields:
     pay_what_you_want: bool = False  # 随心付: price_yuan is then the suggested amount
     min_price_yuan: str = ""
     buyers_share_a_read: bool = False  # 请朋友读: each buyer may pass one free read on
+    membership_days: str = ""  # 会员 plans: how long a purchase lasts
+    member_item_ids: tuple[int, ...] = ()  # 会员 plans: what they open (none: everything)
 
     @classmethod
     def of(cls, product: Product) -> "ProductFields":
@@ -88,6 +90,8 @@ class ProductFields:
             pay_what_you_want=product.pay_what_you_want,
             min_price_yuan=yuan_for_input(product.min_price_fen),
             buyers_share_a_read=product.buyers_share_a_read,
+            membership_days=str(product.membership_days or ""),
+            member_item_ids=tuple(item.id for item in product.member_items),
         )
 
 
@@ -179,6 +183,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
         "summary": lambda: _summary(fields.summary),
         "price_fen": lambda: parse_price(fields.price_yuan),
         "min_price_fen": lambda: _min_price(fields),
+        "membership": lambda: _membership(product, fields),
         "tag_names": lambda: parse_tag_names(fields.tags),
     }
     for name, check in checks.items():
@@ -202,6 +207,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     product.pay_what_you_want = fields.pay_what_you_want
     product.min_price_fen = values["min_price_fen"]
     product.buyers_share_a_read = fields.buyers_share_a_read
+    product.membership_days, product.member_items = values["membership"]
     product.tags = tags_named(values["tag_names"])
     product.featured = fields.featured
     product.body_md = _normalise_newlines(fields.body_md)
@@ -316,6 +322,30 @@ def parse_price(text: str) -> int:
         return parse_yuan(text)
     except InvalidAmount as error:
         raise Rejected({"price_yuan": f"价格有误：{error}"}) from error
+
+
+MEMBERSHIP_MAX_DAYS = 3660
+
+
+def _membership(product: Product, fields: ProductFields) -> tuple[int | None, list[Product]]:
+    """A 会员 plan's days (1 to ten years) and the items it opens; nothing for other kinds."""
+    if product.kind is not ProductKind.MEMBERSHIP:
+        return None, []
+    if parse_price(fields.price_yuan) == 0:
+        raise Rejected({"price_yuan": "会员须有大于 0 的价格"})
+    typed = fields.membership_days.strip()
+    if not typed.isascii() or not typed.isdigit() or not 1 <= int(typed) <= MEMBERSHIP_MAX_DAYS:
+        raise Rejected({"membership_days": f"会员天数须为 1 到 {MEMBERSHIP_MAX_DAYS} 之间的整数"})
+    items = list(
+        db.session.scalars(
+            sa.select(Product).where(
+                Product.id.in_(fields.member_item_ids), Product.kind != ProductKind.MEMBERSHIP
+            )
+        )
+    )
+    if len(items) != len(set(fields.member_item_ids)):
+        raise Rejected({"member_items": "选中的内容有的不存在"})
+    return int(typed), items
 
 
 def _min_price(fields: ProductFields) -> int:

@@ -2,7 +2,9 @@
 
 A viewer is whoever is looking: maybe a reader (guest or WeChat), maybe the logged-in
 creator. Free items and free sections are open to everyone; everything else needs an
-entitlement row, which only a paid order (or the creator) creates.
+entitlement row, which only a paid order, a claimed gift (or the creator) creates, or a
+running membership (会员) whose plan opens the item: what a reader has is both
+(`owned_by`), read in one statement.
 """
 
 from collections.abc import Mapping, Sequence
@@ -14,8 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Entitlement, EntitlementSource, Product, Reader, Section
+from app.models import (
+    Entitlement,
+    EntitlementSource,
+    Membership,
+    Product,
+    ProductKind,
+    ProductStatus,
+    Reader,
+    Section,
+)
 from app.models.base import insert_or_ignore, utcnow
+from app.models.catalog import membership_items
 
 
 @dataclass(frozen=True)
@@ -32,14 +44,7 @@ def owns(viewer: Viewer, product: Product) -> bool:
         return False
     if viewer.owned is not None:
         return product.id in viewer.owned
-    return (
-        db.session.scalar(
-            sa.select(Entitlement.id).where(
-                Entitlement.reader_id == viewer.reader.id, Entitlement.product_id == product.id
-            )
-        )
-        is not None
-    )
+    return product.id in owned_by(viewer.reader.id)
 
 
 def can_view_product(viewer: Viewer, product: Product) -> bool:
@@ -158,15 +163,45 @@ def owned_product_ids(viewer: Viewer) -> set[int]:
     return set(viewer.owned if viewer.owned is not None else owned_by(viewer.reader.id))
 
 
-_OWNED_BY = sa.select(Entitlement.__table__.c.product_id).where(
-    Entitlement.__table__.c.reader_id == sa.bindparam("reader_id")
+def covered_by_memberships(reader_id, now) -> sa.Select:
+    """The published items the reader's running memberships open: every one for a plan
+    that names none, else the ones it names (membership_items)."""
+    memberships, products = Membership.__table__, Product.__table__
+    running = sa.select(memberships.c.plan_id).where(
+        memberships.c.reader_id == reader_id,
+        memberships.c.starts_at <= now,
+        memberships.c.ends_at > now,
+        memberships.c.ended_at.is_(None),
+    )
+    plan = products.alias("plan")
+    a_whole_shop_plan = sa.exists().where(
+        plan.c.id.in_(running), ~sa.exists().where(membership_items.c.plan_id == plan.c.id)
+    )
+    named = sa.select(membership_items.c.product_id).where(membership_items.c.plan_id.in_(running))
+    # Literals, not parameters: the snapshot runs this as a prepared read whose only
+    # parameters are the reader and the moment.
+    return sa.select(products.c.id).where(
+        products.c.status == sa.literal_column(f"'{ProductStatus.PUBLISHED.value}'"),
+        products.c.kind != sa.literal_column(f"'{ProductKind.MEMBERSHIP.value}'"),
+        sa.or_(a_whole_shop_plan, products.c.id.in_(named)),
+    )
+
+
+_OWNED_BY = sa.union(
+    sa.select(Entitlement.__table__.c.product_id).where(
+        Entitlement.__table__.c.reader_id == sa.bindparam("reader_id")
+    ),
+    covered_by_memberships(
+        sa.bindparam("reader_id"), sa.bindparam("now", type_=Membership.__table__.c.ends_at.type)
+    ),
 )
 
 
 def owned_by(reader_id: int) -> frozenset[int]:
-    """The ids of the products a reader owns: one query, no reader row loaded (every
-    signed-in page asks, so the statement is built once)."""
-    rows = db.session.connection().execute(_OWNED_BY, {"reader_id": reader_id})
+    """The ids of the products a reader has: their entitlements and what their running
+    memberships open. One query, no reader row loaded (every signed-in page asks, so the
+    statement is built once)."""
+    rows = db.session.connection().execute(_OWNED_BY, {"reader_id": reader_id, "now": utcnow()})
     return frozenset(rows.scalars())
 
 

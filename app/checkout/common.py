@@ -72,6 +72,8 @@ def after_payment_url(order: Order) -> str:
     a gift to its link (through the order's page, which finds it)."""
     if order.is_tip or order.is_gift:
         return url_for("checkout.order_page", out_trade_no=order.out_trade_no)
+    if order.product.is_membership:
+        return url_for("accounts.my_membership")
     return url_for("storefront.read", slug=order.product.slug)
 
 

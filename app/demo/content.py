@@ -1066,6 +1066,24 @@ PRODUCTS = [
         "sections": [],
         "files": [],
     },
+    {
+        "slug": "annual-membership",
+        "kind": "membership",
+        "title": "年度会员：一年读遍全部内容",
+        "summary": "一年之内，本店已上架的课程、专栏、文章和资料全部可读，新上架的也一样。",
+        "price_fen": 19900,
+        "membership_days": 365,
+        "tags": [],
+        "featured": False,
+        "status": "published",
+        "cover_colors": ("#b45309", "#f59e0b"),
+        "body_md": (
+            "会员期间，本店全部已上架内容都可以直接阅读，之后新写的课程和文章也包括在内。\n\n"
+            "到期前可以续费，从到期日往后顺延，不会浪费一天。"
+        ),
+        "sections": [],
+        "files": [],
+    },
 ]
 
 # Readers and what they did. Tips: (item slug or "creator", fen, message, anonymous, days ago).

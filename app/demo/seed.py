@@ -59,7 +59,11 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
     _seed_readers(products, with_sandbox_users)
     # Three months of made-up sales, so the dashboard and the readers page have a story.
     db.session.flush()
-    for_sale = [(p.id, p.price_fen) for p in products.values() if p.is_published and p.price_fen]
+    for_sale = [
+        (p.id, p.price_fen)
+        for p in products.values()
+        if p.is_published and p.price_fen and not p.is_membership  # a pass's sales are not made up
+    ]
     history.generate(orders=900, readers=160, days=90, products=for_sale, end=now, tip_share=0)
     _seed_promotions(products, now)
     queries.mark_content_changed()
@@ -106,6 +110,7 @@ def _seed_product(spec, tags, upload_folder: Path, now, age) -> Product:
         body_md=spec["body_md"],
         tags=[tags[t] for t in spec["tags"]],
         status=ProductStatus.DRAFT,
+        membership_days=spec.get("membership_days"),
     )
     product.sections = [
         Section(position=i, title=s["title"], body_md=s["body_md"], is_free=s["is_free"])

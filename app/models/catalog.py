@@ -14,12 +14,17 @@ class ProductKind(enum.StrEnum):
     COURSE = "course"
     COLUMN = "column"
     DOWNLOAD = "download"
+    MEMBERSHIP = "membership"  # a pass for a number of days (app/pricing/memberships.py)
 
     @property
     def label(self) -> str:
-        return {"article": "图文", "course": "课程", "column": "专栏", "download": "资料"}[
-            self.value
-        ]
+        return {
+            "article": "图文",
+            "course": "课程",
+            "column": "专栏",
+            "download": "资料",
+            "membership": "会员",
+        }[self.value]
 
     @property
     def section_label(self) -> str:
@@ -47,6 +52,18 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(sa.String(30))
 
 
+membership_items = sa.Table(
+    "membership_items",
+    db.metadata,
+    sa.Column("plan_id", sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+)
+MEMBERSHIP_HAS_DAYS = (
+    "(kind = 'membership' AND membership_days > 0)"
+    " OR (kind != 'membership' AND membership_days IS NULL)"
+)
+
+
 class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
@@ -57,6 +74,7 @@ class Product(db.Model):
             "NOT pay_what_you_want OR (price_fen > 0 AND min_price_fen BETWEEN 0 AND price_fen)",
             name="pay_what_you_want_fits_price",
         ),
+        sa.CheckConstraint(MEMBERSHIP_HAS_DAYS, name="membership_has_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +85,9 @@ class Product(db.Model):
     price_fen: Mapped[int] = mapped_column(default=0)
     pay_what_you_want: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     min_price_fen: Mapped[int] = mapped_column(default=0, server_default="0")
+    # 会员: a pass of this many days; it opens the items in membership_items, or every
+    # published item when it names none.
+    membership_days: Mapped[int | None]
     # 请朋友读: each buyer may pass one free read of it on to a friend.
     buyers_share_a_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[ProductStatus] = mapped_column(
@@ -85,6 +106,12 @@ class Product(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     tags: Mapped[list[Tag]] = relationship(secondary=product_tags, order_by=Tag.id)
+    member_items: Mapped[list["Product"]] = relationship(
+        secondary=membership_items,
+        primaryjoin=lambda: Product.id == membership_items.c.plan_id,
+        secondaryjoin=lambda: Product.id == membership_items.c.product_id,
+        order_by=lambda: Product.id,
+    )
     sections: Mapped[list["Section"]] = relationship(
         back_populates="product", order_by="Section.position", cascade="all, delete-orphan"
     )
@@ -95,6 +122,10 @@ class Product(db.Model):
     @property
     def is_free(self) -> bool:
         return self.price_fen == 0
+
+    @property
+    def is_membership(self) -> bool:
+        return self.kind is ProductKind.MEMBERSHIP
 
     @property
     def is_published(self) -> bool:

@@ -164,3 +164,24 @@ class Gift(db.Model):
     product: Mapped[Product] = relationship()
     giver: Mapped[Reader] = relationship(foreign_keys=[giver_id])
     claimer: Mapped[Reader | None] = relationship(foreign_keys=[claimed_by])
+
+
+class Membership(db.Model):
+    """A reader's pass (a 会员 plan bought) for a stretch of time. Buying again adds a
+    stretch starting where the last one ends; a refund ends its stretch (ended_at)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="membership_ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a refund ended it early
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[Product] = relationship()

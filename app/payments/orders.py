@@ -49,7 +49,7 @@ from app.models.base import insert_or_ignore, utcnow
 from app.money import format_fen
 from app.payments import event_log
 from app.payments.attribution import DIRECT, Attribution
-from app.pricing import coupons, gifts, points, rule
+from app.pricing import coupons, gifts, memberships, points, rule
 from app.wechat import outbox
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def place_order(
     coupon for all of it) is an order paid at once, never sent to WeChat.
     """
     now = now or utcnow()
-    if not product.is_published or product.is_free:
+    if not product.is_published or product.is_free or (as_gift and product.is_membership):
         raise NotForSale()
     if not as_gift and entitlements.owns(entitlements.Viewer(reader=reader), product):
         raise AlreadyOwned()
@@ -274,7 +274,7 @@ def _complete_without_payment(order: Order, now: datetime) -> None:
     if order.is_gift:
         gifts.make_for_paid_order(connection, order.id, order.reader_id, order.product_id)
     else:
-        entitlements.grant_for_order(connection, {order.reader_id}, order.product_id, order.id)
+        _grant(connection, {order.reader_id}, order.product_id, order.id)
 
 
 def check_price_shown(price: rule.Quote, shown_fen: int | None) -> None:
@@ -442,8 +442,22 @@ def confirm_payment(
     reader_ids = {won.reader_id}
     if payer_openid:
         reader_ids.add(_reader_id_for_payer(connection, payer_openid))
-    entitlements.grant_for_order(connection, reader_ids, won.product_id, won.id)
+    _grant(connection, reader_ids, won.product_id, won.id)
     return True
+
+
+_PLAN_DAYS = sa.select(Product.__table__.c.membership_days).where(
+    Product.__table__.c.id == sa.bindparam("product_id")
+)
+
+
+def _grant(connection: sa.Connection, reader_ids: set[int], product_id: int, order_id: int):
+    """What a paid purchase gives: the item, or for a 会员 plan its days of membership."""
+    days = connection.execute(_PLAN_DAYS, {"product_id": product_id}).scalar()
+    if days:
+        memberships.grant_for_paid_order(connection, order_id, reader_ids, product_id, days)
+    else:
+        entitlements.grant_for_order(connection, reader_ids, product_id, order_id)
 
 
 _READER_ID_BY_OPENID = sa.select(Reader.__table__.c.id).where(
@@ -747,6 +761,8 @@ def _apply_refunded_amount(order: Order, amount_fen: int, revoke_access: bool) -
     points.settle_refund(order, refunded_before)
     if order.is_tip:
         queries.mark_walls_changed()  # the wall and its totals lose the refunded amount
+    elif order.status is OrderStatus.REFUNDED and order.product.is_membership:
+        memberships.end_for_refunded_order(order)  # a refund of a pass ends it
     elif order.status is OrderStatus.REFUNDED and order.is_gift:
         gifts.void_for_refund(order)  # unclaimed: nobody may claim it now
         if revoke_access:

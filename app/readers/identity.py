@@ -19,7 +19,7 @@ from app.models import (
     ReadingProgress,
 )
 from app.payments import checkout, orders
-from app.pricing import coupons, gifts, points
+from app.pricing import coupons, gifts, memberships, points
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def _merge_guest_into(guest: Reader, target: Reader) -> None:
     coupons.move_uses(guest.id, target.id)  # the orders moved; the uses they hold follow
     points.move(guest.id, target.id)
     gifts.move(guest.id, target.id)
+    memberships.move(guest.id, target.id)
     rollups.merge_buyer(guest.id, target.id)  # the dashboard's buyers: one person, too
     db.session.flush()
     db.session.delete(guest)

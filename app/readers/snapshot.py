@@ -18,13 +18,15 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from app.catalog import entitlements
+from app.extensions import db
 from app.models import Entitlement, Product, Reader, ReaderRecs, ReadingProgress, Section
-from app.models.base import UTCDateTime
+from app.models.base import UTCDateTime, utcnow
 from app.models.readers import display_name
 from app.prepared_reads import PreparedRead
 
 # The parts of a snapshot's statement, as tagged in its rows (SESSION is web_sessions').
-SESSION, READER, OWNED, BOOKMARK, FOR_YOU = range(5)
+SESSION, READER, OWNED, BOOKMARK, FOR_YOU, MEMBER = range(6)
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,12 @@ class ReaderSnapshot:
     owned_since: Mapping[int, datetime] = field(default_factory=lambda: MappingProxyType({}))
     bookmarks: Mapping[str, Bookmark] = field(default_factory=lambda: MappingProxyType({}))
     for_you: tuple[int, ...] = ()  # the stored list as it is, owned items included
+    # What the reader's running memberships open (会员): theirs to read, not in their library.
+    member_items: frozenset[int] = frozenset()
 
     @property
     def owned(self) -> frozenset[int]:
-        return frozenset(self.owned_since)
+        return frozenset(self.owned_since) | self.member_items
 
 
 NOBODY = ReaderSnapshot()
@@ -153,7 +157,25 @@ def parts(reader_id: sa.ColumnElement) -> list[sa.Select]:
         .join(_products, _products.c.id == _progress.c.product_id)
         .where(_progress.c.reader_id == reader_id),
         sa.select(*columns(FOR_YOU, items=_recs.c["items"])).where(_recs.c.reader_id == reader_id),
+        _member_part(reader_id),
     ]
+
+
+def _member_part(reader_id: sa.ColumnElement) -> sa.Select:
+    covered = entitlements.covered_by_memberships(
+        reader_id, sa.bindparam("now", type_=sa.DateTime)
+    ).subquery()
+    return sa.select(*columns(MEMBER, first=covered.c.id))
+
+
+def now_param() -> str | datetime:
+    """The moment memberships are judged at, as the statement's `now` takes it. The prepared
+    read passes parameters to the driver as they are: SQLite compares the text UTC times are
+    stored as; PostgreSQL wants a timestamp (a naive one: they are stored without a zone)."""
+    now = utcnow().replace(tzinfo=None)
+    if db.engine.dialect.name == "postgresql":
+        return now
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Row(NamedTuple):
@@ -182,6 +204,7 @@ def fold(rows: Iterable[Row]) -> ReaderSnapshot:
     owned: list[tuple[datetime, int]] = []
     bookmarks: dict[str, Bookmark] = {}
     for_you: tuple[int, ...] = ()
+    members: set[int] = set()
     for row in rows:
         if row.part == READER:
             profile = Profile(
@@ -198,12 +221,15 @@ def fold(rows: Iterable[Row]) -> ReaderSnapshot:
             bookmarks[row.slug] = Bookmark(row.first, row.second, row.third)
         elif row.part == FOR_YOU and row.items:
             for_you = tuple(row.items)
+        elif row.part == MEMBER:
+            members.add(row.first)
     owned.sort(reverse=True)  # newest first, as the library lists them
     return ReaderSnapshot(
         profile,
         MappingProxyType({product_id: at for at, product_id in owned}),
         MappingProxyType(bookmarks),
         for_you,
+        frozenset(members),
     )
 
 
@@ -212,4 +238,4 @@ _OF_READER = PreparedRead(sa.union_all(*parts(sa.bindparam("reader_id", type_=sa
 
 def of_reader(reader_id: int) -> ReaderSnapshot:
     """A reader's snapshot by id: for a request that started the reader's session itself."""
-    return fold(tagged(_OF_READER.rows(reader_id=reader_id)))
+    return fold(tagged(_OF_READER.rows(reader_id=reader_id, now=now_param())))

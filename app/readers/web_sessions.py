@@ -57,7 +57,7 @@ def start(reader_id: int | None = None, creator_id: int | None = None) -> tuple[
 def _find_statement() -> sa.CompoundSelect:
     """A session that has not ended, by its key, and its reader's snapshot: one statement.
     (Whether it has been idle too long is asked of its last_seen_at in Python, so that the
-    statement's only parameter is the key.)"""
+    statement's parameters are the key and the moment memberships are judged at.)"""
     live = (_table.c.id == sa.bindparam("key", type_=sa.String), _table.c.ended_at.is_(None))
     session_row = sa.select(
         *snapshot.columns(
@@ -82,7 +82,7 @@ def find_live(
     snapshot, in one round trip outside the request's transaction: a page served from the
     cache begins none."""
     key = _digest(token)
-    rows = snapshot.tagged(_FIND.rows(key=key))
+    rows = snapshot.tagged(_FIND.rows(key=key, now=snapshot.now_param()))
     found = next((row for row in rows if row.part == snapshot.SESSION), None)
     if found is None or found.at < utcnow() - idle_limit:
         return None, snapshot.NOBODY

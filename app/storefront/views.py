@@ -147,6 +147,8 @@ def product(slug: str):
 def read(slug: str):
     item = _visible_product_or_404(slug)
     viewer = _viewer()
+    if item.is_membership:  # a pass has nothing to read itself: what it opens is listed there
+        return redirect(url_for("accounts.my_membership"))
     if item.kind in (ProductKind.COURSE, ProductKind.COLUMN):
         return redirect(_first_section_url(item, viewer.reader))
     if not entitlements.can_read_product(viewer, item):

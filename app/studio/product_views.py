@@ -65,6 +65,8 @@ def _product_fields() -> ProductFields:
         pay_what_you_want=bool(form.get("pay_what_you_want")),
         min_price_yuan=form.get("min_price_yuan", ""),
         buyers_share_a_read=bool(form.get("buyers_share_a_read")),
+        membership_days=form.get("membership_days", ""),
+        member_item_ids=tuple(int(i) for i in form.getlist("member_item_ids") if i.isdigit()),
         body_md=form.get("body_md", ""),
     )
 
@@ -88,6 +90,11 @@ def _product_form(kind: ProductKind, fields: ProductFields, product=None, errors
         max_cover_mb=cover_uploads.MAX_COVER_BYTES // (1024 * 1024),
         max_file_mb=editing.MAX_FILE_BYTES // (1024 * 1024),
         deletion_refused=editing.deletion_refused(product) if product else None,
+        member_choices=[
+            row.product for row in editing.product_rows() if not row.product.is_membership
+        ]
+        if kind is ProductKind.MEMBERSHIP
+        else [],
     ), status
 
 

@@ -1,0 +1,170 @@
+"""会员: a pass for a number of days to every item or to chosen ones; buying again extends it
+from its end; access ends on time; a refund of a pass ends it."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.catalog import editing, entitlements
+from app.catalog.editing import ProductFields, Rejected
+from app.extensions import db
+from app.models import Membership, OrderStatus, PayChannel, ProductKind, Reader
+from app.models.base import utcnow
+from app.payments import orders
+from app.sandbox.notify import deliver_due_notifications
+from tests import factories
+from tests.conftest import sign_in_as
+from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+
+TTL = timedelta(hours=2)
+
+
+def _plan(days=30, items=(), price_fen=19900):
+    plan = factories.product(ProductKind.MEMBERSHIP, title=f"{days} 天会员", price_fen=price_fen)
+    plan.membership_days = days
+    plan.member_items = list(items)
+    db.session.commit()
+    return plan
+
+
+def _pay(order):
+    assert orders.confirm_payment(
+        order.out_trade_no,
+        transaction_id="4200" + order.out_trade_no[-24:],
+        amount_fen=order.amount_fen,
+        payer_openid=None,
+        paid_at=utcnow(),
+        source="test",
+    )
+    db.session.commit()
+    db.session.refresh(order)
+
+
+def _buy(reader, plan):
+    order = orders.place_order(reader, plan, PayChannel.NATIVE, "1.2.3.4", TTL)
+    db.session.commit()
+    _pay(order)
+    return order
+
+
+def _has(reader, product) -> bool:
+    return product.id in entitlements.owned_by(reader.id)
+
+
+def _stretches(reader):
+    return db.session.scalars(
+        sa.select(Membership).where(Membership.reader_id == reader.id).order_by(Membership.id)
+    ).all()
+
+
+@pytest.fixture
+def shop(app_ctx):
+    items = [factories.product(price_fen=990) for _ in range(3)]
+    draft = factories.product(price_fen=990, published=False)
+    db.session.commit()
+    return items, draft
+
+
+def test_a_whole_shop_pass_opens_every_published_item(shop):
+    items, draft = shop
+    plan, reader = _plan(), factories.reader()
+    assert not _has(reader, items[0])
+    _buy(reader, plan)
+    assert all(_has(reader, item) for item in items) and not _has(reader, draft)
+    assert not _has(reader, plan)  # the pass itself is bought again, not owned
+    assert entitlements.can_read_product(entitlements.Viewer(reader=reader), items[1])
+
+
+def test_a_pass_for_chosen_items_opens_only_those(shop):
+    items, _ = shop
+    plan, reader = _plan(items=items[:2]), factories.reader()
+    _buy(reader, plan)
+    assert _has(reader, items[0]) and _has(reader, items[1]) and not _has(reader, items[2])
+
+
+def test_buying_again_extends_from_the_end(shop):
+    plan, reader = _plan(days=30), factories.reader()
+    _buy(reader, plan)
+    _buy(reader, plan)
+    first, second = _stretches(reader)
+    assert second.starts_at == first.ends_at
+    assert second.ends_at - first.starts_at == timedelta(days=60)
+
+
+def test_access_ends_on_time(shop):
+    items, _ = shop
+    plan, reader = _plan(days=30), factories.reader()
+    _buy(reader, plan)
+    [stretch] = _stretches(reader)
+    stretch.starts_at -= timedelta(days=31)
+    stretch.ends_at -= timedelta(days=31)
+    db.session.commit()
+    assert not _has(reader, items[0])
+
+
+def test_a_refund_of_a_pass_ends_it_and_moves_the_next_back(shop):
+    items, _ = shop
+    plan, reader = _plan(days=30), factories.reader()
+    first = _buy(reader, plan)
+    second = _buy(reader, plan)
+    refund = orders.open_refund(first, first.amount_fen, "不想要了")
+    orders.settle_refund(refund.out_refund_no, "SUCCESS", "r", None, True)
+    db.session.commit()
+    ended, moved = _stretches(reader)
+    assert first.status is OrderStatus.REFUNDED and ended.ended_at is not None
+    assert abs(moved.starts_at - utcnow()) < timedelta(seconds=5)
+    assert _has(reader, items[0])  # the second pass runs now, from today
+    refund = orders.open_refund(second, 19900, "也不要了")
+    orders.settle_refund(refund.out_refund_no, "SUCCESS", "r2", None, True)
+    db.session.commit()
+    assert not _has(reader, items[0])
+
+
+def test_a_pass_is_not_a_gift_and_plans_are_checked_in_the_studio(app_ctx, tmp_path):
+    plan, reader = _plan(), factories.reader()
+    with pytest.raises(orders.NotForSale):
+        orders.place_order(reader, plan, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
+    with pytest.raises(Rejected) as rejected:
+        editing.create_product(
+            ProductKind.MEMBERSHIP, ProductFields(title="会员", price_yuan="99"), tmp_path
+        )
+    assert "会员天数" in rejected.value.errors["membership_days"]
+    with pytest.raises(Rejected) as rejected:
+        editing.create_product(
+            ProductKind.MEMBERSHIP,
+            ProductFields(title="会员", price_yuan="0", membership_days="30"),
+            tmp_path,
+        )
+    assert "价格" in rejected.value.errors["price_yuan"]
+    made = editing.create_product(
+        ProductKind.MEMBERSHIP,
+        ProductFields(title="季度会员", price_yuan="99", membership_days="90"),
+        tmp_path,
+    )
+    assert made.membership_days == 90 and made.member_items == []
+
+
+def test_a_reader_buys_a_pass_on_the_web_and_reads_with_it(app):
+    with app.app_context():
+        item = factories.product(price_fen=990)
+        plan = _plan(days=365)
+        reader = factories.reader(openid="o-member")
+        db.session.commit()
+        slugs, reader_id = (item.slug, plan.slug), reader.id
+    member = app.test_client()
+    member.environ_base["HTTP_USER_AGENT"] = DESKTOP_UA
+    sign_in_as(app, member, reader_id)
+    assert "期间可读本店全部内容" in member.get(f"/p/{slugs[1]}").get_data(as_text=True)
+    assert factories.PAID_SECRET not in member.get(f"/p/{slugs[0]}/read").get_data(as_text=True)
+    page = member.get(f"/p/{slugs[1]}/buy").get_data(as_text=True)
+    member.post(
+        f"/p/{slugs[1]}/buy", data={"csrf_token": csrf_token_in(page), "price_fen": "19900"}
+    )
+    pay_on_phone(app, latest_order(app).code_url)
+    deliver_due_notifications(app)
+    assert factories.PAID_SECRET in member.get(f"/p/{slugs[0]}/read").get_data(as_text=True)
+    mine = member.get("/me/membership").get_data(as_text=True)
+    assert "data-membership-ends>" in mine and "365 天会员" in mine
+    with app.app_context():
+        assert db.session.get(Reader, reader_id) is not None
