@@ -1,6 +1,7 @@
 """What the promotion tools did, for the dashboard's 营销效果: money taken off by each kind of
 discount, coupon use, each offer's lift in sales, points given and spent, gifts sent and
-claimed, and how readers pay for 随心付 items against the suggestion.
+claimed, membership revenue and members now, and how readers pay for 随心付 items against
+the suggestion.
 
 Discounts are read from the orders of the range, but only those with a discount (a coupon,
 points, or a price below the list price): a few rows, through the index on created_at,
@@ -22,16 +23,24 @@ from app.models import (
     Coupon,
     Gift,
     ItemSalesDaily,
+    Membership,
     Offer,
     Order,
     OrderKind,
     PointsEntry,
     PointsKind,
     Product,
+    ProductKind,
     Reader,
 )
+from app.models.base import utcnow
 
-DISCOUNT_LABELS = {"offer": "限时优惠", "coupon": "优惠券", "points": "积分抵扣"}
+DISCOUNT_LABELS = {
+    "offer": "限时优惠",
+    "member": "会员价",
+    "coupon": "优惠券",
+    "points": "积分抵扣",
+}
 # How 随心付 amounts compare with the suggestion: the buckets the dashboard shows.
 CHOSEN_BUCKETS = ("不到建议的一半", "低于建议", "等于建议", "高于建议")
 
@@ -48,6 +57,8 @@ class Effects:
     points_outstanding: int
     gifts_sent: int  # gift links made (bought for a friend, or a free read passed on)
     gifts_claimed: int
+    membership_fen: int  # paid for 会员 passes in the range, less what was refunded
+    members_now: int  # readers with a pass running now
     chosen: pd.DataFrame  # title, suggested_fen, orders, median_fen, and a count per bucket
 
     @property
@@ -71,7 +82,33 @@ def effects(period: DateRange, timezone: str) -> Effects:
         ),
         gifts_sent=_count(Gift.created_at, start, end),
         gifts_claimed=_count(Gift.claimed_at, start, end),
+        membership_fen=_membership_fen(start, end),
+        members_now=_members_now(),
         chosen=chosen_amounts(_chosen_orders(start, end)),
+    )
+
+
+def _membership_fen(start: datetime, end: datetime) -> int:
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Order.amount_fen - Order.refunded_fen), 0))
+            .join(Product, Product.id == Order.product_id)
+            .where(
+                Product.kind == ProductKind.MEMBERSHIP,
+                Order.status.in_(WAS_PAID),
+                Order.created_at >= start,
+                Order.created_at < end,
+            )
+        )
+    )
+
+
+def _members_now() -> int:
+    now = utcnow()
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Membership.reader_id))).where(
+            Membership.starts_at <= now, Membership.ends_at > now, Membership.ended_at.is_(None)
+        )
     )
 
 

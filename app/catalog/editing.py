@@ -74,6 +74,7 @@ class ProductFields:
     pay_what_you_want: bool = False  # 随心付: price_yuan is then the suggested amount
     min_price_yuan: str = ""
     buyers_share_a_read: bool = False  # 请朋友读: each buyer may pass one free read on
+    member_price_yuan: str = ""  # what members pay (empty: members read it free)
     membership_days: str = ""  # 会员 plans: how long a purchase lasts
     member_item_ids: tuple[int, ...] = ()  # 会员 plans: what they open (none: everything)
 
@@ -90,6 +91,9 @@ class ProductFields:
             pay_what_you_want=product.pay_what_you_want,
             min_price_yuan=yuan_for_input(product.min_price_fen),
             buyers_share_a_read=product.buyers_share_a_read,
+            member_price_yuan=yuan_for_input(product.member_price_fen)
+            if product.member_price_fen is not None
+            else "",
             membership_days=str(product.membership_days or ""),
             member_item_ids=tuple(item.id for item in product.member_items),
         )
@@ -184,6 +188,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
         "price_fen": lambda: parse_price(fields.price_yuan),
         "min_price_fen": lambda: _min_price(fields),
         "membership": lambda: _membership(product, fields),
+        "member_price_fen": lambda: _member_price(fields),
         "tag_names": lambda: parse_tag_names(fields.tags),
     }
     for name, check in checks.items():
@@ -208,6 +213,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     product.min_price_fen = values["min_price_fen"]
     product.buyers_share_a_read = fields.buyers_share_a_read
     product.membership_days, product.member_items = values["membership"]
+    product.member_price_fen = values["member_price_fen"]
     product.tags = tags_named(values["tag_names"])
     product.featured = fields.featured
     product.body_md = _normalise_newlines(fields.body_md)
@@ -346,6 +352,20 @@ def _membership(product: Product, fields: ProductFields) -> tuple[int | None, li
     if len(items) != len(set(fields.member_item_ids)):
         raise Rejected({"member_items": "选中的内容有的不存在"})
     return int(typed), items
+
+
+def _member_price(fields: ProductFields) -> int | None:
+    """What members pay, below the price; empty: they read it free."""
+    if not fields.member_price_yuan.strip():
+        return None
+    try:
+        member = parse_yuan(fields.member_price_yuan)
+        price = parse_yuan(fields.price_yuan) if fields.price_yuan.strip() else 0
+    except InvalidAmount as error:
+        raise Rejected({"member_price_yuan": f"会员价有误：{error}"}) from error
+    if not 0 < member < price:
+        raise Rejected({"member_price_yuan": "会员价须大于 0 且低于价格；会员免费读请留空"})
+    return member
 
 
 def _min_price(fields: ProductFields) -> int:

@@ -163,8 +163,8 @@ def owned_product_ids(viewer: Viewer) -> set[int]:
     return set(viewer.owned if viewer.owned is not None else owned_by(viewer.reader.id))
 
 
-def covered_by_memberships(reader_id, now) -> sa.Select:
-    """The published items the reader's running memberships open: every one for a plan
+def in_member_scope(reader_id, now) -> sa.Select:
+    """The published items within the reader's running memberships: every one for a plan
     that names none, else the ones it names (membership_items)."""
     memberships, products = Membership.__table__, Product.__table__
     running = sa.select(memberships.c.plan_id).where(
@@ -185,6 +185,21 @@ def covered_by_memberships(reader_id, now) -> sa.Select:
         products.c.kind != sa.literal_column(f"'{ProductKind.MEMBERSHIP.value}'"),
         sa.or_(a_whole_shop_plan, products.c.id.in_(named)),
     )
+
+
+def covered_by_memberships(reader_id, now) -> sa.Select:
+    """What the reader's running memberships let them read: the items in their scope but
+    those with a member price (members pay that instead, app/pricing/rule.py)."""
+    scope = in_member_scope(reader_id, now)
+    return scope.where(Product.__table__.c.member_price_fen.is_(None))
+
+
+def member_price_applies(reader_id: int | None, product: Product) -> bool:
+    """Whether the reader is a member whose pass covers this item, for its member price."""
+    if reader_id is None or product.member_price_fen is None:
+        return False
+    scope = in_member_scope(reader_id, utcnow()).where(Product.__table__.c.id == product.id)
+    return db.session.execute(scope).first() is not None
 
 
 _OWNED_BY = sa.union(

@@ -75,6 +75,10 @@ class Product(db.Model):
             name="pay_what_you_want_fits_price",
         ),
         sa.CheckConstraint(MEMBERSHIP_HAS_DAYS, name="membership_has_days"),
+        sa.CheckConstraint(
+            "member_price_fen IS NULL OR (member_price_fen > 0 AND member_price_fen < price_fen)",
+            name="member_price_below_price",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +92,8 @@ class Product(db.Model):
     # 会员: a pass of this many days; it opens the items in membership_items, or every
     # published item when it names none.
     membership_days: Mapped[int | None]
+    # What members whose pass covers this item pay for it; None: they read it free.
+    member_price_fen: Mapped[int | None]
     # 请朋友读: each buyer may pass one free read of it on to a friend.
     buyers_share_a_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[ProductStatus] = mapped_column(

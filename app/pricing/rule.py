@@ -2,6 +2,8 @@
 
     原价                    the item's price
     限时优惠   -            a running offer's price instead
+    会员价     -            a member's price, where the reader's pass covers the item and it
+                            is lower than the price so far
     优惠券 CODE -           the coupon's discount on the price so far (its minimum spend
                             is checked against that price too)
     积分抵扣    -           points the reader chose to spend, at most the shop's share of
@@ -19,6 +21,7 @@ order's amount is their total, which the payment notification must match to the 
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.catalog import entitlements
 from app.models import Product
 from app.models.base import utcnow
 from app.models.pricing import Coupon, Offer
@@ -30,7 +33,7 @@ from app.pricing.refusals import CouponRefused, PriceRefused
 
 @dataclass(frozen=True)
 class PriceLine:
-    kind: str  # list, offer, coupon, points; chosen (随心付)
+    kind: str  # list, offer, member, coupon, points; chosen (随心付)
     label: str
     fen: int  # the list price, then each discount as a negative amount
 
@@ -87,6 +90,14 @@ def quote(
     offer = offers.active_offer(product.id, now)
     if offer is not None:
         lines.append(PriceLine("offer", "限时优惠", offer.price_fen - product.price_fen))
+    price_so_far = sum(line.fen for line in lines)
+    member_price = product.member_price_fen
+    if (
+        member_price is not None
+        and member_price < price_so_far
+        and entitlements.member_price_applies(reader_id, product)
+    ):
+        lines.append(PriceLine("member", "会员价", member_price - price_so_far))
     coupon = None
     if coupon_code:
         coupon = coupons.find(coupon_code)

@@ -65,6 +65,7 @@ def _product_fields() -> ProductFields:
         pay_what_you_want=bool(form.get("pay_what_you_want")),
         min_price_yuan=form.get("min_price_yuan", ""),
         buyers_share_a_read=bool(form.get("buyers_share_a_read")),
+        member_price_yuan=form.get("member_price_yuan", ""),
         membership_days=form.get("membership_days", ""),
         member_item_ids=tuple(int(i) for i in form.getlist("member_item_ids") if i.isdigit()),
         body_md=form.get("body_md", ""),

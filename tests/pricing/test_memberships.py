@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Membership, OrderStatus, PayChannel, ProductKind, Reader
 from app.models.base import utcnow
 from app.payments import orders
+from app.pricing import rule
 from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import sign_in_as
@@ -168,3 +169,39 @@ def test_a_reader_buys_a_pass_on_the_web_and_reads_with_it(app):
     assert "data-membership-ends>" in mine and "365 天会员" in mine
     with app.app_context():
         assert db.session.get(Reader, reader_id) is not None
+
+
+def test_members_pay_the_member_price_where_an_item_has_one(shop):
+    items, _ = shop
+    priced = factories.product(price_fen=9900)
+    priced.member_price_fen = 4900
+    db.session.commit()
+    plan, member, stranger = _plan(), factories.reader(), factories.reader()
+    _buy(member, plan)
+    assert not _has(member, priced) and _has(member, items[0])  # priced: not free for members
+    price = rule.quote(priced, member.id)
+    assert [(line.kind, line.fen) for line in price.lines] == [("list", 9900), ("member", -5000)]
+    assert rule.quote(priced, stranger.id).total_fen == 9900
+    order = orders.place_order(member, priced, PayChannel.NATIVE, "1.2.3.4", TTL)
+    db.session.commit()
+    assert order.amount_fen == 4900
+    chosen_plan = _plan(items=[items[0]])
+    other_member = factories.reader()
+    _buy(other_member, chosen_plan)
+    assert rule.quote(priced, other_member.id).total_fen == 9900  # outside that pass
+
+
+def test_the_studio_checks_a_member_price(app_ctx, tmp_path):
+    made = editing.create_product(
+        ProductKind.ARTICLE,
+        ProductFields(title="文", price_yuan="99", member_price_yuan="49"),
+        tmp_path,
+    )
+    assert made.member_price_fen == 4900
+    with pytest.raises(Rejected) as rejected:
+        editing.create_product(
+            ProductKind.ARTICLE,
+            ProductFields(title="文", price_yuan="99", member_price_yuan="120"),
+            tmp_path,
+        )
+    assert "低于价格" in rejected.value.errors["member_price_yuan"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from app.analytics import promotions
 from app.extensions import db
-from app.models import PayChannel
+from app.models import PayChannel, ProductKind
 from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import offers, points
@@ -31,7 +31,12 @@ def test_discounts_are_summed_per_kind_from_the_orders_lines():
     ]
     table = promotions.discounts_by_kind(lines).set_index("kind")
     assert table.loc["offer", "fen"] == 2000 and table.loc["coupon", "orders"] == 1
-    assert table.loc["points", "fen"] == 300 and list(table.index) == ["offer", "coupon", "points"]
+    assert table.loc["points", "fen"] == 300 and list(table.index) == [
+        "offer",
+        "member",
+        "coupon",
+        "points",
+    ]
     assert promotions.discounts_by_kind([])["fen"].sum() == 0
 
 
@@ -86,12 +91,17 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
         )
         db.session.commit()
         _pay(gift_order)
+        plan = factories.product(ProductKind.MEMBERSHIP, title="月度会员", price_fen=3000)
+        plan.membership_days = 30
+        db.session.commit()
+        _pay(orders.place_order(factories.reader(), plan, PayChannel.NATIVE, "1.2.3.4", TTL))
         outstanding = points.outstanding()
 
     page = studio.get("/studio/?range=7").get_data(as_text=True)
     section = re.search(r"data-promotions>(.*?)</section>", page, re.S).group(1)
     assert "data-discount-total>¥75<" in section  # and the gift's ¥30 off at the offer
     assert "送出 1 份，被领取 0 份" in section
+    assert "会员：本期收入 ¥30，当前有效会员 1 人" in section
     assert "<code>TENOFF</code> 老读者专享" in section
     assert f"data-points-outstanding>{outstanding}<" in section
     offers_table = re.search(r'data-table="offers">(.*?)</table>', section, re.S).group(1)
