@@ -124,6 +124,18 @@ def coupon_create(
         click.echo(coupon.code)
 
 
+@shop_cli.command("remind-members")
+def remind_members() -> None:
+    """Tell readers whose 会员 pass ends within three days (once per ending), through the
+    公众号 where WeChat lets a message reach them. Run daily (shop-reminders.timer)."""
+    from app import jobs
+    from app.pricing import memberships
+
+    with jobs.recorded(jobs.REMINDERS):
+        reminded = memberships.remind_ending()
+        click.echo(f"会员到期提醒：已发送 {reminded.sent} · 未能送达 {reminded.not_sent}")
+
+
 @shop_cli.command("covers")
 def build_cover_sizes() -> None:
     """Write the WebP sizes that covers stored before they existed lack; safe to run again."""

@@ -33,6 +33,7 @@ RECONCILE = "reconcile"
 BILL = "bill"
 RECOMMENDATIONS = "recommendations"
 BACKUP = "backup"
+REMINDERS = "reminders"
 
 
 @dataclass

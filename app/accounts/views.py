@@ -149,6 +149,7 @@ def my_membership():
         "accounts/membership.html",
         stretches=memberships.for_reader(reader.id) if reader else [],
         now=utcnow(),
+        ends_soon=memberships.ends_soon,
     )
 
 

@@ -6,16 +6,23 @@ membership of it, starting where their last stretch ends (buying again extends i
 While a stretch runs, the items the plan opens count as the reader's: the one place that
 says what a reader has (app/catalog/entitlements.py) adds them, so pages, the page cache's
 keys and downloads all follow, and access ends on time with nothing to run.
-A refund of a plan ends its stretch and moves the stretches after it back.
+A refund of a plan ends its stretch and moves the stretches after it back. A few days
+before a pass ends, `flask shop remind-members` tells the reader (remind_ending).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Membership, Order
+from app.models import Membership, MessageStatus, Order, Product, Reader
 from app.models.base import utcnow
+from app.transactions import begin_write
+from app.web.public_address import public_url
+from app.wechat import message_delivery
+from app.wechat.messages import BEIJING, Envelope
 
 _memberships = Membership.__table__
 
@@ -109,3 +116,79 @@ def move(from_reader_id: int, to_reader_id: int) -> None:
         .values(reader_id=to_reader_id)
         .execution_options(synchronize_session=False)
     )
+
+
+# --- the reminder before a pass ends ----------------------------------------------------------
+
+REMIND_DAYS_BEFORE = 3
+
+
+@dataclass(frozen=True)
+class Reminded:
+    sent: int  # reached the reader through the 公众号
+    not_sent: int  # not reachable there now (no 48-hour window); 我的会员 says it all the same
+
+
+def remind_ending(within: timedelta = timedelta(days=REMIND_DAYS_BEFORE)) -> Reminded:
+    """Tell readers whose pass ends within `within` (and who have not bought more after it),
+    once per ending, by a 公众号 customer-service message where WeChat lets one reach them.
+    Each ending is marked reminded whatever became of the message, so nobody hears twice."""
+    now = utcnow()
+    due = _ending_soon(now, now + within)
+    db.session.commit()  # no transaction is held while WeChat answers
+    sent = not_sent = 0
+    wechat = message_delivery.client()
+    for stretch_id, openid, title, ends_at in due:
+        outcome = None
+        if openid:
+            outcome = message_delivery.send(
+                wechat, Envelope(openid=openid, template=None, text=_text(title, ends_at))
+            )
+        if outcome is not None and outcome.status is MessageStatus.SENT:
+            sent += 1
+        else:
+            not_sent += 1
+        begin_write()
+        db.session.execute(
+            sa.update(Membership).where(Membership.id == stretch_id).values(reminded_at=now)
+        )
+        db.session.commit()
+    return Reminded(sent, not_sent)
+
+
+def _ending_soon(start: datetime, end: datetime) -> list[tuple]:
+    """(stretch id, openid, plan title, end) of the last running stretch of each reader's
+    pass that ends between `start` and `end` and has not been reminded."""
+    later = aliased(Membership)
+    no_later_stretch = ~sa.exists().where(
+        later.reader_id == Membership.reader_id,
+        later.plan_id == Membership.plan_id,
+        later.ended_at.is_(None),
+        later.ends_at > Membership.ends_at,
+    )
+    return db.session.execute(
+        sa.select(Membership.id, Reader.openid, Product.title, Membership.ends_at)
+        .join(Reader, Reader.id == Membership.reader_id)
+        .join(Product, Product.id == Membership.plan_id)
+        .where(
+            Membership.ended_at.is_(None),
+            Membership.reminded_at.is_(None),
+            Membership.ends_at > start,
+            Membership.ends_at <= end,
+            no_later_stretch,
+        )
+    ).all()
+
+
+def _text(title: str, ends_at: datetime) -> str:
+    moment = ends_at.astimezone(BEIJING).strftime("%m月%d日 %H:%M")
+    url = public_url("accounts.my_membership")
+    return (
+        f'你的「{title}」将于 {moment} 到期。续费从到期日往后顺延：\n<a href="{url}">查看与续费</a>'
+    )
+
+
+def ends_soon(stretch: Membership, now: datetime | None = None) -> bool:
+    """Whether 我的会员 should say this pass ends soon."""
+    now = now or utcnow()
+    return now < stretch.ends_at <= now + timedelta(days=REMIND_DAYS_BEFORE)

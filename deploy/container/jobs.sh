@@ -15,6 +15,7 @@ while true; do
     minute=${minute#0}
     case "$(date -u +%H:%M)" in
         02:30) job orders bill ;;
+        12:00) job shop remind-members ;;
         19:30) job recs rebuild ;;
         20:30) job shop backup ;;
     esac

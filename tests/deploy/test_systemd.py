@@ -26,6 +26,7 @@ TIMERS = {
     "shop-bill": ("orders bill", "*-*-* 10:30:00 Asia/Shanghai"),
     "shop-recommendations": ("recs rebuild", "*-*-* 03:30:00 Asia/Shanghai"),
     "shop-backup": ("shop backup", "*-*-* 04:30:00 Asia/Shanghai"),
+    "shop-reminders": ("shop remind-members", "*-*-* 20:00:00 Asia/Shanghai"),
 }
 
 

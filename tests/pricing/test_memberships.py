@@ -17,6 +17,7 @@ from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+from tests.wechat.messaging import sandbox_got, wechat_user, writes
 
 TTL = timedelta(hours=2)
 
@@ -205,3 +206,41 @@ def test_the_studio_checks_a_member_price(app_ctx, tmp_path):
             tmp_path,
         )
     assert "低于价格" in rejected.value.errors["member_price_yuan"]
+
+
+def _ending_in(app, days: float, openid: str | None = None, more_after: bool = False) -> int:
+    """A member whose pass (bought 30 days ago) ends in `days`; their reader id."""
+    with app.app_context():
+        plan = _plan(days=30)
+        reader = factories.reader(openid=openid)
+        db.session.commit()
+        _buy(reader, plan)
+        if more_after:
+            _buy(reader, plan)
+        shift = timedelta(days=30) - timedelta(days=days)
+        for stretch in _stretches(reader):
+            stretch.starts_at -= shift
+            stretch.ends_at -= shift
+        db.session.commit()
+        return reader.id
+
+
+def test_readers_are_reminded_once_before_their_pass_ends(app, runner):
+    openid = wechat_user(app, "快到期的会员")
+    writes(app, openid)  # within WeChat's 48 hours: a customer-service message may go
+    reader_id = _ending_in(app, 2, openid=openid)
+    _ending_in(app, 2, openid=None)  # a guest: nothing to send to
+    _ending_in(app, 2, more_after=True)  # renewed: not ending
+    _ending_in(app, 10)  # not yet
+
+    result = runner.invoke(args=["shop", "remind-members"])
+    assert result.exit_code == 0, result.output
+    assert "已发送 1 · 未能送达 1" in result.output
+    [(_, body)] = [m for m in sandbox_got(app, "custom") if m[1]["touser"] == openid]
+    assert "到期" in body["text"]["content"] and "/me/membership" in body["text"]["content"]
+    again = runner.invoke(args=["shop", "remind-members"])
+    assert "已发送 0 · 未能送达 0" in again.output
+
+    member = app.test_client()
+    sign_in_as(app, member, reader_id)
+    assert "data-ends-soon" in member.get("/me/membership").get_data(as_text=True)
