@@ -26,6 +26,7 @@ from app.pricing import coupons, offers
 from app.pricing.refusals import PriceRefused
 from app.transactions import begin_write
 from tests import factories
+from tests.pricing.helpers import pay
 
 TTL = timedelta(hours=2)
 
@@ -35,20 +36,6 @@ def item(app_ctx):
     product = factories.product(price_fen=9900)
     db.session.commit()
     return product
-
-
-def _pay(order, amount=None, transaction_id=None):
-    won = orders.confirm_payment(
-        order.out_trade_no,
-        transaction_id=transaction_id or "4200" + order.out_trade_no[-24:],
-        amount_fen=order.amount_fen if amount is None else amount,
-        payer_openid=None,
-        paid_at=utcnow(),
-        source="test",
-    )
-    db.session.commit()
-    db.session.refresh(order)
-    return won
 
 
 def _use_of(order) -> CouponUse:
@@ -82,7 +69,7 @@ def test_a_use_is_kept_when_paid_and_given_back_when_closed(item):
     db.session.refresh(made)
     assert made.used_count == 2
 
-    assert _pay(paid)
+    assert pay(paid)
     assert _use_of(paid).status is CouponUseStatus.KEPT
     orders.close(unpaid, "expired")
     db.session.commit()
@@ -105,7 +92,7 @@ def test_a_payment_after_the_order_closed_keeps_its_use_past_the_limit(item):
     orders.place_order(taker, item, PayChannel.NATIVE, "1.2.3.4", TTL, coupon_code="LASTONE")
     db.session.commit()
     # WeChat took the discounted money for the closed order after all: honoured, kept.
-    assert _pay(order)
+    assert pay(order)
     db.session.refresh(made)
     assert order.status is OrderStatus.PAID and _use_of(order).status is CouponUseStatus.KEPT
     assert made.used_count == 2
@@ -117,10 +104,10 @@ def test_the_notification_must_match_the_discounted_amount(item):
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL, coupon_code="MATCH")
     db.session.commit()
     with pytest.raises(orders.AmountMismatch):
-        _pay(order, amount=9900)  # the list price is not what was asked for
+        pay(order, amount=9900)  # the list price is not what was asked for
     db.session.rollback()
     assert db.session.get(Order, order.id).status is OrderStatus.PENDING
-    assert _pay(order, amount=8900)
+    assert pay(order, amount=8900)
 
 
 def test_a_coupon_for_everything_completes_the_order_without_wechat(item):
@@ -199,7 +186,7 @@ def test_partial_refunds_of_a_discounted_order_never_exceed_what_was_paid(item):
     reader = factories.reader()
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL, coupon_code="HALF")
     db.session.commit()
-    _pay(order)
+    pay(order)
     assert order.amount_fen == 4950 and orders.refundable_fen(order) == 4950
     refund = orders.open_refund(order, 3000, "部分")
     orders.settle_refund(refund.out_refund_no, "SUCCESS", "r1", None, True)

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Entitlement, EntitlementSource, Gift, OrderStatus, PayChannel, Reader
-from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import gifts
 from app.sandbox.notify import deliver_due_notifications
@@ -18,21 +17,13 @@ from app.transactions import begin_write
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+from tests.pricing.helpers import pay
 
 TTL = timedelta(hours=2)
 
 
-def _pay(order):
-    assert orders.confirm_payment(
-        order.out_trade_no,
-        transaction_id="4200" + order.out_trade_no[-24:],
-        amount_fen=order.amount_fen,
-        payer_openid="o-payer-" + order.out_trade_no[-6:],
-        paid_at=utcnow(),
-        source="test",
-    )
-    db.session.commit()
-    db.session.refresh(order)
+def _paid(order):
+    assert pay(order, payer_openid="o-payer-" + order.out_trade_no[-6:])
 
 
 def _owners(product_id):
@@ -54,7 +45,7 @@ def test_a_paid_gift_makes_a_link_and_gives_the_buyer_nothing(item):
     buyer = factories.reader()
     order = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     gift = gifts.for_order(order.id)
     assert gift is not None and gift.giver_id == buyer.id and len(gift.token) >= 32
     assert _owners(item.id) == set()  # neither the buyer nor the WeChat account that paid
@@ -64,7 +55,7 @@ def test_the_first_friend_claims_it_and_the_next_is_told(item):
     buyer, friend, late = factories.reader(), factories.reader(), factories.reader()
     order = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     gift = gifts.for_order(order.id)
     with pytest.raises(gifts.GiftRefused, match="你送出的礼物"):
         gifts.claim(gift, buyer)
@@ -84,7 +75,7 @@ def test_a_friend_who_owns_it_leaves_it_for_another(item):
     factories.give(owner, item)
     order = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     gift = gifts.for_order(order.id)
     with pytest.raises(gifts.GiftRefused, match="已经拥有"):
         gifts.claim(gift, owner)
@@ -98,7 +89,7 @@ def test_an_owner_may_buy_gifts_and_several_at_once(item):
     again = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
     assert first.id == again.id  # a double click
-    _pay(first)
+    _paid(first)
     second = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
     assert second.id != first.id
@@ -108,7 +99,7 @@ def test_an_unclaimed_gift_may_be_refunded_and_then_cannot_be_claimed(item):
     buyer, friend = factories.reader(), factories.reader()
     order = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     refund = orders.open_refund(order, order.amount_fen, "朋友已经买了")
     orders.settle_refund(refund.out_refund_no, "SUCCESS", "r", None, True)
     db.session.commit()
@@ -123,7 +114,7 @@ def test_a_claimed_gift_cannot_be_refunded(item):
     buyer, friend = factories.reader(), factories.reader()
     order = orders.place_order(buyer, item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     gifts.claim(gifts.for_order(order.id), friend)
     db.session.commit()
     with pytest.raises(orders.RefundNotAllowed, match="已被领取"):
@@ -137,7 +128,7 @@ def test_two_friends_pressing_at_once_one_gets_it(app):
         friends = [factories.reader() for _ in range(4)]
         order = orders.place_order(buyer, product, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True)
         db.session.commit()
-        _pay(order)
+        _paid(order)
         token, friend_ids, product_id = (
             gifts.for_order(order.id).token,
             [f.id for f in friends],

@@ -17,6 +17,7 @@ from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+from tests.pricing.helpers import pay
 from tests.wechat.messaging import sandbox_got, wechat_user, writes
 
 TTL = timedelta(hours=2)
@@ -30,23 +31,14 @@ def _plan(days=30, items=(), price_fen=19900):
     return plan
 
 
-def _pay(order):
-    assert orders.confirm_payment(
-        order.out_trade_no,
-        transaction_id="4200" + order.out_trade_no[-24:],
-        amount_fen=order.amount_fen,
-        payer_openid=None,
-        paid_at=utcnow(),
-        source="test",
-    )
-    db.session.commit()
-    db.session.refresh(order)
+def _paid(order):
+    assert pay(order)
 
 
 def _buy(reader, plan):
     order = orders.place_order(reader, plan, PayChannel.NATIVE, "1.2.3.4", TTL)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     return order
 
 

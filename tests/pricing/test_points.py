@@ -16,7 +16,6 @@ from app.models import (
     Reader,
     ShopProfile,
 )
-from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import points, rule
 from app.pricing.refusals import PriceRefused
@@ -25,6 +24,7 @@ from app.sandbox.notify import deliver_due_notifications
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
+from tests.pricing.helpers import pay
 from tests.pricing.test_coupon_orders import _race
 
 TTL = timedelta(hours=2)
@@ -44,17 +44,8 @@ def _reader_with(balance: int) -> Reader:
     return reader
 
 
-def _pay(order):
-    assert orders.confirm_payment(
-        order.out_trade_no,
-        transaction_id="4200" + order.out_trade_no[-24:],
-        amount_fen=order.amount_fen,
-        payer_openid=None,
-        paid_at=utcnow(),
-        source="test",
-    )
-    db.session.commit()
-    db.session.refresh(order)
+def _paid(order):
+    assert pay(order)
 
 
 def _ledger(reader):
@@ -80,7 +71,7 @@ def test_a_paid_purchase_earns_at_the_shops_rate(item):
     reader = _reader_with(0)
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     db.session.refresh(reader)
     assert order.points_earned == 198 and reader.points_balance == 198
     assert _ledger(reader) == [(PointsKind.EARNED, 198, 198)]
@@ -91,7 +82,7 @@ def test_nothing_is_earned_while_earning_is_off(item):
     reader = _reader_with(0)
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL)
     db.session.commit()
-    _pay(order)
+    _paid(order)
     assert order.points_earned == 0 and _ledger(reader) == []
 
 
@@ -136,7 +127,7 @@ def test_a_payment_after_the_close_spends_them_again(item):
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL, points_wanted=500)
     orders.close(order, "expired")
     db.session.commit()
-    _pay(order)
+    _paid(order)
     db.session.refresh(reader)
     assert order.status is OrderStatus.PAID and reader.points_balance == 500
 
@@ -146,7 +137,7 @@ def test_refunds_return_what_was_spent_and_take_back_what_was_earned_in_proporti
     reader = _reader_with(1000)
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL, points_wanted=900)
     db.session.commit()
-    _pay(order)  # paid ¥90, earned 90
+    _paid(order)  # paid ¥90, earned 90
     db.session.refresh(reader)
     assert order.amount_fen == 9000 and reader.points_balance == 100 + 90
 
@@ -168,7 +159,7 @@ def test_taking_back_earned_points_already_spent_stops_at_zero(item):
     reader = _reader_with(0)
     order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL)
     db.session.commit()
-    _pay(order)  # earned 99
+    _paid(order)  # earned 99
     other = factories.product(price_fen=5000)
     db.session.commit()
     spender = orders.place_order(reader, other, PayChannel.NATIVE, "1.2.3.4", TTL, points_wanted=90)

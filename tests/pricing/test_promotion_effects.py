@@ -14,7 +14,7 @@ from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import offers, points
 from tests import factories
-from tests.pricing.test_points import _pay, _rates, _reader_with
+from tests.pricing.test_points import _paid, _rates, _reader_with
 
 TTL = timedelta(hours=2)
 
@@ -76,12 +76,12 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
             points_wanted=500,
         )
         db.session.commit()
-        _pay(order)  # ¥99 - ¥30 - ¥10 - ¥5 = ¥54
+        _paid(order)  # ¥99 - ¥30 - ¥10 - ¥5 = ¥54
         chosen = factories.product(title="随心付的文章", price_fen=3000)
         chosen.pay_what_you_want = True
         db.session.commit()
         for amount in (1000, 3000, 6000):
-            _pay(
+            _paid(
                 orders.place_order(
                     factories.reader(), chosen, PayChannel.NATIVE, "1.2.3.4", TTL, chosen_fen=amount
                 )
@@ -90,11 +90,11 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
             factories.reader(), item, PayChannel.NATIVE, "1.2.3.4", TTL, as_gift=True
         )
         db.session.commit()
-        _pay(gift_order)
+        _paid(gift_order)
         plan = factories.product(ProductKind.MEMBERSHIP, title="月度会员", price_fen=3000)
         plan.membership_days = 30
         db.session.commit()
-        _pay(orders.place_order(factories.reader(), plan, PayChannel.NATIVE, "1.2.3.4", TTL))
+        _paid(orders.place_order(factories.reader(), plan, PayChannel.NATIVE, "1.2.3.4", TTL))
         outstanding = points.outstanding()
 
     page = studio.get("/studio/?range=7").get_data(as_text=True)
