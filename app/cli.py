@@ -130,9 +130,10 @@ def remind_members() -> None:
     公众号 where WeChat lets a message reach them. Run daily (shop-reminders.timer)."""
     from app import jobs
     from app.pricing import memberships
+    from app.wechat import message_settings
 
     with jobs.recorded(jobs.REMINDERS):
-        reminded = memberships.remind_ending()
+        reminded = memberships.remind_ending(message_settings.current(current_app.config))
         click.echo(f"会员到期提醒：已发送 {reminded.sent} · 未能送达 {reminded.not_sent}")
 
 

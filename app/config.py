@@ -58,6 +58,7 @@ class DefaultConfig:
     WECHAT_TEMPLATE_PURCHASE = ""
     WECHAT_TEMPLATE_TIP = ""
     WECHAT_TEMPLATE_CREATOR = ""
+    WECHAT_TEMPLATE_MEMBERSHIP = ""
     # WeChat's JS-SDK, which live pages load inside WeChat only (share cards); WeChat serves it
     # to its own browser. The sandbox serves a stand-in instead.
     WECHAT_JSSDK_URL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
@@ -138,6 +139,7 @@ _STRING_KEYS = (
     "WECHAT_TEMPLATE_PURCHASE",
     "WECHAT_TEMPLATE_TIP",
     "WECHAT_TEMPLATE_CREATOR",
+    "WECHAT_TEMPLATE_MEMBERSHIP",
     "PUBLIC_BASE_URL",
     "SENTRY_DSN",
     "X_ACCEL_REDIRECT_PREFIX",
@@ -320,11 +322,16 @@ def check_error_reporting(config) -> list[str]:
 
 # Template ids as 公众号后台 shows them (letters, digits, - and _), also checked in the studio.
 TEMPLATE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
-TEMPLATE_KEYS = ("WECHAT_TEMPLATE_PURCHASE", "WECHAT_TEMPLATE_TIP", "WECHAT_TEMPLATE_CREATOR")
+TEMPLATE_KEYS = (
+    "WECHAT_TEMPLATE_PURCHASE",
+    "WECHAT_TEMPLATE_TIP",
+    "WECHAT_TEMPLATE_CREATOR",
+    "WECHAT_TEMPLATE_MEMBERSHIP",
+)
 
 
 def check_message_templates(config, sandbox_by_name: bool) -> list[str]:
-    """Problems with the template ids of the messages after a payment. Template messages come
+    """Problems with the template ids of the 公众号's messages. Template messages come
     from a real 公众号: ids set without its AppID and AppSecret are half a configuration (the
     demo's sandbox would take every message), unless the sandbox is asked for by name to try
     them there. A live shop's missing credentials are check_wechat's to name."""

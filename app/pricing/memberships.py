@@ -7,7 +7,8 @@ While a stretch runs, the items the plan opens count as the reader's: the one pl
 says what a reader has (app/catalog/entitlements.py) adds them, so pages, the page cache's
 keys and downloads all follow, and access ends on time with nothing to run.
 A refund of a plan ends its stretch and moves the stretches after it back. A few days
-before a pass ends, `flask shop remind-members` tells the reader (remind_ending).
+before a pass ends, `flask shop remind-members` tells the reader through the 公众号
+(remind_ending), by the studio's 会员即将到期 template where the creator set one.
 """
 
 from dataclasses import dataclass
@@ -16,13 +17,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app.catalog import queries
 from app.extensions import db
 from app.models import Membership, MessageStatus, Order, Product, Reader
 from app.models.base import utcnow
+from app.models.readers import display_name
 from app.transactions import begin_write
 from app.web.public_address import public_url
 from app.wechat import message_delivery
-from app.wechat.messages import BEIJING, Envelope
+from app.wechat.message_settings import MessageSettings, Template
+from app.wechat.messages import BEIJING, Envelope, TemplateMessage, template_data
 
 _memberships = Membership.__table__
 
@@ -129,36 +133,40 @@ class Reminded:
     not_sent: int  # not reachable there now (no 48-hour window); 我的会员 says it all the same
 
 
-def remind_ending(within: timedelta = timedelta(days=REMIND_DAYS_BEFORE)) -> Reminded:
+def remind_ending(
+    settings: MessageSettings, within: timedelta = timedelta(days=REMIND_DAYS_BEFORE)
+) -> Reminded:
     """Tell readers whose pass ends within `within` (and who have not bought more after it),
-    once per ending, by a 公众号 customer-service message where WeChat lets one reach them.
-    Each ending is marked reminded whatever became of the message, so nobody hears twice."""
+    once per ending, through the 公众号: a template message to a follower when the creator set
+    the `membership` template, else a customer-service message where WeChat's 48-hour window
+    allows one (app/wechat/message_delivery.py decides). Each ending is marked reminded
+    whatever became of the message, so nobody hears twice."""
     now = utcnow()
     due = _ending_soon(now, now + within)
+    shop_name = queries.shop_profile().name
     db.session.commit()  # no transaction is held while WeChat answers
+    template = settings.templates["membership"]
     sent = not_sent = 0
     wechat = message_delivery.client()
-    for stretch_id, openid, title, ends_at in due:
+    for ending in due:
         outcome = None
-        if openid:
-            outcome = message_delivery.send(
-                wechat, Envelope(openid=openid, template=None, text=_text(title, ends_at))
-            )
+        if ending.openid:
+            outcome = message_delivery.send(wechat, _envelope(ending, template, shop_name))
         if outcome is not None and outcome.status is MessageStatus.SENT:
             sent += 1
         else:
             not_sent += 1
         begin_write()
         db.session.execute(
-            sa.update(Membership).where(Membership.id == stretch_id).values(reminded_at=now)
+            sa.update(Membership).where(Membership.id == ending.id).values(reminded_at=now)
         )
         db.session.commit()
     return Reminded(sent, not_sent)
 
 
-def _ending_soon(start: datetime, end: datetime) -> list[tuple]:
-    """(stretch id, openid, plan title, end) of the last running stretch of each reader's
-    pass that ends between `start` and `end` and has not been reminded."""
+def _ending_soon(start: datetime, end: datetime) -> list[sa.Row]:
+    """The last running stretch of each reader's pass that ends between `start` and `end` and
+    has not been reminded: its id, end and plan title, the reader's id, openid and name."""
     later = aliased(Membership)
     no_later_stretch = ~sa.exists().where(
         later.reader_id == Membership.reader_id,
@@ -167,7 +175,14 @@ def _ending_soon(start: datetime, end: datetime) -> list[tuple]:
         later.ends_at > Membership.ends_at,
     )
     return db.session.execute(
-        sa.select(Membership.id, Reader.openid, Product.title, Membership.ends_at)
+        sa.select(
+            Membership.id,
+            Membership.ends_at,
+            Product.title,
+            Reader.id.label("reader_id"),
+            Reader.openid,
+            Reader.known_name.label("known_name"),
+        )
         .join(Reader, Reader.id == Membership.reader_id)
         .join(Product, Product.id == Membership.plan_id)
         .where(
@@ -180,11 +195,29 @@ def _ending_soon(start: datetime, end: datetime) -> list[tuple]:
     ).all()
 
 
-def _text(title: str, ends_at: datetime) -> str:
-    moment = ends_at.astimezone(BEIJING).strftime("%m月%d日 %H:%M")
+def _envelope(ending: sa.Row, template: Template | None, shop_name: str) -> Envelope:
+    """The reminder: the template with the keys the creator mapped (MEMBERSHIP_FACTS), and
+    the same news as a customer-service text; both lead to 我的会员, where renewing is."""
+    ends_at = ending.ends_at.astimezone(BEIJING)
+    facts = {
+        "item": ending.title,
+        "ends_at": ends_at.strftime("%Y-%m-%d %H:%M"),
+        "status": "即将到期",
+        "buyer": display_name(ending.reader_id, False, ending.known_name),
+        "shop": shop_name,
+    }
     url = public_url("accounts.my_membership")
-    return (
-        f'你的「{title}」将于 {moment} 到期。续费从到期日往后顺延：\n<a href="{url}">查看与续费</a>'
+    title = ending.title.replace("<", "＜").replace(">", "＞")  # no link of its own in the text
+    text = (
+        f"你的「{title}」将于 {ends_at:%m月%d日 %H:%M} 到期。续费从到期日往后顺延：\n"
+        f'<a href="{url}">查看与续费</a>'
+    )
+    return Envelope(
+        openid=ending.openid,
+        template=None
+        if template is None
+        else TemplateMessage(template.template_id, template_data(template.fields, facts), url),
+        text=text,
     )
 
 

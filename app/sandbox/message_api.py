@@ -85,6 +85,11 @@ TEMPLATES = {
                 ("phrase6", "订单类型"),
             ),
         ),
+        SandboxTemplate(
+            "sandbox-membership-ending",
+            "会员到期提醒",
+            (("thing1", "会员名称"), ("time2", "到期时间")),
+        ),
     )
 }
 

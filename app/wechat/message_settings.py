@@ -1,17 +1,18 @@
-"""What the 公众号 sends after a payment, as the creator set it in the studio.
+"""What the 公众号 sends readers and the creator, as the creator set it in the studio.
 
-Three messages, each sent as a template message when it has a template:
+Four messages, each sent as a template message when it has a template:
 - `purchase`: to the reader who bought an item;
 - `tip`: to the reader who tipped;
-- `creator`: to the creator (their openid, set here too), for each new paid order and tip.
+- `creator`: to the creator (their openid, set here too), for each new paid order and tip;
+- `membership`: to a reader whose 会员 pass ends in a few days (app/pricing/memberships.py).
 
 A template is one the creator picked in 公众号后台 (广告与服务 → 模板消息), with its keys in
 WeChat's category form (`thing1`, `amount2`, `time3`, `character_string4`, ...). The creator
-says which of the order's facts fills which key. The old `first` and `remark` fields are
+says which of the message's facts (FACTS) fills which key. The old `first` and `remark` fields are
 refused: WeChat no longer shows them.
 
 The one rule for template ids: the studio's, when it has one; else the configuration's
-(WECHAT_TEMPLATE_PURCHASE, WECHAT_TEMPLATE_TIP, WECHAT_TEMPLATE_CREATOR); else none, and the
+(WECHAT_TEMPLATE_PURCHASE, _TIP, _CREATOR, _MEMBERSHIP); else none, and the
 message goes as a customer-service message when WeChat allows one. A template without keys
 set in the studio uses DEFAULT_FIELDS.
 """
@@ -31,15 +32,12 @@ MESSAGES = {
     "purchase": "读者购买成功",
     "tip": "读者赞赏成功",
     "creator": "新订单、新赞赏提醒（发给创作者）",
+    "membership": "会员即将到期（发给读者）",
 }
-CONFIG_KEYS = {
-    "purchase": "WECHAT_TEMPLATE_PURCHASE",
-    "tip": "WECHAT_TEMPLATE_TIP",
-    "creator": "WECHAT_TEMPLATE_CREATOR",
-}
+CONFIG_KEYS = {name: f"WECHAT_TEMPLATE_{name.upper()}" for name in MESSAGES}
 # The facts of a paid order a template key can show (app/wechat/messages.py computes them).
 # The item of a tip is the item tipped, or the creator's name for a tip to the creator.
-FACTS = {
+ORDER_FACTS = {
     "item": "内容名称",
     "amount": "金额",
     "paid_at": "支付时间",
@@ -49,6 +47,20 @@ FACTS = {
     "buyer": "读者",
     "message": "赞赏留言",
     "shop": "店铺名称",
+}
+# The facts of a pass about to end (app/pricing/memberships.py computes them).
+MEMBERSHIP_FACTS = {
+    "item": "会员名称",
+    "ends_at": "到期时间",
+    "status": "状态：即将到期",
+    "buyer": "读者",
+    "shop": "店铺名称",
+}
+FACTS = {
+    "purchase": ORDER_FACTS,
+    "tip": ORDER_FACTS,
+    "creator": ORDER_FACTS,
+    "membership": MEMBERSHIP_FACTS,
 }
 # What fits the common templates of a knowledge shop (购买成功通知, 新订单通知).
 DEFAULT_FIELDS = {
@@ -72,12 +84,14 @@ DEFAULT_FIELDS = {
         "thing5": "buyer",
         "phrase6": "kind",
     },
+    "membership": {"thing1": "item", "time2": "ends_at"},  # 会员到期提醒
 }
 MAX_FIELDS = 8
 # A key is its type and its number: thing1, amount2, character_string4.
 KEY = re.compile(r"(?P<type>[a-z][a-z_]{0,29}?)(?P<number>[0-9]{1,2})")
 # Some key types take only one kind of value; WeChat refuses anything else.
-FACTS_FOR_TYPE = {"amount": {"amount"}, "time": {"paid_at"}, "date": {"paid_at"}}
+TIMES = {"paid_at", "ends_at"}
+FACTS_FOR_TYPE = {"amount": {"amount"}, "time": TIMES, "date": TIMES}
 OPENID = re.compile(r"[0-9A-Za-z_-]{6,64}")
 
 
@@ -189,7 +203,7 @@ def _check(name: str, entry: MessageInput, errors: dict[str, str]) -> StoredMess
         key = key.strip()
         if not key and not fact:
             continue
-        problem = _field_problem(key, fact, fields)
+        problem = _field_problem(key, fact, FACTS[name], fields)
         if problem:
             errors.setdefault(f"{name}-fields", problem)
         else:
@@ -199,17 +213,21 @@ def _check(name: str, entry: MessageInput, errors: dict[str, str]) -> StoredMess
     return StoredMessage(template_id, fields)
 
 
-def _field_problem(key: str, fact: str, so_far: Mapping[str, str]) -> str | None:
+def _field_problem(
+    key: str, fact: str, facts: Mapping[str, str], so_far: Mapping[str, str]
+) -> str | None:
     if key in ("first", "remark"):
         return f"{key} 是旧模板的字段，微信已不再显示，请不要填写"
     match = KEY.fullmatch(key)
     if match is None:
         return f"“{key}”不是模板的关键词：应像 thing1、amount2、time3，见模板详情"
-    if fact not in FACTS:
+    if fact not in facts:
         return f"请为 {key} 选择要显示的内容"
     if key in so_far:
         return f"{key} 填了两次"
-    allowed = FACTS_FOR_TYPE.get(match["type"])
-    if allowed is not None and fact not in allowed:
-        return f"{key} 只能显示" + "、".join(FACTS[fact] for fact in sorted(allowed))
+    allowed = FACTS_FOR_TYPE.get(match["type"], set(facts)) & set(facts)
+    if not allowed:
+        return f"{key} 的类型在这条消息里没有可显示的内容：请换一个模板"
+    if fact not in allowed:
+        return f"{key} 只能显示" + "、".join(facts[fact] for fact in sorted(allowed))
     return None

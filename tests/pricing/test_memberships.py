@@ -9,16 +9,31 @@ import sqlalchemy as sa
 from app.catalog import editing, entitlements
 from app.catalog.editing import ProductFields, Rejected
 from app.extensions import db
-from app.models import Membership, OrderStatus, PayChannel, ProductKind, Reader
+from app.models import (
+    Membership,
+    OrderStatus,
+    PayChannel,
+    ProductKind,
+    Reader,
+    WeChatFollower,
+)
 from app.models.base import utcnow
 from app.payments import orders
 from app.pricing import rule
 from app.sandbox.notify import deliver_due_notifications
+from app.wechat.messages import BEIJING
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.payflow import DESKTOP_UA, csrf_token_in, latest_order, pay_on_phone
 from tests.pricing.helpers import pay
-from tests.wechat.messaging import sandbox_got, wechat_user, writes
+from tests.wechat.messaging import (
+    MEMBERSHIP_TEMPLATE,
+    follows,
+    sandbox_got,
+    use_templates,
+    wechat_user,
+    writes,
+)
 
 TTL = timedelta(hours=2)
 
@@ -236,3 +251,35 @@ def test_readers_are_reminded_once_before_their_pass_ends(app, runner):
     member = app.test_client()
     sign_in_as(app, member, reader_id)
     assert "data-ends-soon" in member.get("/me/membership").get_data(as_text=True)
+
+
+def test_a_follower_is_reminded_by_the_studios_template(app, runner):
+    openid = wechat_user(app, "关注的会员")
+    follows(app, openid)
+    use_templates(app, membership=MEMBERSHIP_TEMPLATE)
+    _ending_in(app, 1, openid=openid)
+
+    result = runner.invoke(args=["shop", "remind-members"])
+    assert "已发送 1 · 未能送达 0" in result.output, result.output
+    [(_, body)] = sandbox_got(app, "template")
+    assert body["touser"] == openid
+    assert body["template_id"] == MEMBERSHIP_TEMPLATE
+    assert body["url"].endswith("/me/membership")
+    with app.app_context():
+        [ends_at] = db.session.scalars(sa.select(Membership.ends_at)).all()
+    shown = ends_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    assert body["data"] == {"thing1": {"value": "30 天会员"}, "time2": {"value": shown}}
+    assert sandbox_got(app, "custom") == []  # the template was enough
+
+
+def test_without_a_template_or_a_window_a_follower_is_not_reached(app, runner):
+    openid = wechat_user(app, "沉默的会员")
+    follows(app, openid)  # following, but the shop has no membership template …
+    with app.app_context():  # … and they last interacted three days ago
+        db.session.execute(
+            sa.update(WeChatFollower).values(last_interaction_at=utcnow() - timedelta(days=3))
+        )
+        db.session.commit()
+    _ending_in(app, 1, openid=openid)
+    result = runner.invoke(args=["shop", "remind-members"])
+    assert "已发送 0 · 未能送达 1" in result.output, result.output

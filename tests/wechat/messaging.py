@@ -21,6 +21,7 @@ from tests import factories
 PURCHASE_TEMPLATE = "sandbox-purchase-notice"
 TIP_TEMPLATE = "sandbox-tip-notice"
 CREATOR_TEMPLATE = "sandbox-new-order-notice"
+MEMBERSHIP_TEMPLATE = "sandbox-membership-ending"
 TTL = timedelta(hours=2)
 _pushes = itertools.count()
 
@@ -70,7 +71,8 @@ def writes(app, openid: str, text="你好") -> None:
 
 
 def use_templates(app, creator_openid="", **template_ids) -> None:
-    """The studio's settings: a template id per message (purchase, tip, creator), default keys."""
+    """The studio's settings: a template id per message (purchase, tip, creator, membership),
+    default keys."""
     with app.app_context():
         message_settings.save(
             {

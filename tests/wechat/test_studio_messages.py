@@ -8,6 +8,7 @@ from app.wechat import message_settings
 from tests.conftest import creator_client
 from tests.payflow import csrf_token_in
 from tests.wechat.messaging import (
+    MEMBERSHIP_TEMPLATE,
     PURCHASE_TEMPLATE,
     callback,
     follows,
@@ -24,12 +25,13 @@ def _post(client, path, form):
     return client.post(path, data={"csrf_token": csrf_token_in(page), **form})
 
 
-def _form(purchase_id="", purchase_rows=(), creator_openid="", **more):
-    """The settings form as the page sends it: every message's id and rows of key and fact."""
+def _form(template_id="", rows_in=(), creator_openid="", message="purchase", **more):
+    """The settings form as the page sends it: every message's id and rows of key and fact;
+    `message` has the id and rows given."""
     form = {"creator_openid": creator_openid, **more}
     for name in message_settings.MESSAGES:
-        form[f"{name}-template_id"] = purchase_id if name == "purchase" else ""
-        rows = purchase_rows if name == "purchase" else ()
+        form[f"{name}-template_id"] = template_id if name == message else ""
+        rows = rows_in if name == message else ()
         form[f"{name}-key"] = [key for key, _ in rows] + ["", ""]
         form[f"{name}-fact"] = [fact for _, fact in rows] + ["", ""]
     return form
@@ -84,6 +86,27 @@ def test_what_wechat_would_not_show_or_take_is_refused_and_nothing_saved(app, st
     response = _post(studio, "/studio/messages/settings", _form("模板 一"))
     assert response.status_code == 400 and "模板 ID 应为字母" in response.get_data(as_text=True)
     assert _settings(app).templates["purchase"] is None
+
+
+def test_the_membership_reminder_offers_the_facts_of_a_pass(app, studio):
+    page = studio.get("/studio/messages").get_data(as_text=True)
+    assert "会员即将到期" in page and 'name="membership-key" value="time2"' in page
+    assert "到期时间" in page
+    for rows, problem in (
+        ([("amount2", "item")], "amount2 的类型在这条消息里没有可显示的内容"),
+        ([("time2", "item")], "time2 只能显示到期时间"),
+        ([("thing1", "paid_at")], "请为 thing1 选择要显示的内容"),  # an order's fact
+    ):
+        form = _form(MEMBERSHIP_TEMPLATE, rows, message="membership")
+        response = _post(studio, "/studio/messages/settings", form)
+        assert response.status_code == 400
+        assert problem in response.get_data(as_text=True), problem
+    rows = [("thing3", "item"), ("date4", "ends_at"), ("phrase1", "status")]
+    form = _form(MEMBERSHIP_TEMPLATE, rows, message="membership")
+    assert _post(studio, "/studio/messages/settings", form).status_code == 302
+    template = _settings(app).templates["membership"]
+    assert template.template_id == MEMBERSHIP_TEMPLATE
+    assert template.fields == dict(rows)
 
 
 def test_the_studios_template_id_wins_over_the_configurations(app_factory):
