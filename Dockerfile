@@ -28,6 +28,8 @@ WORKDIR /srv/shop
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# hls.js for the player, pinned and checked (app/web/vendor.py); pages never load it from a CDN.
+RUN python -m app.web.vendor
 RUN mkdir -p instance && chown shop:shop instance
 
 USER 10001:10001

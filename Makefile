@@ -16,18 +16,27 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# Front-end libraries from the npm registry, pinned and checked (app/web/vendor.py).
+VENDORED := app/static/vendor/hls.light.min.js
+$(VENDORED): app/web/vendor.py | $(VENV)/.installed
+	$(BIN)/python -m app.web.vendor
+	touch $@
+
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-migrate: $(VENV)/.installed
+migrate: $(VENV)/.installed $(VENDORED)
 	$(BIN)/flask db upgrade
 
 demo: migrate
 	$(BIN)/flask shop demo
 
+# The media worker runs beside the server, and stops with it.
 run: demo
 	@echo "商店地址: http://$(HOST):$(PORT)/"
+	$(BIN)/flask shop media-worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev-installed
@@ -39,7 +48,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (.ci/run sets it).
-test: lint
+test: lint $(VENDORED)
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \

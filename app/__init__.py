@@ -153,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
     from app.checkout import api as api_bp
     from app.checkout import bp as checkout_bp
+    from app.media import bp as media_bp
     from app.official_account import bp as official_account_bp
     from app.sharing import bp as sharing_bp
     from app.storefront import bp as storefront_bp
@@ -167,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(studio_bp)
     app.register_blueprint(official_account_bp)
     app.register_blueprint(sharing_bp)
+    app.register_blueprint(media_bp)
     if app.config["WECHAT_SANDBOX"]:
         from app.sandbox import bp as sandbox_bp
 

@@ -54,6 +54,7 @@ def demo() -> None:
         password = seed_demo(
             Path(current_app.config["UPLOAD_FOLDER"]),
             with_sandbox_users=current_app.config["WECHAT_SANDBOX"],
+            ffmpeg_binary=current_app.config["FFMPEG_BINARY"],
         )
         db.session.commit()
         _build_recommendations_quietly()
@@ -135,6 +136,18 @@ def remind_members() -> None:
     with jobs.recorded(jobs.REMINDERS):
         reminded = memberships.remind_ending(message_settings.current(current_app.config))
         click.echo(f"会员到期提醒：已发送 {reminded.sent} · 未能送达 {reminded.not_sent}")
+
+
+@shop_cli.command("media-worker")
+@click.option("--once", is_flag=True, help="Process what waits, then stop.")
+def media_worker(once: bool) -> None:
+    """Process uploaded audio and video into encrypted HLS, as they arrive (runs until stopped;
+    `make run` and deploy/systemd/shop-media.service start it)."""
+    from app.media import queue
+
+    ran = queue.work(current_app.config, stop_when_idle=once)
+    if once:
+        click.echo(f"已处理 {ran} 个音视频")
 
 
 @shop_cli.command("covers")

@@ -90,6 +90,9 @@ class DefaultConfig:
     SHOP_TIMEZONE = "Asia/Shanghai"
     PROXY_FIX_HOPS = 0  # number of trusted reverse proxies in front of the shop
     UPLOAD_FOLDER = None  # default: instance/uploads
+    # The ffmpeg that probes and transcodes audio and video lessons; empty: the one inside
+    # the imageio-ffmpeg wheel (app/media/ffmpeg.py).
+    FFMPEG_BINARY = ""
     # `flask shop backup` writes its archives here and keeps the newest BACKUP_KEEP of them.
     # They hold the secret key and readers' data: copy them off the server, keep them private.
     BACKUP_FOLDER = None  # default: instance/backups
@@ -143,6 +146,7 @@ _STRING_KEYS = (
     "PUBLIC_BASE_URL",
     "SENTRY_DSN",
     "X_ACCEL_REDIRECT_PREFIX",
+    "FFMPEG_BINARY",
 )
 
 SANDBOX_APPID = "wx5a4db0d8e0sandbx"

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(yuan_for_input, "fen_plain")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(file_size, "file_size")
+    app.add_template_filter(duration, "duration")
     app.add_template_global(cover_url)
     app.add_template_global(cover_srcset)
     app.add_template_global(jssdk_script_url)
@@ -68,6 +69,14 @@ def file_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+def duration(milliseconds: int) -> str:
+    """A lesson's length as players show it: 4:05, or 1:02:03."""
+    seconds = round(milliseconds / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def cover_url(filename: str | None, external: bool = False) -> str:

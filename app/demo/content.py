@@ -1126,3 +1126,23 @@ PROMOTIONS = {
     },
     "points": {"earn_per_yuan": 1, "per_yuan": 100, "max_percent": 20},
 }
+
+# The demo's audio and video lessons (app/demo/media.py makes them at set-up): the free first
+# lesson of the product course as audio, its first paid lesson as video with a preview.
+MEDIA = [
+    {
+        "slug": "product-thinking-101",
+        "lesson": 1,
+        "kind": "audio",
+        "seconds": 40,
+        "file": "第1课-导读.mp3",
+    },
+    {
+        "slug": "product-thinking-101",
+        "lesson": 3,
+        "kind": "video",
+        "seconds": 20,
+        "file": "第3课-演示.mp4",
+        "preview_seconds": 8,
+    },
+]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.catalog import covers, entitlements, queries
 from app.catalog.richtext import render_markdown
-from app.demo import content, history
+from app.demo import content, history, media
 from app.extensions import db
 from app.models import (
     CouponKind,
@@ -43,8 +43,9 @@ def shop_is_empty() -> bool:
     return db.session.scalar(sa.select(sa.func.count(Product.id))) == 0
 
 
-def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
-    """Create the demo shop. Returns the demo creator's new password (None if one existed)."""
+def seed_demo(upload_folder: Path, with_sandbox_users: bool, ffmpeg_binary: str = "") -> str | None:
+    """Create the demo shop. Returns the demo creator's new password (None if one existed).
+    Commits: the demo's audio and video go through the media queue, which commits as it goes."""
     _seed_profile()
     tags = _seed_tags()
     now = utcnow()
@@ -67,7 +68,10 @@ def seed_demo(upload_folder: Path, with_sandbox_users: bool) -> str | None:
     history.generate(orders=900, readers=160, days=90, products=for_sale, end=now, tip_share=0)
     _seed_promotions(products, now)
     queries.mark_content_changed()
-    return _seed_creator()
+    password = _seed_creator()
+    db.session.commit()
+    media.seed(products, {"UPLOAD_FOLDER": upload_folder, "FFMPEG_BINARY": ffmpeg_binary})
+    return password
 
 
 def _seed_promotions(products: dict[str, Product], now) -> None:

@@ -2,6 +2,15 @@
 
 from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
 from app.models.jobs import JobRun
+from app.models.media import (
+    Media,
+    MediaJob,
+    MediaJobState,
+    MediaKind,
+    MediaProgress,
+    MediaStatus,
+    MediaUpload,
+)
 from app.models.orders import (
     HOLDS_MONEY,
     WAS_PAID,
@@ -74,6 +83,13 @@ __all__ = [
     "ItemSalesDaily",
     "JobRun",
     "LoginFailure",
+    "Media",
+    "MediaJob",
+    "MediaJobState",
+    "MediaKind",
+    "MediaProgress",
+    "MediaStatus",
+    "MediaUpload",
     "Membership",
     "MessageChannel",
     "MessageKind",

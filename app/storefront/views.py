@@ -21,6 +21,7 @@ from app.accounts.session import (
 )
 from app.analytics import counters
 from app.catalog import cover_variants, entitlements, queries
+from app.media import delivery
 from app.models import Product, ProductKind
 from app.payments import tips
 from app.readers import progress
@@ -151,11 +152,13 @@ def read(slug: str):
         return redirect(url_for("accounts.my_membership"))
     if item.kind in (ProductKind.COURSE, ProductKind.COLUMN):
         return redirect(_first_section_url(item, viewer.reader))
+    media = delivery.on_page(item, None)
     if not entitlements.can_read_product(viewer, item):
-        return render_template("storefront/paywall.html", product=item), 403
+        return render_template("storefront/paywall.html", product=item, media=media), 403
     return render_template(
         "storefront/read.html",
         product=item,
+        media=media,
         wall=tips.wall(item, limit=10),
         related=_related(item, viewer),
     )
@@ -188,13 +191,17 @@ def section(slug: str, position: int):
     item = _visible_product_or_404(slug)
     current = queries.find_section(item, position) or abort(404)
     viewer = _viewer()
+    media = delivery.on_page(item, current)
     if not entitlements.can_read_section(viewer, current):
-        return render_template("storefront/paywall.html", product=item, section=current), 403
+        return render_template(
+            "storefront/paywall.html", product=item, section=current, media=media
+        ), 403
     index = item.sections.index(current)
     return render_template(
         "storefront/section.html",
         product=item,
         section=current,
+        media=media,
         previous=item.sections[index - 1] if index > 0 else None,
         following=item.sections[index + 1] if index + 1 < len(item.sections) else None,
         readable_sections=entitlements.readable_section_ids(viewer, item),

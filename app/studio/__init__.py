@@ -20,6 +20,7 @@ def require_creator():
 from app.studio import (  # noqa: E402,F401  (routes attach to bp)
     bill_views,
     dashboard_views,
+    media_views,
     message_views,
     order_views,
     product_views,

@@ -11,6 +11,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from app.catalog import cover_uploads, editing
 from app.catalog.editing import ProductFields, Rejected, SectionFields
 from app.extensions import db
+from app.media import delivery
 from app.models import ProductFile, ProductKind, ProductStatus, Section
 from app.studio import bp
 from app.transactions import writing
@@ -91,6 +92,9 @@ def _product_form(kind: ProductKind, fields: ProductFields, product=None, errors
         max_cover_mb=cover_uploads.MAX_COVER_BYTES // (1024 * 1024),
         max_file_mb=editing.MAX_FILE_BYTES // (1024 * 1024),
         deletion_refused=editing.deletion_refused(product) if product else None,
+        media_list=delivery.in_place(product, None)
+        if product is not None and kind is not ProductKind.MEMBERSHIP
+        else None,
         member_choices=[
             row.product for row in editing.product_rows() if not row.product.is_membership
         ]
@@ -200,6 +204,7 @@ def _section_form(product, fields: SectionFields, section=None, errors=None):
         "studio/products/section.html",
         product=product,
         section=section,
+        media_list=delivery.in_place(product, section) if section is not None else [],
         fields=fields,
         errors=errors or {},
     ), (400 if errors else 200)

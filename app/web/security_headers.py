@@ -17,6 +17,8 @@ from werkzeug.wrappers import Response
 # it, and WeChat's browser serves it itself).
 # - img-src: readers' WeChat avatars live on WeChat's image hosts; data: for images that
 #   scripts and stylesheets draw inline (plotly's icons).
+# - media-src blob: hls.js plays HLS through Media Source Extensions, whose source is a blob:
+#   address (app/static/js/player.js).
 # - style-src 'unsafe-inline': the sanitised Markdown keeps `style="text-align: ..."` on table
 #   cells (nh3 allows that property alone), and plotly writes a <style> element for its
 #   own rules. Styles cannot run code; scripts stay strict.
@@ -31,6 +33,7 @@ def content_security_policy(script_origins: tuple[str, ...] = ()) -> str:
             " ".join(("script-src 'self'", *script_origins)),
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: https://thirdwx.qlogo.cn https://wx.qlogo.cn",
+            "media-src 'self' blob:",
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
@@ -52,6 +55,13 @@ PRIVATE_ENDPOINTS = {
     "storefront.section",
     "storefront.download",
     "storefront.library",
+    # The player's playlists, key and reports (segments are encrypted: the browser may keep
+    # them; app/media/views.py).
+    "media.master",
+    "media.rendition",
+    "media.key",
+    "media.state",
+    "media.report",
 }
 # Versioned public assets inside private blueprints keep their long caching.
 LONG_LIVED_ENDPOINTS = {"studio.plotly_js", "sandbox.avatar", "accounts.avatar"}

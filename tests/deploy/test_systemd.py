@@ -30,6 +30,10 @@ TIMERS = {
 }
 
 
+# The services that run always (the rest run on their timers).
+SERVICES = ("shop.service", "shop-media.service")
+
+
 def _systemd_analyze() -> str:
     found = shutil.which("systemd-analyze")
     if found is None:
@@ -59,7 +63,7 @@ def test_systemd_analyze_verifies_every_unit(tmp_path):
     for unit in sorted(UNITS.iterdir()):
         (folder / unit.name).write_text(unit.read_text().replace("/srv/shop", str(checkout)))
     names = sorted(path.name for path in folder.iterdir())
-    assert len(names) == 1 + 2 * len(TIMERS)
+    assert len(names) == len(SERVICES) + 2 * len(TIMERS)
     result = subprocess.run(
         [binary, "verify", "--man=no", "--generators=no", *names],
         cwd=folder,
@@ -98,3 +102,11 @@ def test_each_timer_runs_its_command_on_schedule(name):
 def test_each_timer_command_is_a_command_of_the_shop(app, name):
     command, _ = TIMERS[name]
     assert parse_error(app, command.split()) is None
+
+
+def test_the_media_worker_runs_always_beside_the_shop(app):
+    service = _unit("shop-media.service")["Service"]
+    assert service["ExecStart"] == "/srv/shop/.venv/bin/flask shop media-worker"
+    assert (service["Type"], service["Restart"]) == ("simple", "always")
+    assert (service["User"], service["ReadWritePaths"]) == ("shop", "/srv/shop/instance")
+    assert parse_error(app, ["shop", "media-worker"]) is None

@@ -331,6 +331,16 @@ def decode_qr(page) -> str:
     return results[0].text
 
 
+def log_in_to_studio(page, login, next_path: str) -> None:
+    """Log in as the creator (`creator_login`) and land on `next_path`."""
+    username, password = login
+    page.goto(f"/creator/login?next={next_path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"**{next_path}")
+
+
 def sign_in_in_wechat(page, nickname: str) -> None:
     """Open the shop inside WeChat and sign in as a new sandbox user called `nickname`."""
     from playwright.sync_api import expect

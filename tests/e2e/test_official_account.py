@@ -14,23 +14,14 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
     expect = None
 
 from app.demo import content
-from tests.e2e.conftest import assert_fits_phone, assert_on_screen
+from tests.e2e.conftest import assert_fits_phone, assert_on_screen, log_in_to_studio
 
 DEMO_TITLES = {product["title"] for product in content.PRODUCTS}
 
 
-def _log_in(page, login, next_path: str) -> None:
-    username, password = login
-    page.goto(f"/creator/login?next={next_path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"**{next_path}")
-
-
 def test_push_the_menu_then_follow_and_press_it(safari, creator_login, screenshot):
     page = safari.new_page()
-    _log_in(page, creator_login, "/studio/wechat/menu")
+    log_in_to_studio(page, creator_login, "/studio/wechat/menu")
     page.get_by_role("button", name="推送到微信").click()
     expect(page.locator(".flash-info")).to_contain_text("菜单已推送")
     expect(page.locator("[data-in-step]")).to_be_visible()

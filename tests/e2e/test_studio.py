@@ -19,21 +19,12 @@ except ImportError:  # conftest skips these tests (or fails them under REQUIRE_B
 
 from app.demo import content
 from app.money import format_fen, yuan_for_input
-from tests.e2e.conftest import ORDER_URL, assert_fits_phone
+from tests.e2e.conftest import ORDER_URL, assert_fits_phone, log_in_to_studio
 
 # Bought (and partly refunded) below by a new sandbox user: any paid item will do.
 REFUNDED = next(p for p in content.PRODUCTS if p["slug"] == "career-letters")
 PARTIAL_REFUND_FEN = 50
 UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def _log_in(page, login, next_path: str) -> None:
-    username, password = login
-    page.goto(f"/creator/login?next={next_path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"**{next_path}")
 
 
 def _watch(page, live_server) -> tuple[list[str], list[str]]:
@@ -132,7 +123,7 @@ def _expect_csv_download(page) -> None:
 def test_dashboard_on_a_desktop(desktop, live_server, creator_login, screenshot):
     page = desktop.new_page()
     errors, elsewhere = _watch(page, live_server)
-    _log_in(page, creator_login, "/studio/")
+    log_in_to_studio(page, creator_login, "/studio/")
     today = _expect_default_view(page)
     expect(page.locator("table[data-table=funnel] thead")).to_be_visible()
     screenshot(page, "studio-dashboard-desktop")
@@ -157,7 +148,7 @@ def test_dashboard_on_a_desktop(desktop, live_server, creator_login, screenshot)
 def test_dashboard_on_a_phone(safari, live_server, creator_login, screenshot):
     page = safari.new_page()
     errors, elsewhere = _watch(page, live_server)
-    _log_in(page, creator_login, "/studio/")
+    log_in_to_studio(page, creator_login, "/studio/")
     today = _expect_default_view(page)
     assert_fits_phone(page)
     # The funnel's items are cards here, not a table to scroll sideways.
@@ -213,7 +204,7 @@ def test_orders_filter_search_and_a_partial_refund(desktop, safari, creator_logi
     out_trade_no = _pay_as_a_new_reader(safari.new_page())
 
     page = desktop.new_page()
-    _log_in(page, creator_login, "/studio/orders")
+    log_in_to_studio(page, creator_login, "/studio/orders")
     expect(page.get_by_role("heading", name="订单")).to_be_visible()
     expect(_order_rows(page).first).to_be_visible()
 
@@ -299,7 +290,7 @@ def _reload_until(page, locator, text: str, timeout_s: float = 10.0) -> None:
 
 def test_orders_list_fits_a_phone(safari, creator_login, screenshot):
     page = safari.new_page()
-    _log_in(page, creator_login, "/studio/orders")
+    log_in_to_studio(page, creator_login, "/studio/orders")
     expect(_order_rows(page).first).to_be_visible()
     assert_fits_phone(page)
     screenshot(page, "studio-orders-phone")

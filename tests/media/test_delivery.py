@@ -1,0 +1,183 @@
+"""Who gets what of a media: a buyer the playlists, the key and the segments; a free 试看
+lesson anyone; a paid one's preview only its first seconds; everybody else nothing, at any
+address a buyer's page or playlists contain, and nobody the original upload."""
+
+import re
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from flask import current_app
+
+from app.extensions import db
+from app.media import delivery, storage
+from app.models import Media
+from tests import factories
+from tests.conftest import sign_in_as
+from tests.media.helpers import course, processed
+
+
+@pytest.fixture
+def lesson(app, samples):
+    """A course whose paid second lesson is audio; its buyer and a reader who did not buy."""
+    with app.app_context():
+        item = course()
+        media = processed(item, samples["audio"], item.sections[1])
+        buyer, other = factories.reader(openid="o-buyer"), factories.reader(openid="o-other")
+        factories.give(buyer, item)
+        db.session.commit()
+        return {"slug": item.slug, "media_id": media.id, "buyer": buyer.id, "other": other.id}
+
+
+def _client(app, reader_id=None):
+    client = app.test_client()
+    if reader_id is not None:
+        sign_in_as(app, client, reader_id)
+    return client
+
+
+def _addresses(text: str) -> list[str]:
+    """Every address a playlist names: its lines and its key's URI."""
+    found = re.findall(r'URI="([^"]+)"', text)
+    found += [line for line in text.splitlines() if line and not line.startswith("#")]
+    return found
+
+
+def _everything_a_buyer_gets(client, lesson) -> dict[str, list[str]]:
+    page = client.get(f"/p/{lesson['slug']}/s/2").get_data(as_text=True)
+    master_url = re.search(r'data-src="([^"]+)"', page).group(1)
+    master = client.get(master_url)
+    renditions = _addresses(master.get_data(as_text=True))
+    playlist = client.get(renditions[0]).get_data(as_text=True)
+    addresses = _addresses(playlist)
+    return {
+        "page": [master_url, re.search(r'data-state="([^"]+)"', page).group(1)],
+        "renditions": renditions,
+        "key": [a for a in addresses if "/key?" in a],
+        "segments": [a for a in addresses if "/key?" not in a],
+    }
+
+
+def test_a_buyer_plays_the_whole_lesson(app, lesson):
+    buyer = _client(app, lesson["buyer"])
+    page = buyer.get(f"/p/{lesson['slug']}/s/2")
+    assert page.status_code == 200 and b"data-player" in page.data
+    got = _everything_a_buyer_gets(buyer, lesson)
+    master = buyer.get(got["page"][0])
+    assert master.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
+    assert "no-store" in master.headers["Cache-Control"]
+    assert b"#EXT-X-STREAM-INF:BANDWIDTH=" in master.data
+    key = buyer.get(got["key"][0])
+    assert key.status_code == 200 and "no-store" in key.headers["Cache-Control"]
+    with app.app_context():
+        media = db.session.get(Media, lesson["media_id"])
+        assert key.data == bytes.fromhex(media.key_hex)
+        folder = storage.published(current_app.config["UPLOAD_FOLDER"], media.id)
+    assert len(got["segments"]) == 3  # 9 seconds in 4-second segments
+    for address in got["segments"]:
+        name = urlsplit(address).path.rsplit("/", 1)[1]
+        with buyer.get(address) as segment:
+            assert segment.status_code == 200
+            assert segment.data == (folder / "audio" / name).read_bytes()
+    state = buyer.get(got["page"][1]).get_json()
+    assert state["access"] == "full" and state["duration_ms"] == 9000 and state["csrf_token"]
+
+
+def test_nobody_else_gets_anything_at_any_address_a_buyer_had(app, lesson):
+    got = _everything_a_buyer_gets(_client(app, lesson["buyer"]), lesson)
+    with app.app_context():
+        original = storage.original(current_app.config["UPLOAD_FOLDER"], lesson["media_id"])
+        original_bytes = original.read_bytes()
+    for stranger in (_client(app, lesson["other"]), _client(app)):
+        assert stranger.get(f"/p/{lesson['slug']}/s/2").status_code == 403
+        for kind, addresses in got.items():
+            for address in addresses:
+                answer = stranger.get(address)
+                assert answer.status_code == 403, (kind, address)
+                assert answer.data != original_bytes
+    # The original is at no address at all.
+    buyer = _client(app, lesson["buyer"])
+    for guess in (
+        f"/play/{lesson['media_id']}/original",
+        f"/play/{lesson['media_id']}/audio/../../../media-originals/{lesson['media_id']}",
+        f"/media/covers/../../media-originals/{lesson['media_id']}",
+    ):
+        assert buyer.get(guess).status_code in (403, 404), guess
+
+
+def test_a_signed_address_expires_and_cannot_be_changed(app, lesson):
+    with app.app_context():
+        signer = delivery.Signer(current_app.secret_key, "session")
+        token = signer.sign(lesson["media_id"], delivery.KEY_WHAT, 60)
+        assert signer.valid(token, lesson["media_id"], delivery.KEY_WHAT)
+        assert not signer.valid(token, lesson["media_id"] + 1, delivery.KEY_WHAT)
+        assert not signer.valid(token, lesson["media_id"], "segment:audio/seg_00000.ts")
+        assert not delivery.Signer(current_app.secret_key, "another").valid(
+            token, lesson["media_id"], delivery.KEY_WHAT
+        )
+        later = time.time() + 61
+        assert not signer.valid(token, lesson["media_id"], delivery.KEY_WHAT, now=later)
+        expires, mac = token.split(".")
+        pushed = f"{int(expires) + 3600}.{mac}"  # a later end, same signature
+        assert not signer.valid(pushed, lesson["media_id"], delivery.KEY_WHAT)
+
+    buyer = _client(app, lesson["buyer"])
+    key_address = _everything_a_buyer_gets(buyer, lesson)["key"][0]
+    expired = re.sub(r"t=\d+", "t=1000", key_address)
+    assert buyer.get(expired).status_code == 403
+
+
+def test_a_free_lesson_plays_for_anyone(app, samples):
+    with app.app_context():
+        item = course()
+        media = processed(item, samples["audio"], item.sections[0])
+        slug, media_id = item.slug, media.id
+    visitor = app.test_client()
+    page = visitor.get(f"/p/{slug}/s/1").get_data(as_text=True)
+    assert f'data-src="/play/{media_id}.m3u8"' in page
+    rendition = _addresses(visitor.get(f"/play/{media_id}.m3u8").get_data(as_text=True))[0]
+    playlist = visitor.get(rendition).get_data(as_text=True)
+    key = next(a for a in _addresses(playlist) if "/key?" in a)
+    assert visitor.get(key).status_code == 200
+    state = visitor.get(f"/play/{media_id}/state").get_json()
+    assert state["access"] == "full" and not state["signed_in"] and "csrf_token" not in state
+
+
+def test_a_preview_plays_only_its_first_seconds(app, lesson):
+    with app.app_context():
+        db.session.get(Media, lesson["media_id"]).preview_seconds = 4
+        db.session.commit()
+    buyer_segments = _everything_a_buyer_gets(_client(app, lesson["buyer"]), lesson)["segments"]
+    other = _client(app, lesson["other"])
+    page = other.get(f"/p/{lesson['slug']}/s/2")
+    assert page.status_code == 403 and b"data-player" in page.data  # the paywall plays it
+    state = other.get(f"/play/{lesson['media_id']}/state").get_json()
+    assert state["access"] == "preview" and state["preview_ms"] == 4000
+    master = other.get(f"/play/{lesson['media_id']}.m3u8").get_data(as_text=True)
+    playlist = other.get(_addresses(master)[0]).get_data(as_text=True)
+    segments = [a for a in _addresses(playlist) if "/key?" not in a]
+    assert len(segments) == 1 and playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    with other.get(segments[0]) as first:
+        assert first.status_code == 200
+    # The rest of the lesson: not at the buyer's addresses, nor at its own names re-signed.
+    for address in buyer_segments[1:]:
+        assert other.get(address).status_code == 403
+    second = segments[0].replace("seg_00000.ts", "seg_00001.ts")
+    assert other.get(second).status_code == 403
+
+
+def test_playing_on_one_device_resumes_on_another(app, lesson):
+    phone, desktop = _client(app, lesson["buyer"]), _client(app, lesson["buyer"])
+    token = phone.get(f"/play/{lesson['media_id']}/state").get_json()["csrf_token"]
+    answer = phone.post(
+        f"/play/{lesson['media_id']}/progress",
+        json={"position_ms": 6000, "played_ms": 6000},
+        headers={"X-CSRFToken": token},
+    )
+    assert answer.status_code == 200
+    state = desktop.get(f"/play/{lesson['media_id']}/state").get_json()
+    assert state["position_ms"] == 6000 and state["furthest_ms"] == 6000
+    assert not state["completed"]
+    # A report without the token is refused, like every other form.
+    refused = phone.post(f"/play/{lesson['media_id']}/progress", json={"position_ms": 1})
+    assert refused.status_code == 400
