@@ -8,13 +8,17 @@ The course, its buyer and their sessions are this test's own, made in the live s
 
 import re
 
+import pytest
+
 try:
     from playwright.sync_api import expect
 except ImportError:  # conftest skips these tests (or fails them under REQUIRE_BROWSER=1)
     expect = None
 
+from app.catalog import editing
 from app.extensions import db
 from app.media import queue
+from app.models import Product
 from app.transactions import begin_write
 from tests import factories
 from tests.conftest import sign_in_as
@@ -22,6 +26,19 @@ from tests.e2e.conftest import browser_context, close_context, log_in_to_studio
 from tests.media.helpers import course, make_video
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def lesson(live_app):
+    """This test's course and its buyer, withdrawn afterwards: the other browser tests expect
+    the demo's items alone on the shop's pages."""
+    found = _course_and_buyer(live_app)
+    yield found
+    with live_app.app_context():
+        begin_write()
+        editing.unpublish(db.session.get(Product, found["product_id"]))
+        db.session.commit()
+        db.session.remove()
 
 
 def _course_and_buyer(app) -> dict:
@@ -76,9 +93,8 @@ RESUMED_AT = """async () => {
 
 
 def test_upload_process_and_play_on_a_phone_then_resume_elsewhere(
-    browser, live_app, live_server, desktop, creator_login, tmp_path
+    browser, live_app, live_server, desktop, creator_login, lesson, tmp_path
 ):
-    lesson = _course_and_buyer(live_app)
     studio_path = f"/studio/products/{lesson['product_id']}/sections/{lesson['section_id']}"
 
     studio = desktop.new_page()
