@@ -3,11 +3,14 @@ readers pay for 随心付 items against the suggestion."""
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from flask import current_app
 
-from app.analytics import promotions
+from app.analytics import promotions, rollups
+from app.analytics.stats import DateRange
 from app.extensions import db
 from app.models import PayChannel, ProductKind
 from app.models.base import utcnow
@@ -108,3 +111,41 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
     assert "写作课" in offers_table and "¥69" in offers_table
     chosen_table = re.search(r'data-table="chosen">(.*?)</table>', section, re.S).group(1)
     assert "随心付的文章" in chosen_table and "¥30" in chosen_table
+
+
+def test_each_kind_of_discount_is_found_on_its_own(app_ctx):
+    # The discounted orders are looked for by what could have discounted them: one way in
+    # per kind, so each kind is tried here without the others.
+    _rates(earn=0, per_yuan=100, max_percent=50)
+    plain = factories.product(title="原价文章", price_fen=9900)
+    on_offer = factories.product(title="限时优惠的文章", price_fen=9900)
+    member_priced = factories.product(title="会员价的文章", price_fen=9900)
+    member_priced.member_price_fen = 4900
+    plan = factories.product(ProductKind.MEMBERSHIP, title="月度会员", price_fen=3000)
+    plan.membership_days = 30
+    db.session.commit()
+    now = utcnow()
+    offers.create(on_offer, 6900, now - timedelta(hours=1), now + timedelta(days=1))
+    factories.coupon(code="TENOFF")
+    member = factories.reader()
+
+    def buy(reader, item, **price):
+        order = orders.place_order(reader, item, PayChannel.NATIVE, "1.2.3.4", TTL, **price)
+        db.session.commit()
+        _paid(order)
+
+    buy(factories.reader(), plain)  # no discount
+    buy(factories.reader(), on_offer)
+    buy(factories.reader(), plain, coupon_code="TENOFF")
+    buy(_reader_with(500), plain, points_wanted=500)
+    buy(member, plan)
+    buy(member, member_priced)
+
+    timezone = current_app.config["SHOP_TIMEZONE"]
+    rollups.ensure_current(timezone, timedelta(0))
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    found = promotions.effects(DateRange(today - timedelta(days=6), today), timezone)
+    assert (found.discounted_orders, found.paid_orders) == (4, 6)
+    table = found.discounts.set_index("kind")
+    assert table["orders"].to_dict() == {"offer": 1, "member": 1, "coupon": 1, "points": 1}
+    assert table["fen"].to_dict() == {"offer": 3000, "member": 5000, "coupon": 1000, "points": 500}
