@@ -71,7 +71,10 @@ def rendition(media_id: int, name: str):
     playable = _playable(media)  # the right to play is asked again, not carried by the token
     signer = _signer()
     stored = storage.published(current_app.config["UPLOAD_FOLDER"], media.id) / name
-    text = (stored / storage.PLAYLIST).read_text()
+    try:
+        text = (stored / storage.PLAYLIST).read_text()
+    except FileNotFoundError:  # its files gone (a restore without uploads): nothing to play
+        abort(404)
     key_token = signer.sign(media.id, delivery.KEY_WHAT, delivery.KEY_TTL_S)
     segment_ttl = delivery.segment_ttl_s(media)
 

@@ -96,6 +96,9 @@ class OrderSource(enum.StrEnum):
 
 
 OPEN_OWN_PURCHASE = "status = 'pending' AND kind = 'purchase' AND NOT is_gift"
+# An order something took money off (a coupon, points, an offer or a member price). Written
+# once, as text: SQLite uses a partial index only for a query that names its condition as is.
+DISCOUNTED = "coupon_id IS NOT NULL OR points_spent > 0 OR list_price_fen != amount_fen"
 
 
 class Order(db.Model):
@@ -119,6 +122,15 @@ class Order(db.Model):
             unique=True,
             sqlite_where=sa.text(OPEN_OWN_PURCHASE),
             postgresql_where=sa.text(OPEN_OWN_PURCHASE),
+        ),
+        # The few orders with a discount, by status and time: what the dashboard's 营销效果
+        # reads (app/analytics/promotions.py) without touching the rest of a large shop.
+        sa.Index(
+            "ix_orders_discounted",
+            "status",
+            "created_at",
+            sqlite_where=sa.text(DISCOUNTED),
+            postgresql_where=sa.text(DISCOUNTED),
         ),
     )
 

@@ -134,7 +134,11 @@ class PointsEntry(db.Model):
     """One change to a reader's points, with the balance it left (readers.points_balance)."""
 
     __tablename__ = "points_entries"
-    __table_args__ = (sa.CheckConstraint("balance_after >= 0", name="points_never_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("balance_after >= 0", name="points_never_negative"),
+        # What was given or spent in a range (the dashboard), without reading the whole ledger.
+        sa.Index("ix_points_entries_kind_created_at", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reader_id: Mapped[int] = mapped_column(sa.ForeignKey("readers.id"), index=True)

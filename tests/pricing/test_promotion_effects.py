@@ -114,8 +114,8 @@ def test_the_dashboard_shows_what_the_promotions_did(app, studio):
 
 
 def test_each_kind_of_discount_is_found_on_its_own(app_ctx):
-    # The discounted orders are looked for by what could have discounted them: one way in
-    # per kind, so each kind is tried here without the others.
+    # Each kind of discount alone, beside orders the count must leave out: one without a
+    # discount, and one with a coupon that was never paid.
     _rates(earn=0, per_yuan=100, max_percent=50)
     plain = factories.product(title="原价文章", price_fen=9900)
     on_offer = factories.product(title="限时优惠的文章", price_fen=9900)
@@ -140,6 +140,11 @@ def test_each_kind_of_discount_is_found_on_its_own(app_ctx):
     buy(_reader_with(500), plain, points_wanted=500)
     buy(member, plan)
     buy(member, member_priced)
+    unpaid = orders.place_order(
+        factories.reader(), plain, PayChannel.NATIVE, "1.2.3.4", TTL, coupon_code="TENOFF"
+    )
+    db.session.commit()
+    assert unpaid.coupon_id is not None
 
     timezone = current_app.config["SHOP_TIMEZONE"]
     rollups.ensure_current(timezone, timedelta(0))
@@ -148,4 +153,5 @@ def test_each_kind_of_discount_is_found_on_its_own(app_ctx):
     assert (found.discounted_orders, found.paid_orders) == (4, 6)
     table = found.discounts.set_index("kind")
     assert table["orders"].to_dict() == {"offer": 1, "member": 1, "coupon": 1, "points": 1}
+    assert found.coupons["uses"].sum() == 1
     assert table["fen"].to_dict() == {"offer": 3000, "member": 5000, "coupon": 1000, "points": 500}
