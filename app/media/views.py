@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from app.accounts.session import current_session, current_viewer
 from app.extensions import db
 from app.media import bp, delivery, progress, storage
-from app.models import Media, MediaStatus
+from app.models import Media, MediaKind, MediaStatus
 from app.web.accel_redirect import send_upload
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -147,6 +147,8 @@ def state(media_id: int):
     }
     if _reader_id() is not None:
         answer["csrf_token"] = generate_csrf()
+        if media.kind is MediaKind.VIDEO:  # who is watching, moving over the picture
+            answer["watermark"] = f"读者 {_reader_id()}"
     return _no_store(jsonify(answer))
 
 

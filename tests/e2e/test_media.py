@@ -111,6 +111,7 @@ def test_upload_process_and_play_on_a_phone_then_resume_elsewhere(
     page.goto(lesson["lesson"])
     player = page.locator("[data-player]")
     expect(player).to_have_class(re.compile(r"\bis-ready\b"))
+    expect(player.locator("[data-mark]")).to_have_text(f"读者 {lesson['buyer']}")
     played_to = page.evaluate(PLAY_PAST, 6.5)
     assert played_to > 6
     speed = page.get_by_role("button", name="1.5×")

@@ -81,6 +81,7 @@ def test_a_buyer_plays_the_whole_lesson(app, lesson):
             assert segment.data == (folder / "audio" / name).read_bytes()
     state = buyer.get(got["page"][1]).get_json()
     assert state["access"] == "full" and state["duration_ms"] == 9000 and state["csrf_token"]
+    assert "watermark" not in state  # audio: nothing to draw on
 
 
 def test_nobody_else_gets_anything_at_any_address_a_buyer_had(app, lesson):

@@ -121,6 +121,15 @@
     window.addEventListener("pagehide", function () { if (!media.paused) send(false); });
   }
 
+  // A moving mark with the reader's id over the picture: a recording of the screen says
+  // whose account it came from.
+  function watermark(figure, state) {
+    var mark = figure.querySelector("[data-mark]");
+    if (!mark || !state.watermark) return;
+    mark.textContent = state.watermark;
+    mark.hidden = false;
+  }
+
   function preview(figure, state) {
     var note = figure.querySelector("[data-preview]");
     if (note && state.access === "preview") {
@@ -142,6 +151,7 @@
           return;
         }
         preview(figure, state);
+        watermark(figure, state);
         resume(figure, media, state);
         speeds(figure, media);
         track(figure, media, state);
