@@ -249,3 +249,13 @@ def statements(app, monkeypatch):
     sa.event.listen(engine, "before_cursor_execute", record)
     yield seen
     sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory):
+    """Real media files, made once per run by the shop's ffmpeg: a 9-second tone (mp3) and a
+    9-second test pattern with a tone (mp4, 640×360)."""
+    from tests.media.helpers import make_audio, make_video
+
+    folder = tmp_path_factory.mktemp("media-samples")
+    return {"audio": make_audio(folder), "video": make_video(folder)}

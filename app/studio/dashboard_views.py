@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
 
-from app.analytics import charts, dashboard, promotions, rollups, stats
+from app.analytics import charts, dashboard, listening, promotions, rollups, stats
 from app.models.base import utcnow
 from app.money import yuan_for_input
 from app.spreadsheet import csv_download, inert
@@ -66,6 +66,7 @@ def index():
         top_by_orders=data.items.sort_values("paid_count", ascending=False, kind="stable").head(10),
         promo=promotions.effects(data.period, current_app.config["SHOP_TIMEZONE"]),
         chosen_buckets=promotions.CHOSEN_BUCKETS,
+        listening=listening.by_lesson(),
         weekdays=stats.WEEKDAYS,
         attribution_days=current_app.config["ATTRIBUTION_WINDOW_DAYS"],
         folded_at=rollups.last_folded_at(),
