@@ -77,6 +77,8 @@ class ProductFields:
     member_price_yuan: str = ""  # what members pay (empty: members read it free)
     membership_days: str = ""  # 会员 plans: how long a purchase lasts
     member_item_ids: tuple[int, ...] = ()  # 会员 plans: what they open (none: everything)
+    download_limit: str = ""  # downloads per buyer and file (empty: no limit)
+    no_seek_ahead: bool = False  # audio and video: no skipping ahead until finished once
 
     @classmethod
     def of(cls, product: Product) -> "ProductFields":
@@ -96,6 +98,8 @@ class ProductFields:
             else "",
             membership_days=str(product.membership_days or ""),
             member_item_ids=tuple(item.id for item in product.member_items),
+            download_limit=str(product.download_limit or ""),
+            no_seek_ahead=product.no_seek_ahead,
         )
 
 
@@ -189,6 +193,7 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
         "min_price_fen": lambda: _min_price(fields),
         "membership": lambda: _membership(product, fields),
         "member_price_fen": lambda: _member_price(fields),
+        "download_limit": lambda: _download_limit(fields.download_limit),
         "tag_names": lambda: parse_tag_names(fields.tags),
     }
     for name, check in checks.items():
@@ -214,6 +219,8 @@ def _apply(product: Product, fields: ProductFields, cover_folder: Path, cover: b
     product.buyers_share_a_read = fields.buyers_share_a_read
     product.membership_days, product.member_items = values["membership"]
     product.member_price_fen = values["member_price_fen"]
+    product.download_limit = values["download_limit"]
+    product.no_seek_ahead = fields.no_seek_ahead
     product.tags = tags_named(values["tag_names"])
     product.featured = fields.featured
     product.body_md = _normalise_newlines(fields.body_md)
@@ -352,6 +359,20 @@ def _membership(product: Product, fields: ProductFields) -> tuple[int | None, li
     if len(items) != len(set(fields.member_item_ids)):
         raise Rejected({"member_items": "选中的内容有的不存在"})
     return int(typed), items
+
+
+MAX_DOWNLOAD_LIMIT = 1000
+
+
+def _download_limit(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DOWNLOAD_LIMIT:
+        raise Rejected(
+            {"download_limit": f"下载次数应为 1 到 {MAX_DOWNLOAD_LIMIT} 的整数，不限请留空"}
+        )
+    return int(text)
 
 
 def _member_price(fields: ProductFields) -> int | None:

@@ -144,6 +144,8 @@ def state(media_id: int):
         "furthest_ms": where.furthest_ms,
         "completed": where.completed,
         "signed_in": _reader_id() is not None,
+        # The course asks for a first viewing without skipping ahead (till finished once).
+        "no_seek_ahead": media.product.no_seek_ahead and not where.completed,
     }
     if _reader_id() is not None:
         answer["csrf_token"] = generate_csrf()

@@ -1,6 +1,14 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this registers them all."""
 
-from app.models.catalog import Product, ProductFile, ProductKind, ProductStatus, Section, Tag
+from app.models.catalog import (
+    DownloadCount,
+    Product,
+    ProductFile,
+    ProductKind,
+    ProductStatus,
+    Section,
+    Tag,
+)
 from app.models.jobs import JobRun
 from app.models.media import (
     Media,
@@ -76,6 +84,7 @@ __all__ = [
     "CouponUse",
     "CouponUseStatus",
     "Creator",
+    "DownloadCount",
     "Entitlement",
     "EntitlementSource",
     "Gift",

@@ -96,6 +96,10 @@ class Product(db.Model):
     member_price_fen: Mapped[int | None]
     # 请朋友读: each buyer may pass one free read of it on to a friend.
     buyers_share_a_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # How many times each buyer may download each of its files; none: as often as they like.
+    download_limit: Mapped[int | None]
+    # Audio and video lessons: no seeking past the furthest point reached until finished once.
+    no_seek_ahead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT, index=True
     )
@@ -180,3 +184,18 @@ class ProductFile(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="files")
+
+
+class DownloadCount(db.Model):
+    """How many times a reader has downloaded a file (the creator's cap counts against it)."""
+
+    __tablename__ = "download_counts"
+
+    reader_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True
+    )
+    file_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("product_files.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    count: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

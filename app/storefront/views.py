@@ -1,5 +1,6 @@
 """Storefront pages. Each view loads, asks the services, renders."""
 
+import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     send_from_directory,
     url_for,
 )
@@ -20,13 +22,15 @@ from app.accounts.session import (
     current_viewer,
 )
 from app.analytics import counters
-from app.catalog import cover_variants, entitlements, queries
+from app.catalog import cover_variants, downloads, entitlements, queries
 from app.media import delivery
 from app.models import Product, ProductKind
+from app.models.base import utcnow
 from app.payments import tips
 from app.readers import progress
 from app.recommendations import lookups
 from app.storefront import bp
+from app.templating import local_time
 from app.web.accel_redirect import send_upload
 from app.web.page_cache import cached_page, reader_facts_of
 from app.web.static_assets import ONE_YEAR
@@ -215,8 +219,26 @@ def section(slug: str, position: int):
 def download(slug: str, file_id: int):
     item = _visible_product_or_404(slug)
     attachment = next((f for f in item.files if f.id == file_id), None) or abort(404)
-    if not entitlements.can_read_product(_viewer(), item):
+    viewer = _viewer()
+    if not entitlements.can_read_product(viewer, item):
         return render_template("storefront/paywall.html", product=item), 403
+    reader = None if viewer.is_creator else viewer.reader
+    if reader is not None:
+        taken = downloads.take(reader.id, attachment, item.download_limit)
+        if not taken.allowed:
+            page = render_template(
+                "storefront/download_limit.html", product=item, limit=item.download_limit
+            )
+            return page, 403
+        stamped = _stamped(reader, item, attachment)
+        if stamped is not None:
+            return send_file(
+                io.BytesIO(stamped),
+                mimetype=downloads.PDF_TYPE,
+                as_attachment=True,
+                download_name=attachment.filename,
+                max_age=0,
+            )
     # Sent by nginx when X_ACCEL_REDIRECT_PREFIX is set: a big file never holds a worker.
     response = send_upload(
         "files",
@@ -229,6 +251,19 @@ def download(slug: str, file_id: int):
     # send_file as its mimetype, werkzeug would append a second charset to it.
     response.content_type = attachment.content_type
     return response
+
+
+def _stamped(reader, item: Product, attachment) -> bytes | None:
+    """A PDF with the buyer's name, id and purchase date on every page (made now, never
+    stored); None for other files, or a PDF that cannot be stamped."""
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / "files" / attachment.stored_name
+    if not downloads.is_pdf(attachment, path):
+        return None
+    bought = downloads.bought_at(reader.id, item.id)
+    how = f"购买于 {local_time(bought, '%Y-%m-%d')}" if bought else "会员权益"
+    today = local_time(utcnow(), "%Y-%m-%d")
+    mark = f"{reader.display_name}（读者 {reader.id}）· {how} · 下载于 {today} · 仅供本人学习使用"
+    return downloads.stamped_pdf(path, mark)
 
 
 def _library_facts(**_view_args) -> tuple:

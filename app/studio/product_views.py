@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from app.catalog import cover_uploads, editing
+from app.catalog import cover_uploads, downloads, editing
 from app.catalog.editing import ProductFields, Rejected, SectionFields
 from app.extensions import db
 from app.media import delivery
@@ -67,6 +67,8 @@ def _product_fields() -> ProductFields:
         min_price_yuan=form.get("min_price_yuan", ""),
         buyers_share_a_read=bool(form.get("buyers_share_a_read")),
         member_price_yuan=form.get("member_price_yuan", ""),
+        download_limit=form.get("download_limit", ""),
+        no_seek_ahead=bool(form.get("no_seek_ahead")),
         membership_days=form.get("membership_days", ""),
         member_item_ids=tuple(int(i) for i in form.getlist("member_item_ids") if i.isdigit()),
         body_md=form.get("body_md", ""),
@@ -92,6 +94,7 @@ def _product_form(kind: ProductKind, fields: ProductFields, product=None, errors
         max_cover_mb=cover_uploads.MAX_COVER_BYTES // (1024 * 1024),
         max_file_mb=editing.MAX_FILE_BYTES // (1024 * 1024),
         deletion_refused=editing.deletion_refused(product) if product else None,
+        download_counts=downloads.counts(product.id) if product is not None else {},
         media_list=delivery.in_place(product, None)
         if product is not None and kind is not ProductKind.MEMBERSHIP
         else None,

@@ -182,3 +182,19 @@ def test_playing_on_one_device_resumes_on_another(app, lesson):
     # A report without the token is refused, like every other form.
     refused = phone.post(f"/play/{lesson['media_id']}/progress", json={"position_ms": 1})
     assert refused.status_code == 400
+
+
+def test_a_course_may_forbid_skipping_ahead_until_finished_once(app, lesson):
+    with app.app_context():
+        db.session.get(Media, lesson["media_id"]).product.no_seek_ahead = True
+        db.session.commit()
+    buyer = _client(app, lesson["buyer"])
+    state = buyer.get(f"/play/{lesson['media_id']}/state").get_json()
+    assert state["no_seek_ahead"] and state["furthest_ms"] == 0
+    buyer.post(
+        f"/play/{lesson['media_id']}/progress",
+        json={"position_ms": 9000, "played_ms": 9000, "ended": True},
+        headers={"X-CSRFToken": state["csrf_token"]},
+    )
+    again = buyer.get(f"/play/{lesson['media_id']}/state").get_json()
+    assert again["completed"] and not again["no_seek_ahead"]

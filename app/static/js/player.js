@@ -130,6 +130,28 @@
     mark.hidden = false;
   }
 
+  // A course may ask for a first viewing without skipping ahead: a seek past the furthest
+  // point reached goes back there (the server keeps that point across devices).
+  function noSeekAhead(figure, media, state) {
+    if (!state.no_seek_ahead) return;
+    var allowed = state.furthest_ms / 1000;
+    var note = figure.querySelector("[data-preview]");
+    media.addEventListener("timeupdate", function () {
+      if (!media.seeking && media.currentTime > allowed && media.currentTime - allowed < 2) {
+        allowed = media.currentTime;
+      }
+    });
+    media.addEventListener("seeking", function () {
+      if (media.currentTime > allowed + 1) {
+        media.currentTime = allowed;
+        if (note) {
+          note.textContent = "首次播放不能快进，看完一遍后可以自由拖动";
+          note.hidden = false;
+        }
+      }
+    });
+  }
+
   function preview(figure, state) {
     var note = figure.querySelector("[data-preview]");
     if (note && state.access === "preview") {
@@ -153,6 +175,7 @@
         preview(figure, state);
         watermark(figure, state);
         resume(figure, media, state);
+        noSeekAhead(figure, media, state);
         speeds(figure, media);
         track(figure, media, state);
         figure.classList.add("is-ready");
