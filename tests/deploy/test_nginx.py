@@ -21,6 +21,7 @@ from app.models import ProductKind
 from tests import factories
 from tests.conftest import make_app, sign_in_as
 from tests.deploy.nginx_site import check, nginx_binary, nginx_command, render
+from tests.media.helpers import course, make_audio, processed
 
 FILE_CONTENT = "资料文件里的付费内容。" * 4000  # ~130 kB: more than one write of nginx's
 SHARER = "SHARER-CODE-1234"
@@ -70,9 +71,12 @@ def live(tmp_path):
         )
         buyer = factories.reader(openid="o-buyer", nickname="买家")
         factories.give(buyer, item)
+        lessons = course()
+        factories.give(buyer, lessons)
         db.session.commit()
+        media = processed(lessons, make_audio(tmp_path), lessons.sections[1])
         download = f"/p/{item.slug}/files/{record.id}"
-        buyer_id = buyer.id
+        buyer_id, media_id = buyer.id, media.id
     with app.test_request_context():
         stylesheet = url_for("static", filename="css/shop.css")
     client = app.test_client()
@@ -115,6 +119,7 @@ def live(tmp_path):
         yield {
             "fetch": fetch,
             "download": download,
+            "media_id": media_id,
             "cookie": cookie,
             "stylesheet": stylesheet,
             "shop_answers": shop_answers,
@@ -174,6 +179,23 @@ def test_a_stranger_gets_the_paywall_and_cannot_ask_nginx_directly(live):
         response, body = live["fetch"](path)
         assert response.status in (400, 404), path
         assert FILE_CONTENT[:20] not in body.decode()
+
+
+def test_a_lessons_segments_are_sent_by_nginx_after_the_shops_check(live):
+    fetch, headers = live["fetch"], {"Cookie": live["cookie"]}
+    response, master = fetch(f"/play/{live['media_id']}.m3u8", headers=headers)
+    assert response.status == 200 and response.getheader("Cache-Control") == "private, no-store"
+    rendition = next(line for line in master.decode().splitlines() if line.startswith("/"))
+    _, playlist = fetch(rendition, headers=headers)
+    segment = next(line for line in playlist.decode().splitlines() if line.startswith("/"))
+    response, body = fetch(segment, headers=headers)
+    assert response.status == 200 and len(body) > 1000
+    assert response.getheader("Content-Type") == "video/mp2t"
+    _, redirect, answer = live["shop_answers"][-1]
+    assert redirect.startswith("/_uploads/media/") and answer.get_data() == b""
+    # Without the buyer's session the same address is refused, and nginx is no way around.
+    assert fetch(segment)[0].status == 403
+    assert fetch(redirect)[0].status in (400, 404)
 
 
 def test_versioned_static_files_are_kept_a_year_and_compressed(live):
