@@ -55,6 +55,22 @@ def on_page(product: Product, section: Section | None) -> Media | None:
     )
 
 
+def by_lesson(product: Product) -> dict[int, Media]:
+    """A course's lessons that play something: section id -> its newest ready media."""
+    found: dict[int, Media] = {}
+    for media in db.session.scalars(
+        sa.select(Media)
+        .where(
+            Media.product_id == product.id,
+            Media.section_id.is_not(None),
+            Media.status == MediaStatus.READY,
+        )
+        .order_by(Media.id)
+    ):
+        found[media.section_id] = media
+    return found
+
+
 def in_place(product: Product, section: Section | None) -> list[Media]:
     """Every media of a lesson (or an item's own page), the newest first: the studio's list
     (one playing, perhaps one being processed or failed)."""

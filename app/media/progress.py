@@ -4,8 +4,10 @@ few seconds while it plays; read by the player on start and by the studio's stat
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from app.extensions import db
-from app.models import Media, MediaProgress
+from app.models import Media, MediaProgress, MediaStatus
 from app.models.base import utcnow
 from app.transactions import begin_write
 
@@ -52,3 +54,34 @@ def record(reader_id: int, media: Media, position_ms: int, played_ms: int, ended
         row.completed_at = row.updated_at
     db.session.commit()
     return Where(row.position_ms, row.furthest_ms, row.completed_at is not None)
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    finished: list[int]  # the lessons (section ids) whose audio or video the reader finished
+    lessons: int  # the lessons that have a playable audio or video
+
+
+def of_course(reader_id: int | None, product_id: int) -> CourseProgress:
+    """How far a reader is through a course's audio and video lessons, in one statement."""
+    lessons = (
+        sa.select(Media.section_id, sa.func.max(Media.id).label("media_id"))
+        .where(
+            Media.product_id == product_id,
+            Media.section_id.is_not(None),
+            Media.status == MediaStatus.READY,
+        )
+        .group_by(Media.section_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(lessons.c.section_id, MediaProgress.completed_at).outerjoin(
+            MediaProgress,
+            sa.and_(
+                MediaProgress.media_id == lessons.c.media_id,
+                MediaProgress.reader_id == (reader_id or 0),
+            ),
+        )
+    ).all()
+    finished = sorted(section_id for section_id, done in rows if done is not None)
+    return CourseProgress(finished, len(rows))

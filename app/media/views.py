@@ -169,3 +169,11 @@ def report(media_id: int):
         return jsonify(error="bad_report"), 400
     where = progress.record(reader_id, media, position_ms, played_ms, bool(sent.get("ended")))
     return jsonify(position_ms=where.position_ms, completed=where.completed)
+
+
+@bp.get("/play/course/<int:product_id>")
+def course_progress(product_id: int):
+    """Which audio and video lessons of a course this reader has finished (the course page
+    marks them; the page itself is shared by many readers, so it asks)."""
+    found = progress.of_course(_reader_id(), product_id)
+    return _no_store(jsonify(finished=found.finished, lessons=found.lessons))

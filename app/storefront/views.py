@@ -143,6 +143,7 @@ def product(slug: str):
         can_read=entitlements.can_read_product(viewer, item),
         readable_sections=entitlements.readable_section_ids(viewer, item),
         last_read=next((s for s in item.sections if s.id == last_read_id), None),
+        lesson_media=delivery.by_lesson(item) if item.sections else {},
         wall=tips.wall(item),
         also_bought=also_bought,
     )

@@ -62,6 +62,7 @@ PRIVATE_ENDPOINTS = {
     "media.key",
     "media.state",
     "media.report",
+    "media.course_progress",
 }
 # Versioned public assets inside private blueprints keep their long caching.
 LONG_LIVED_ENDPOINTS = {"studio.plotly_js", "sandbox.avatar", "accounts.avatar"}

@@ -127,4 +127,6 @@ def test_upload_process_and_play_on_a_phone_then_resume_elsewhere(
     page.goto(lesson["lesson"])
     expect(page.locator("[data-resume]")).to_contain_text("上次听到 0:06")
     assert page.evaluate(RESUMED_AT) >= 6
+    page.goto(lesson["lesson"].rsplit("/s/", 1)[0])  # the course page counts finished lessons
+    expect(page.locator("[data-course-summary]")).to_have_text("音视频课时已学完 0 / 1")
     close_context(other, other_errors)

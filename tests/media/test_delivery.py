@@ -198,3 +198,27 @@ def test_a_course_may_forbid_skipping_ahead_until_finished_once(app, lesson):
     )
     again = buyer.get(f"/play/{lesson['media_id']}/state").get_json()
     assert again["completed"] and not again["no_seek_ahead"]
+
+
+def test_finished_lessons_count_toward_the_course(app, lesson):
+    with app.app_context():
+        product_id = db.session.get(Media, lesson["media_id"]).product_id
+    buyer = _client(app, lesson["buyer"])
+    page = buyer.get(f"/p/{lesson['slug']}").get_data(as_text=True)
+    assert f'data-course-progress="/play/course/{product_id}"' in page
+    assert "音频 0:09" in page  # the lesson's kind and length, in the table of contents
+    assert buyer.get(f"/play/course/{product_id}").get_json() == {"finished": [], "lessons": 1}
+    token = buyer.get(f"/play/{lesson['media_id']}/state").get_json()["csrf_token"]
+    buyer.post(
+        f"/play/{lesson['media_id']}/progress",
+        json={"position_ms": 9000, "played_ms": 9000, "ended": True},
+        headers={"X-CSRFToken": token},
+    )
+    with app.app_context():
+        section_id = db.session.get(Media, lesson["media_id"]).section_id
+    answer = buyer.get(f"/play/course/{product_id}")
+    assert answer.get_json() == {"finished": [section_id], "lessons": 1}
+    assert "no-store" in answer.headers["Cache-Control"]
+    stranger = _client(app, lesson["other"])
+    assert stranger.get(f"/play/course/{product_id}").get_json()["finished"] == []
+    assert "data-course-progress" not in stranger.get(f"/p/{lesson['slug']}").get_data(as_text=True)
