@@ -130,3 +130,33 @@ def test_upload_process_and_play_on_a_phone_then_resume_elsewhere(
     page.goto(lesson["lesson"].rsplit("/s/", 1)[0])  # the course page counts finished lessons
     expect(page.locator("[data-course-summary]")).to_have_text("音视频课时已学完 0 / 1")
     close_context(other, other_errors)
+
+
+DEMO_AUDIO_LESSON = "/p/product-thinking-101/s/1"  # the demo's free audio lesson
+
+
+def test_audio_goes_on_docked_while_the_reader_browses(safari):
+    page = safari.new_page()
+    page.goto(DEMO_AUDIO_LESSON)
+    expect(page.locator("[data-player]")).to_have_class(re.compile(r"\bis-ready\b"))
+    assert page.evaluate(PLAY_PAST, 6.5) > 6
+    page.evaluate("document.querySelector('[data-player] audio').play()")  # still playing
+    page.get_by_role("link", name="首页").click()
+    dock = page.get_by_role("complementary", name="正在播放")
+    expect(dock).to_be_visible()
+    expect(dock.get_by_role("link")).to_have_text("第 1 课：需求不等于问题")
+    expect(dock.locator("[data-player]")).to_have_class(re.compile(r"\bis-ready\b"))
+    assert page.evaluate(DOCKED_AT) >= 6  # it goes on from where the lesson page was
+    dock.get_by_role("button", name="关闭播放器").click()
+    expect(dock).to_have_count(0)
+    page.get_by_role("link", name="发现").click()
+    expect(page.locator(".mini-player")).to_have_count(0)
+
+
+DOCKED_AT = """async () => {
+  const media = document.querySelector('.mini-player audio');
+  for (let waited = 0; media.currentTime < 1 && waited < 10000; waited += 100) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return media.currentTime;
+}"""

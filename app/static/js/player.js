@@ -2,8 +2,12 @@
 // the browser has Media Source Extensions (desktop Chromium, Android's WebView), the
 // browser's own HLS otherwise (WeChat on iOS, Safari). It resumes where the reader left off
 // on any device, offers 0.75×–2×, and reports how far the reader got every few seconds.
+// Audio goes on in a small player docked at the bottom of the other pages the reader opens
+// (js/mini-player.js docks it; this file plays it there too).
 (function () {
   "use strict";
+
+  var NOW_PLAYING = "shop-now-playing"; // sessionStorage: the audio to dock on the next page
 
   var SPEEDS = [0.75, 1, 1.25, 1.5, 2];
   var REPORT_EVERY_MS = 10000;
@@ -48,7 +52,8 @@
   }
 
   function resume(figure, media, state) {
-    var at = state.position_ms;
+    // Docked, the page before may have left a later point than its last report reached.
+    var at = Math.max(state.position_ms, Number(figure.dataset.position || 0));
     if (state.access !== "full" || state.completed || at < RESUME_FROM_MS) return;
     if (state.duration_ms - at < RESUME_FROM_MS) return;
     media.addEventListener("loadedmetadata", function once() {
@@ -152,6 +157,34 @@
     });
   }
 
+  // Audio playing when the reader leaves the page is docked on the next one, from there.
+  function remember(figure, media) {
+    if (media.tagName !== "AUDIO") return;
+    var href = figure.dataset.href || window.location.pathname;
+
+    function save() {
+      var entry = {
+        media: figure.dataset.media,
+        title: figure.dataset.title,
+        href: href,
+        src: figure.dataset.src,
+        state: figure.dataset.state,
+        report: figure.dataset.report,
+        scripts: figure.dataset.scripts,
+        position_ms: Math.round(media.currentTime * 1000),
+        rate: media.playbackRate,
+        playing: !media.paused && !media.ended,
+      };
+      try {
+        sessionStorage.setItem(NOW_PLAYING, JSON.stringify(entry));
+      } catch (_full) { /* private mode: no dock, nothing else lost */ }
+    }
+    media.addEventListener("play", save);
+    media.addEventListener("pause", save);
+    media.addEventListener("ended", function () { sessionStorage.removeItem(NOW_PLAYING); });
+    window.addEventListener("pagehide", save);
+  }
+
   function preview(figure, state) {
     var note = figure.querySelector("[data-preview]");
     if (note && state.access === "preview") {
@@ -178,6 +211,11 @@
         noSeekAhead(figure, media, state);
         speeds(figure, media);
         track(figure, media, state);
+        remember(figure, media);
+        if (figure.dataset.rate) media.playbackRate = Number(figure.dataset.rate);
+        if (figure.hasAttribute("data-autoplay")) {
+          media.play().catch(function () { /* the browser wants a tap: the controls are there */ });
+        }
         figure.classList.add("is-ready");
       })
       .catch(function () {
