@@ -113,8 +113,9 @@ def upload_and_process(app, item, section, source: Path) -> tuple[int, float]:
             with writing():
                 uploads.append(uploads.find(token), offset, chunk, folder)
             offset += len(chunk)
+    probe = uploads.probe(uploads.find(token), folder, "")
     with writing():
-        media_id = uploads.finish(uploads.find(token), folder, "").id
+        media_id = uploads.finish(uploads.find(token), probe, folder).id
     started = time.monotonic()
     finished = queue.run_one(app.config)
     seconds = time.monotonic() - started

@@ -84,7 +84,6 @@ def stamped_pdf(path: Path, mark: str) -> bytes | None:
     """The PDF with `mark` at the foot of every page; None when it cannot be stamped (an
     encrypted or damaged file), for the caller to send as it is."""
     from pypdf import PdfReader, PdfWriter
-    from pypdf.errors import PyPdfError
 
     try:
         writer = PdfWriter(clone_from=str(path))
@@ -93,7 +92,7 @@ def stamped_pdf(path: Path, mark: str) -> bytes | None:
             page.merge_page(PdfReader(io.BytesIO(_mark_page(width, height, mark))).pages[0])
         out = io.BytesIO()
         writer.write(out)
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError):
+    except Exception:
         log.warning("could not stamp %s; sent as it is", path.name, exc_info=True)
         return None
     return out.getvalue()

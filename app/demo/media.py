@@ -56,7 +56,9 @@ def seed(products: Mapping[str, Product], config: Mapping) -> None:
             with writing():
                 upload = uploads.start(item, lesson, spec["file"], len(data))
                 uploads.append(upload, 0, data, config["UPLOAD_FOLDER"])
-                media = uploads.finish(upload, config["UPLOAD_FOLDER"], config["FFMPEG_BINARY"])
+            probe = uploads.probe(upload, config["UPLOAD_FOLDER"], config["FFMPEG_BINARY"])
+            with writing():
+                media = uploads.finish(upload, probe, config["UPLOAD_FOLDER"])
                 media.preview_seconds = spec.get("preview_seconds")
     queue.work(config, stop_when_idle=True)
     db.session.commit()

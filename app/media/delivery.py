@@ -16,6 +16,7 @@ import base64
 import enum
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from app.extensions import db
 from app.media import storage, transcode
 from app.models import Media, MediaKind, MediaStatus, Product, Section
 
-KEY_TTL_S = 10 * 60  # the key and the rendition playlists: asked for right after the master
-SEGMENT_SLACK_S = 4 * 3600  # a segment address lasts the media's length and this (pauses)
+KEY_TTL_S = 10 * 60  # the key: asked for once, right after the first playlist
+# A segment's and a rendition's address lasts the media's length and this (pauses; a player
+# may switch renditions any time while it plays).
+SEGMENT_SLACK_S = 4 * 3600
 
 
 class Access(enum.Enum):
@@ -99,28 +102,35 @@ def access(viewer: Viewer, media: Media) -> Playable:
 # --- signed addresses ---------------------------------------------------------------------
 
 
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+_MAC = re.compile(r"[A-Za-z0-9_-]{24}")
+
+
 class Signer:
-    """Signs and checks `what` of a media for a session: `expires.mac` in one query value."""
+    """Signs and checks `what` of a media for a session: `expires.mac` in one query value.
+
+    The media's key is signed in too: SQLite may give a deleted media's id to a new one, and
+    an address made for the old one must not open the new."""
 
     def __init__(self, secret_key: str | bytes, session_key: str | None):
         secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
         self._key = hashlib.sha256(b"media addresses\0" + secret).digest()
         self._session = session_key or ""
 
-    def sign(self, media_id: int, what: str, ttl_s: float, now: float | None = None) -> str:
+    def sign(self, media: Media, what: str, ttl_s: float, now: float | None = None) -> str:
         expires = int((now if now is not None else time.time()) + ttl_s)
-        return f"{expires}.{self._mac(media_id, what, expires)}"
+        return f"{expires}.{self._mac(media, what, expires)}"
 
-    def valid(self, token: str, media_id: int, what: str, now: float | None = None) -> bool:
+    def valid(self, token: str, media: Media, what: str, now: float | None = None) -> bool:
         expires_text, _, mac = token.partition(".")
-        if not expires_text.isdigit() or not mac:
+        if not _EXPIRES.fullmatch(expires_text) or not _MAC.fullmatch(mac):
             return False
         if int(expires_text) < (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(mac, self._mac(media_id, what, int(expires_text)))
+        return hmac.compare_digest(mac, self._mac(media, what, int(expires_text)))
 
-    def _mac(self, media_id: int, what: str, expires: int) -> str:
-        message = f"{media_id}\0{what}\0{self._session}\0{expires}".encode()
+    def _mac(self, media: Media, what: str, expires: int) -> str:
+        message = f"{media.id}\0{media.key_hex}\0{what}\0{self._session}\0{expires}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()[:18]
         return base64.urlsafe_b64encode(digest).decode()
 
@@ -187,5 +197,5 @@ def rendition_playlist(
     return "\n".join(out) + "\n"
 
 
-def segment_ttl_s(media: Media) -> float:
+def playing_ttl_s(media: Media) -> float:
     return media.duration_s + SEGMENT_SLACK_S

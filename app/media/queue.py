@@ -86,7 +86,7 @@ def run_one(config: Mapping) -> Finished | None:
     if job.attempts > MAX_ATTEMPTS:
         return _end(job_id, media.id, folder, "处理多次中断，请重新上传")
     _set_media(media.id, status=MediaStatus.PROCESSING, progress=0, error="")
-    work = storage.workspace(folder, media.id, job.id)
+    work = storage.workspace(folder, media.id, job.id, job.attempts)
     binary = ffmpeg.binary(config.get("FFMPEG_BINARY", ""))
     original = storage.original(folder, media.id)
     try:

@@ -37,8 +37,11 @@ def published(upload_folder: str | Path, media_id: int) -> Path:
     return media_root(upload_folder) / str(media_id)
 
 
-def workspace(upload_folder: str | Path, media_id: int, job_id: int) -> Path:
-    return media_root(upload_folder) / f"{media_id}.job-{job_id}"
+def workspace(upload_folder: str | Path, media_id: int, job_id: int, attempt: int) -> Path:
+    """A job attempt's own folder, empty: what a crashed attempt left there is cleared."""
+    folder = media_root(upload_folder) / f"{media_id}.job-{job_id}.{attempt}"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def publish(work: Path, upload_folder: str | Path, media_id: int) -> None:

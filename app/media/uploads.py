@@ -1,7 +1,8 @@
 """Uploads in chunks, so a large file survives a dropped connection: the studio starts an
 upload (name, size, where it goes), sends chunks at the offset the shop has so far, asks
 that offset again after a failure and goes on from there. The last chunk probes the file
-(what ffmpeg finds in it, not its name), moves it in as the media's original and queues it.
+(what ffmpeg finds in it, not its name; outside any lock), moves it in as the media's
+original and queues it.
 
 Call these inside a unit of work (app.transactions.writing): they leave the commit to it.
 """
@@ -53,8 +54,12 @@ def start(product: Product, section: Section | None, filename: str, size_bytes: 
     return upload
 
 
-def find(token: str) -> MediaUpload | None:
-    return db.session.get(MediaUpload, token) if len(token) == 32 else None
+def find(token: str, for_update: bool = False) -> MediaUpload | None:
+    """An upload by its token; `for_update` inside the unit of work that changes it (on
+    PostgreSQL, a chunk sent again while the first is still being written waits for it)."""
+    if len(token) != 32:
+        return None
+    return db.session.get(MediaUpload, token, with_for_update=for_update or None)
 
 
 def append(upload: MediaUpload, offset: int, chunk: bytes, upload_folder) -> int:
@@ -76,15 +81,25 @@ def append(upload: MediaUpload, offset: int, chunk: bytes, upload_folder) -> int
     return upload.received_bytes
 
 
-def finish(upload: MediaUpload, upload_folder, ffmpeg_binary: str) -> Media:
-    """The whole file is here: probe it and queue it; NotMedia when it is not audio or video
-    the shop takes (then `discard` it: the file is of no use)."""
+def probe(upload: MediaUpload, upload_folder, ffmpeg_binary: str) -> ffmpeg.Probe:
+    """What the whole file is; NotMedia when it is not audio or video the shop takes (then
+    `discard` it: the file is of no use). Call it outside any unit of work: ffmpeg may take
+    a while, and no lock should wait on it."""
+    if upload.received_bytes != upload.size_bytes:
+        raise WrongOffset(upload.received_bytes)
+    found = ffmpeg.probe(
+        storage.incoming(upload_folder, upload.token), ffmpeg.binary(ffmpeg_binary)
+    )
+    if found.duration_ms > MAX_DURATION_MS:
+        raise ffmpeg.NotMedia("时长不能超过 6 小时")
+    return found
+
+
+def finish(upload: MediaUpload, probe: ffmpeg.Probe, upload_folder) -> Media:
+    """The probed file becomes the media's original, and is queued for processing."""
     if upload.received_bytes != upload.size_bytes:
         raise WrongOffset(upload.received_bytes)
     part = storage.incoming(upload_folder, upload.token)
-    probe = ffmpeg.probe(part, ffmpeg.binary(ffmpeg_binary))
-    if probe.duration_ms > MAX_DURATION_MS:
-        raise ffmpeg.NotMedia("时长不能超过 6 小时")
     media = Media(
         product_id=upload.product_id,
         section_id=upload.section_id,

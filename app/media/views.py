@@ -7,9 +7,10 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from app.accounts.session import current_session, current_viewer
+from app.catalog import entitlements
 from app.extensions import db
 from app.media import bp, delivery, progress, storage
-from app.models import Media, MediaKind, MediaStatus
+from app.models import Media, MediaKind, MediaStatus, Product
 from app.web.accel_redirect import send_upload
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -35,7 +36,7 @@ def _signer() -> delivery.Signer:
 
 
 def _signed_or_403(media: Media, what: str) -> None:
-    if not _signer().valid(request.args.get("t", ""), media.id, what):
+    if not _signer().valid(request.args.get("t", ""), media, what):
         abort(403)
 
 
@@ -56,7 +57,7 @@ def master(media_id: int):
     signer = _signer()
 
     def rendition_url(name: str) -> str:
-        token = signer.sign(media.id, delivery.rendition_what(name), delivery.KEY_TTL_S)
+        token = signer.sign(media, delivery.rendition_what(name), delivery.playing_ttl_s(media))
         return url_for(".rendition", media_id=media.id, name=name, t=token)
 
     body = delivery.master_playlist(media, rendition_url)
@@ -75,11 +76,11 @@ def rendition(media_id: int, name: str):
         text = (stored / storage.PLAYLIST).read_text()
     except FileNotFoundError:  # its files gone (a restore without uploads): nothing to play
         abort(404)
-    key_token = signer.sign(media.id, delivery.KEY_WHAT, delivery.KEY_TTL_S)
-    segment_ttl = delivery.segment_ttl_s(media)
+    key_token = signer.sign(media, delivery.KEY_WHAT, delivery.KEY_TTL_S)
+    segment_ttl = delivery.playing_ttl_s(media)
 
     def segment_url(segment: str) -> str:
-        token = signer.sign(media.id, delivery.segment_what(name, segment), segment_ttl)
+        token = signer.sign(media, delivery.segment_what(name, segment), segment_ttl)
         return url_for(".segment", media_id=media.id, name=name, segment=segment, t=token)
 
     body = delivery.rendition_playlist(
@@ -93,12 +94,13 @@ def rendition(media_id: int, name: str):
 
 @bp.get("/play/<int:media_id>/<name>/<segment>")
 def segment(media_id: int, name: str, segment: str):
-    """An encrypted segment. Its signed address is the permission: it was listed for this
-    session in a playlist it was allowed (a preview lists only the preview's)."""
+    """An encrypted segment, at an address signed for this session in a playlist it was
+    allowed (a preview's lists only the preview's), to a reader who may still play it."""
     media = _ready_or_404(media_id)
     if not storage.SEGMENT.fullmatch(segment) or not storage.RENDITION.fullmatch(name):
         abort(404)
     _signed_or_403(media, delivery.segment_what(name, segment))
+    _playable(media)  # a refund or an ended pass stops what was signed before it
     relative = f"{media.id}/{name}/{segment}"
     # Encrypted and never changing: the browser may keep it as long as it likes, alone.
     response = send_upload("media", relative, max_age=86400, mimetype="video/mp2t")
@@ -117,11 +119,14 @@ def key(media_id: int):
 
 @bp.get("/play/<int:media_id>/poster.jpg")
 def poster(media_id: int):
-    """A frame of the video: shown before play to anyone who sees the lesson."""
+    """A frame of the video, for those who may play it (all of it, or its preview)."""
     media = _ready_or_404(media_id)
     if not media.has_poster:
         abort(404)
-    return send_upload("media", f"{media.id}/{storage.POSTER}", max_age=3600)
+    _playable(media)
+    response = send_upload("media", f"{media.id}/{storage.POSTER}", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def _reader_id() -> int | None:
@@ -157,15 +162,18 @@ def state(media_id: int):
 @bp.post("/play/<int:media_id>/progress")
 def report(media_id: int):
     media = _ready_or_404(media_id)
-    _playable(media)
+    if _playable(media).access is not delivery.Access.FULL:  # a preview counts toward nothing
+        return jsonify(error="preview_only"), 403
     reader_id = _reader_id()
     if reader_id is None:
         return jsonify(error="not_signed_in"), 401
-    sent = request.get_json(silent=True) or {}
+    sent = request.get_json(silent=True)
+    if not isinstance(sent, dict):
+        return jsonify(error="bad_report"), 400
     try:
         position_ms = int(sent.get("position_ms", 0))
         played_ms = int(sent.get("played_ms", 0))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return jsonify(error="bad_report"), 400
     where = progress.record(reader_id, media, position_ms, played_ms, bool(sent.get("ended")))
     return jsonify(position_ms=where.position_ms, completed=where.completed)
@@ -175,5 +183,8 @@ def report(media_id: int):
 def course_progress(product_id: int):
     """Which audio and video lessons of a course this reader has finished (the course page
     marks them; the page itself is shared by many readers, so it asks)."""
+    product = db.session.get(Product, product_id)
+    if product is None or not entitlements.can_view_product(current_viewer(), product):
+        abort(404)
     found = progress.of_course(_reader_id(), product_id)
     return _no_store(jsonify(finished=found.finished, lessons=found.lessons))

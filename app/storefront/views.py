@@ -223,23 +223,28 @@ def download(slug: str, file_id: int):
     viewer = _viewer()
     if not entitlements.can_read_product(viewer, item):
         return render_template("storefront/paywall.html", product=item), 403
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / "files" / attachment.stored_name
+    if not path.is_file():
+        abort(404)
     reader = None if viewer.is_creator else viewer.reader
-    if reader is not None:
+    stamped = _stamped(reader, item, attachment, path) if reader is not None else None
+    # A download counts once: not a HEAD, nor the later pieces of a file fetched in ranges
+    # (download managers, iOS), only a request for the whole file or its start.
+    if reader is not None and request.method == "GET" and _from_the_start(request.range):
         taken = downloads.take(reader.id, attachment, item.download_limit)
         if not taken.allowed:
             page = render_template(
                 "storefront/download_limit.html", product=item, limit=item.download_limit
             )
             return page, 403
-        stamped = _stamped(reader, item, attachment)
-        if stamped is not None:
-            return send_file(
-                io.BytesIO(stamped),
-                mimetype=downloads.PDF_TYPE,
-                as_attachment=True,
-                download_name=attachment.filename,
-                max_age=0,
-            )
+    if stamped is not None:
+        return send_file(
+            io.BytesIO(stamped),
+            mimetype=downloads.PDF_TYPE,
+            as_attachment=True,
+            download_name=attachment.filename,
+            max_age=0,
+        )
     # Sent by nginx when X_ACCEL_REDIRECT_PREFIX is set: a big file never holds a worker.
     response = send_upload(
         "files",
@@ -254,10 +259,13 @@ def download(slug: str, file_id: int):
     return response
 
 
-def _stamped(reader, item: Product, attachment) -> bytes | None:
+def _from_the_start(asked) -> bool:
+    return asked is None or not asked.ranges or asked.ranges[0][0] == 0
+
+
+def _stamped(reader, item: Product, attachment, path: Path) -> bytes | None:
     """A PDF with the buyer's name, id and purchase date on every page (made now, never
     stored); None for other files, or a PDF that cannot be stamped."""
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / "files" / attachment.stored_name
     if not downloads.is_pdf(attachment, path):
         return None
     bought = downloads.bought_at(reader.id, item.id)

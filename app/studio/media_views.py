@@ -66,7 +66,7 @@ def media_upload_chunk(token: str):
     chunk = request.get_data(cache=False)
     try:
         with writing():
-            upload = uploads.find(token) or abort(404)
+            upload = uploads.find(token, for_update=True) or abort(404)
             received = uploads.append(upload, offset, chunk, _folder())
     except uploads.WrongOffset as wrong:
         return jsonify(error=str(wrong), received=wrong.received), 409
@@ -78,15 +78,18 @@ def media_upload_chunk(token: str):
 @bp.post("/media/uploads/<token>/finish")
 def media_upload_finish(token: str):
     try:
+        upload = uploads.find(token) or abort(404)
+        probe = uploads.probe(upload, _folder(), current_app.config["FFMPEG_BINARY"])
+        db.session.rollback()  # nothing held while a second request finishes the same one
         with writing():
-            upload = uploads.find(token) or abort(404)
-            media = uploads.finish(upload, _folder(), current_app.config["FFMPEG_BINARY"])
+            upload = uploads.find(token, for_update=True) or abort(404)
+            media = uploads.finish(upload, probe, _folder())
             answer = {"media_id": media.id, "status": media.status.value}
     except uploads.WrongOffset as wrong:
         return jsonify(error=str(wrong), received=wrong.received), 409
     except ffmpeg.NotMedia as refused:
         with writing():
-            upload = uploads.find(token)
+            upload = uploads.find(token, for_update=True)
             if upload is not None:
                 uploads.discard(upload, _folder())
         return jsonify(error=str(refused)), 400

@@ -138,3 +138,28 @@ def test_the_studio_checks_the_cap(app_ctx, tmp_path):
             tmp_path,
         )
     assert "下载次数" in rejected.value.errors["download_limit"]
+
+
+def test_only_whole_downloads_count(app):
+    url, buyer_id, _, _ = _kit(app, limit=1, pdf=False)
+    client = app.test_client()
+    sign_in_as(app, client, buyer_id)
+    with client.head(url) as head:
+        assert head.status_code == 200  # a HEAD is not a download
+    with client.get(url, headers={"Range": "bytes=5-"}) as later_piece:
+        assert later_piece.status_code == 206  # a later piece of one: not another
+    with client.get(url, headers={"Range": "bytes=0-4"}) as first_piece:
+        assert first_piece.status_code == 206  # the start of a download: counted
+    assert client.get(url).status_code == 403  # the cap of 1 is reached
+
+
+def test_a_missing_file_is_a_404_that_costs_no_download(app):
+    url, buyer_id, _, item_id = _kit(app, limit=1)
+    with app.app_context():
+        for stored in (Path(current_app.config["UPLOAD_FOLDER"]) / "files").glob("*.bin"):
+            stored.unlink()
+    client = app.test_client()
+    sign_in_as(app, client, buyer_id)
+    assert client.get(url).status_code == 404
+    with app.app_context():
+        assert downloads.counts(item_id) == {}

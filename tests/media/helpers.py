@@ -47,8 +47,9 @@ def upload(item: Product, source: Path, section=None, chunk: int = CHUNK) -> Med
         with writing():
             uploads.append(uploads.find(token), offset, data[offset : offset + chunk], folder)
     try:
+        probe = uploads.probe(uploads.find(token), folder, "")
         with writing():
-            return uploads.finish(uploads.find(token), folder, "")
+            return uploads.finish(uploads.find(token), probe, folder)
     except ffmpeg.NotMedia:
         with writing():  # as the studio does: the file is of no use
             uploads.discard(uploads.find(token), folder)

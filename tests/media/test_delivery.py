@@ -7,11 +7,12 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
 from app.media import delivery, storage
-from app.models import Media
+from app.models import Entitlement, Media
 from tests import factories
 from tests.conftest import sign_in_as
 from tests.media.helpers import course, processed
@@ -108,24 +109,59 @@ def test_nobody_else_gets_anything_at_any_address_a_buyer_had(app, lesson):
 
 def test_a_signed_address_expires_and_cannot_be_changed(app, lesson):
     with app.app_context():
+        media = db.session.get(Media, lesson["media_id"])
         signer = delivery.Signer(current_app.secret_key, "session")
-        token = signer.sign(lesson["media_id"], delivery.KEY_WHAT, 60)
-        assert signer.valid(token, lesson["media_id"], delivery.KEY_WHAT)
-        assert not signer.valid(token, lesson["media_id"] + 1, delivery.KEY_WHAT)
-        assert not signer.valid(token, lesson["media_id"], "segment:audio/seg_00000.ts")
+        token = signer.sign(media, delivery.KEY_WHAT, 60)
+        assert signer.valid(token, media, delivery.KEY_WHAT)
+        assert not signer.valid(token, media, "segment:audio/seg_00000.ts")
         assert not delivery.Signer(current_app.secret_key, "another").valid(
-            token, lesson["media_id"], delivery.KEY_WHAT
+            token, media, delivery.KEY_WHAT
         )
         later = time.time() + 61
-        assert not signer.valid(token, lesson["media_id"], delivery.KEY_WHAT, now=later)
+        assert not signer.valid(token, media, delivery.KEY_WHAT, now=later)
         expires, mac = token.split(".")
         pushed = f"{int(expires) + 3600}.{mac}"  # a later end, same signature
-        assert not signer.valid(pushed, lesson["media_id"], delivery.KEY_WHAT)
+        assert not signer.valid(pushed, media, delivery.KEY_WHAT)
+        # A new media that got a deleted one's id (SQLite reuses the highest) has its own key.
+        media.key_hex = "00" * 16
+        assert not signer.valid(token, media, delivery.KEY_WHAT)
+        db.session.rollback()
 
     buyer = _client(app, lesson["buyer"])
     key_address = _everything_a_buyer_gets(buyer, lesson)["key"][0]
     expired = re.sub(r"t=\d+", "t=1000", key_address)
     assert buyer.get(expired).status_code == 403
+    # Tokens nobody made are refused, never a server error.
+    base = key_address.split("?")[0]
+    for forged in ("²³.abc", "9" * 5000 + ".x", "1.é", "", "1", ".", "99999999999.=" * 3):
+        assert buyer.get(base, query_string={"t": forged}).status_code == 403, forged
+
+
+def test_a_refund_stops_what_was_signed_before_it(app, lesson):
+    buyer = _client(app, lesson["buyer"])
+    got = _everything_a_buyer_gets(buyer, lesson)
+    with app.app_context():
+        db.session.execute(sa.delete(Entitlement).where(Entitlement.reader_id == lesson["buyer"]))
+        db.session.commit()
+    for address in got["segments"] + got["key"] + got["renditions"]:
+        assert buyer.get(address).status_code == 403, address
+
+
+def test_reports_must_be_whole_and_from_a_full_listener(app, lesson):
+    buyer = _client(app, lesson["buyer"])
+    token = buyer.get(f"/play/{lesson['media_id']}/state").get_json()["csrf_token"]
+    url, headers = f"/play/{lesson['media_id']}/progress", {"X-CSRFToken": token}
+    for body in ([1, 2], "text", {"position_ms": 1e400}, {"position_ms": "abc"}):
+        assert buyer.post(url, json=body, headers=headers).status_code == 400, body
+    with app.app_context():
+        db.session.get(Media, lesson["media_id"]).preview_seconds = 4
+        db.session.commit()
+    other = _client(app, lesson["other"])
+    token = other.get(f"/play/{lesson['media_id']}/state").get_json()["csrf_token"]
+    answer = other.post(
+        url, json={"position_ms": 9000, "ended": True}, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 403  # a preview counts toward nothing
 
 
 def test_a_free_lesson_plays_for_anyone(app, samples):
@@ -222,3 +258,17 @@ def test_finished_lessons_count_toward_the_course(app, lesson):
     stranger = _client(app, lesson["other"])
     assert stranger.get(f"/play/course/{product_id}").get_json()["finished"] == []
     assert "data-course-progress" not in stranger.get(f"/p/{lesson['slug']}").get_data(as_text=True)
+
+
+def test_a_videos_poster_is_for_those_who_may_play_it(app, samples):
+    with app.app_context():
+        item = course()
+        media = processed(item, samples["video"], item.sections[1])
+        buyer = factories.reader(openid="o-poster-buyer")
+        factories.give(buyer, item)
+        db.session.commit()
+        media_id, buyer_id = media.id, buyer.id
+    with _client(app, buyer_id).get(f"/play/{media_id}/poster.jpg") as poster:
+        assert poster.status_code == 200 and poster.data[:2] == b"\xff\xd8"
+        assert poster.headers["Cache-Control"].startswith("private")
+    assert app.test_client().get(f"/play/{media_id}/poster.jpg").status_code == 403

@@ -68,12 +68,13 @@ def test_an_upload_arrives_in_chunks_and_resumes_where_the_shop_is(app_ctx, samp
         with pytest.raises(uploads.WrongOffset) as wrong, writing():
             uploads.append(uploads.find(token), offset, data[offset : offset + 1000], folder)
         assert wrong.value.received == 1000
-    with pytest.raises(uploads.WrongOffset), writing():
-        uploads.finish(uploads.find(token), folder, "")  # not all there yet
+    with pytest.raises(uploads.WrongOffset):
+        uploads.probe(uploads.find(token), folder, "")  # not all there yet
     with writing():
         uploads.append(uploads.find(token), 1000, data[1000:], folder)
+    probe = uploads.probe(uploads.find(token), folder, "")
     with writing():
-        media = uploads.finish(uploads.find(token), folder, "")
+        media = uploads.finish(uploads.find(token), probe, folder)
     assert media.kind is MediaKind.AUDIO and media.duration_ms == 9000
     assert media.status is MediaStatus.QUEUED and media.original_name == "第一课.mp3"
     assert storage.original(folder, media.id).read_bytes() == data

@@ -25,10 +25,12 @@
       // No worker: the shop's CSP runs scripts from its own files only, never a blob:.
       var hls = new window.Hls({ enableWorker: false });
       var recovered = false;
+      hls.on(window.Hls.Events.FRAG_LOADED, function () { recovered = false; });
       hls.on(window.Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
         if (!recovered) {
-          // Signed addresses run out after a long pause: ask for the playlist again once.
+          // Signed addresses run out after a long pause: ask for the playlists again (once
+          // until a segment loads again).
           recovered = true;
           var at = media.currentTime;
           hls.loadSource(src);
