@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from app.catalog import queries
 from app.extensions import db
 from app.media import ffmpeg, storage, transcode
-from app.models import Media, MediaJob, MediaJobState, MediaKind, MediaStatus
+from app.models import Media, MediaJob, MediaJobState, MediaKind, MediaStatus, MediaUpload
 from app.models.base import utcnow
 from app.transactions import begin_write
 
@@ -196,8 +196,9 @@ def _older_on_the_same_place(media: Media) -> list[Media]:
 
 
 def work(config: Mapping, stop_when_idle: bool = False, idle_sleep_s: float = 2.0) -> int:
-    """Process jobs until stopped (or, with stop_when_idle, until none waits); how many ran."""
-    ran = 0
+    """Process jobs until stopped (or, with stop_when_idle, until none waits); how many ran.
+    Idle, it sweeps what nothing owns any more, once an hour."""
+    ran, swept_at = 0, 0.0
     while True:
         finished = run_one(config)
         if finished is not None:
@@ -206,4 +207,37 @@ def work(config: Mapping, stop_when_idle: bool = False, idle_sleep_s: float = 2.
             continue
         if stop_when_idle:
             return ran
+        if time.monotonic() - swept_at > SWEEP_EVERY_S:
+            sweep(config)
+            swept_at = time.monotonic()
         time.sleep(idle_sleep_s)
+
+
+SWEEP_EVERY_S = 3600
+ABANDONED_UPLOAD = timedelta(days=2)
+
+
+def sweep(config: Mapping) -> int:
+    """Forget abandoned uploads and remove the files nothing owns (storage.sweep)."""
+    return storage.sweep(config["UPLOAD_FOLDER"], *_owners())
+
+
+def _owners() -> tuple[set[int], set[int], set[str]]:
+    """The media that exist, those still queued or processing, and the uploads still going
+    (abandoned ones forgotten first)."""
+    begin_write()
+    db.session.execute(
+        sa.delete(MediaUpload).where(MediaUpload.created_at < utcnow() - ABANDONED_UPLOAD)
+    )
+    db.session.commit()
+    media_ids = set(db.session.scalars(sa.select(Media.id)))
+    busy = set(
+        db.session.scalars(
+            sa.select(Media.id).where(
+                Media.status.in_([MediaStatus.QUEUED, MediaStatus.PROCESSING])
+            )
+        )
+    )
+    tokens = set(db.session.scalars(sa.select(MediaUpload.token)))
+    db.session.commit()
+    return media_ids, busy, tokens

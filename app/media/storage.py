@@ -12,6 +12,7 @@ into place whole, so a reader never sees half of one.
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 SEGMENT = re.compile(r"seg_\d{5}\.ts")
@@ -56,3 +57,45 @@ def remove(upload_folder: str | Path, media_id: int) -> None:
     """A media's files, all of them (it was replaced or its item deleted)."""
     shutil.rmtree(published(upload_folder, media_id), ignore_errors=True)
     original(upload_folder, media_id).unlink(missing_ok=True)
+
+
+# What was just made may not have its row yet (a file is moved in before its transaction
+# commits): the sweep leaves anything changed this recently alone.
+SETTLING_S = 3600
+_OWNED_BY_MEDIA = re.compile(r"(\d+)(?:\.job-\d+\.\d+)?")
+
+
+def sweep(
+    upload_folder: str | Path, media_ids: set[int], busy_ids: set[int], upload_tokens: set[str]
+) -> int:
+    """Remove what nothing owns: the files of deleted media (a lesson or an item deleted takes
+    its media rows with it), a crashed job's leftovers (never those of a media still queued
+    or processing: a long job's folder may be older than an hour), the bytes of abandoned
+    uploads. How many it removed."""
+    settled = time.time() - SETTLING_S
+    removed = 0
+    candidates = []
+    incoming_folder = media_root(upload_folder) / "incoming"
+    if incoming_folder.is_dir():
+        candidates += [
+            path for path in incoming_folder.glob("*.part") if path.stem not in upload_tokens
+        ]
+    for folder in (media_root(upload_folder), Path(upload_folder) / "media-originals"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            owner = _OWNED_BY_MEDIA.fullmatch(path.name)
+            if owner is None:
+                continue
+            media_id = int(owner.group(1))
+            if media_id not in media_ids or (".job-" in path.name and media_id not in busy_ids):
+                candidates.append(path)
+    for path in candidates:
+        if path.stat().st_ctime > settled:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed

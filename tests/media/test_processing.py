@@ -9,9 +9,18 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import current_app
 
+from app.catalog import editing
 from app.extensions import db
 from app.media import ffmpeg, queue, storage, transcode, uploads
-from app.models import Media, MediaJob, MediaJobState, MediaKind, MediaStatus, MediaUpload
+from app.models import (
+    Media,
+    MediaJob,
+    MediaJobState,
+    MediaKind,
+    MediaStatus,
+    MediaUpload,
+    Section,
+)
 from app.models.base import utcnow
 from app.transactions import writing
 from tests.media.helpers import course, processed, upload
@@ -162,3 +171,38 @@ def test_a_job_whose_worker_died_is_taken_again(app_ctx, samples):
     assert queue.work(current_app.config, stop_when_idle=True) == 1
     db.session.expire_all()
     assert db.session.get(Media, media.id).status is MediaStatus.READY
+
+
+def test_the_sweep_removes_what_nothing_owns_and_keeps_the_rest(app_ctx, samples, monkeypatch):
+    monkeypatch.setattr(storage, "SETTLING_S", -60)  # everything counts as settled
+    folder = current_app.config["UPLOAD_FOLDER"]
+    item = course()
+    kept = processed(item, samples["audio"], item.sections[0]).id
+    gone = processed(item, samples["audio"], item.sections[1]).id
+    waiting = upload(item, samples["audio"]).id  # queued: its crashed attempt's folder stays
+    busy_leftover = storage.media_root(folder) / f"{waiting}.job-99.1"
+    ready_leftover = storage.media_root(folder) / f"{kept}.job-98.1"
+    busy_leftover.mkdir(parents=True)
+    ready_leftover.mkdir(parents=True)
+    with writing():
+        abandoned = uploads.start(item, None, "半途.mp3", 100)
+        abandoned.created_at = utcnow() - timedelta(days=3)
+        uploads.append(abandoned, 0, b"x" * 10, folder)
+        going = uploads.start(item, None, "进行中.mp3", 100)
+        uploads.append(going, 0, b"x" * 10, folder)
+        abandoned_token, going_token = abandoned.token, going.token
+    with writing():  # the lesson is deleted: its media rows go by cascade, its files stay
+        editing.delete_section(db.session.get(Section, item.sections[1].id))
+    assert db.session.get(Media, gone) is None
+
+    assert queue.sweep(current_app.config) == 4
+    assert storage.published(folder, kept).is_dir()
+    assert storage.original(folder, kept).is_file()
+    assert not storage.published(folder, gone).exists()
+    assert not storage.original(folder, gone).exists()
+    assert not ready_leftover.exists()
+    assert busy_leftover.is_dir()  # a long job's folder may well be older than an hour
+    assert storage.original(folder, waiting).is_file()
+    assert storage.incoming(folder, going_token).exists()
+    assert not storage.incoming(folder, abandoned_token).exists()
+    assert uploads.find(abandoned_token) is None
