@@ -368,7 +368,7 @@ def _download_limit(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DOWNLOAD_LIMIT:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_DOWNLOAD_LIMIT:
         raise Rejected(
             {"download_limit": f"下载次数应为 1 到 {MAX_DOWNLOAD_LIMIT} 的整数，不限请留空"}
         )

@@ -116,7 +116,7 @@ def media_preview(media_id: int):
         media = _media_or_404(media_id)
         if not text:
             media.preview_seconds = None
-        elif text.isdigit() and 0 < int(text) <= media.duration_s:
+        elif text.isascii() and text.isdigit() and 0 < int(text) <= media.duration_s:
             media.preview_seconds = int(text)
         else:
             flash("试看时长应为 1 到全长之间的整数秒，或留空", "error")
